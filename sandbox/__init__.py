@@ -1,0 +1,1 @@
+"""Local simulators of the Mobilize and PDI APIs, for tests, the demo and benchmarks."""

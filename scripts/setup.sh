@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Set up a fresh machine for mobilize-pdi: a pinned dev virtualenv at .venv (tools, the
+# two plugins installed editable) and the Meltano plugin virtualenvs under .meltano/.
+# Safe to re-run: it only installs what is missing or changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+UV_VERSION=0.13.8
+
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+if ! .venv/bin/uv --version 2>/dev/null | grep -q "$UV_VERSION"; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+fi
+echo "==> installing pinned dependencies (requirements-dev.lock)"
+.venv/bin/uv pip install --quiet --python .venv/bin/python -r requirements-dev.lock \
+  -e ./tap-mobilize -e ./target-pdi
+
+echo "==> meltano install"
+# uv is Meltano's default virtualenv backend; point it at the pinned copy in .venv.
+export PATH="$PWD/.venv/bin:$PATH"
+meltano install --clean >/dev/null 2>&1 || meltano install --clean
+echo "==> setup done"

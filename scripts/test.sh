@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The test command: set up a fresh machine, then lint, type-check and run every test
+# (unit tests, the SDK's standard tap tests, the simulators' tests and the end-to-end
+# tests that run a real `meltano run` over HTTP against the sandboxes on 127.0.0.1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+
+echo "==> ruff"
+ruff check .
+ruff format --check .
+echo "==> mypy"
+mypy sandbox tap-mobilize/tap_mobilize target-pdi/target_pdi
+echo "==> pytest"
+pytest tap-mobilize/tests target-pdi/tests tests "$@"

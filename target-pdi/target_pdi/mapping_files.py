@@ -1,0 +1,455 @@
+"""The analyst-edited YAML under ``mappings/``: parse, validate, and turn into config.
+
+Two files:
+
+- ``calendars.yml``: Mobilize event type (API enum or the label the Mobilize UI shows)
+  to PDI calendar (name or id), plus an optional ``default_calendar``.
+- ``fields.yml``: for each Mobilize stream, which expression feeds which PDI field.
+  The expressions are singer-sdk stream-map expressions; they become the target's
+  ``stream_maps`` so the SDK evaluates them before any sink code.
+
+Every problem is reported with file, line and a hint, all at once, so an analyst can
+fix a file in one pass. Checks that need PDI (do the calendars exist?) live in
+``unknown_calendars`` and run after login, still before any write.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+# The list Mobilize shows when an organization sets up its PDI integration.
+EVENT_TYPE_LABELS: dict[str, str] = {
+    "Canvass": "CANVASS",
+    "Phone Bank": "PHONE_BANK",
+    "Text Bank": "TEXT_BANK",
+    "Meeting": "MEETING",
+    "Community Event": "COMMUNITY",
+    "Fundraiser": "FUNDRAISER",
+    "Meet-and-Greet": "MEET_GREET",
+    "House Party": "HOUSE_PARTY",
+    "Voter Registration": "VOTER_REG",
+    "Training": "TRAINING",
+    "Friend-to-Friend Outreach": "FRIEND_TO_FRIEND_OUTREACH",
+    "Contact Your Representative": "ADVOCACY_CALL",
+    "Watch Party": "DEBATE_WATCH_PARTY",
+    "Rally": "RALLY",
+    "Town Hall": "TOWN_HALL",
+    "Office Opening": "OFFICE_OPENING",
+    "Barnstorm": "BARNSTORM",
+    "Solidarity Event": "SOLIDARITY_EVENT",
+    "Community Canvass": "COMMUNITY_CANVASS",
+    "Signature Gathering": "SIGNATURE_GATHERING",
+    "Carpool": "CARPOOL",
+    "Other": "OTHER",
+    "Workshop": "WORKSHOP",
+}
+
+# Every event type documented or observed (mobilize-api.md section 2). The API adds
+# types over time, so an unlisted UPPER_SNAKE key is accepted too, with a warning.
+KNOWN_EVENT_TYPES: frozenset[str] = frozenset(EVENT_TYPE_LABELS.values()) | {
+    "PETITION",
+    "AUTOMATED_PHONE_BANK",
+    "LETTER_WRITING",
+    "LITERATURE_DROP_OFF",
+    "VISIBILITY_EVENT",
+    "PLEDGE",
+    "INTEREST_FORM",
+    "DONATION_CAMPAIGN",
+    "SOCIAL_MEDIA_CAMPAIGN",
+    "POSTCARD_WRITING",
+    "GROUP",
+    "VOLUNTEER_SHIFT",
+    "ADVOCACY",
+    "RELATIONAL",
+    "DATA_ENTRY",
+    "POLL_MONITORING",
+    "HOTLINE",
+    "VOTER_PROTECTION",
+}
+
+_ENUM_SHAPE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_LABELS_FOLDED = {label.casefold(): enum for label, enum in EVENT_TYPE_LABELS.items()}
+
+CALENDARS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "default_calendar": {"type": ["string", "integer", "null"]},
+        "event_types": {
+            "type": ["object", "null"],
+            "additionalProperties": {"type": ["string", "integer"]},
+        },
+    },
+}
+
+# The PDI fields an analyst may feed, per PDI object. Location fields are optional:
+# without them the built-in rules (venue, address, "Private Venue", "Virtual") apply.
+PDI_FIELDS: dict[str, tuple[str, ...]] = {
+    "Event": ("name", "description", "website", "phone", "contactEmail"),
+    "Location": ("locationName", "locationAddress"),
+    "Contact": ("firstName", "lastName", "phone"),
+}
+# Which PDI objects each Mobilize stream can feed.
+STREAM_OBJECTS: dict[str, tuple[str, ...]] = {
+    "events": ("Event", "Location"),
+    "people": ("Contact",),
+    "attendances": ("Contact",),
+}
+# Top-level fields of each Mobilize stream (mobilize-api.md section 4), to catch typos.
+STREAM_FIELDS: dict[str, frozenset[str]] = {
+    "events": frozenset(
+        "id title summary description featured_image_url high_priority sponsor timeslots "
+        "location timezone event_type browser_url created_date modified_date visibility "
+        "address_visibility created_by_volunteer_host is_virtual virtual_action_url contact "
+        "accessibility_status accessibility_notes tags approval_status event_campaign "
+        "instructions".split()
+    ),
+    "people": frozenset(
+        "id person_id user_id created_date modified_date given_name family_name "
+        "email_addresses phone_numbers postal_addresses sms_opt_in_status blocked_date".split()
+    ),
+    "attendances": frozenset(
+        "id created_date modified_date person event timeslot sponsor status attended "
+        "referrer custom_signup_field_values rating feedback person_id event_id "
+        "timeslot_id sponsor_id".split()
+    ),
+}
+# Names a stream-map expression may use besides the record's fields (singer-sdk docs).
+_EXPRESSION_NAMES = frozenset(
+    "record _ self config fake __stream_name__ __original_stream_name__ "
+    "md5 sha256 datetime json bool int float str len None True False".split()
+)
+
+FIELDS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        stream: {
+            "type": "object",
+            "additionalProperties": False,
+            "patternProperties": {
+                "^(" + "|".join(objects) + r")\.[A-Za-z]+$": {"type": "string"},
+            },
+        }
+        for stream, objects in STREAM_OBJECTS.items()
+    },
+}
+
+
+def mapped_property(pdi_field: str) -> str:
+    """Record property that carries a mapped value: ``Event.name`` -> ``pdi_event_name``."""
+    obj, name = pdi_field.split(".", 1)
+    return f"pdi_{obj.lower()}_{name}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    message: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        text = f"{where}: {self.message}"
+        return f"{text} (hint: {self.hint})" if self.hint else text
+
+
+class MappingError(Exception):
+    """One or more problems in the mapping files; str() lists them all."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"invalid mappings ({len(self.problems)} problem(s)):\n{lines}")
+
+
+@dataclass
+class CalendarMapping:
+    file: str
+    event_types: dict[str, str] = field(default_factory=dict)
+    default_calendar: str | None = None
+    # Where each entry was written, so calendar problems found later can name a line.
+    lines: dict[str, int] = field(default_factory=dict)
+    default_line: int | None = None
+    warnings: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class FieldMapping:
+    file: str
+    # stream -> {PDI field ("Event.name") -> expression}
+    streams: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def stream_maps(self) -> dict[str, dict[str, str]]:
+        """singer-sdk ``stream_maps`` that add one ``pdi_*`` property per mapped field."""
+        return {
+            stream: {mapped_property(pdi): expr for pdi, expr in fields.items()}
+            for stream, fields in self.streams.items()
+            if fields
+        }
+
+
+class _Node:
+    """A parsed YAML value that remembers the line each key was written on."""
+
+    def __init__(self, file: str, text: str):
+        self.file = file
+        self.text = text
+        self.problems: list[Problem] = []
+        try:
+            self.root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark else None
+            problem = getattr(exc, "problem", None) or str(exc)
+            self.problems.append(Problem(file, line, f"not valid YAML: {problem}"))
+            self.root = None
+        if self.root is not None:
+            self._find_duplicates(self.root)
+
+    def _find_duplicates(self, node: yaml.Node) -> None:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in node.value:
+                line = key.start_mark.line + 1
+                if key.value in seen:
+                    self.problems.append(
+                        Problem(
+                            self.file,
+                            line,
+                            f"duplicate key {key.value!r}",
+                            f"it is already set on line {seen[key.value]}; keep one",
+                        )
+                    )
+                else:
+                    seen[key.value] = line
+                self._find_duplicates(value)
+
+    def data(self) -> Any:
+        if self.root is None:
+            return None
+        return yaml.safe_load(self.text)
+
+    def line_of(self, path: Iterable[Any]) -> int | None:
+        node = self.root
+        line = node.start_mark.line + 1 if node is not None else None
+        for part in path:
+            if not isinstance(node, yaml.MappingNode):
+                break
+            for key, value in node.value:
+                if key.value == str(part):
+                    node, line = value, key.start_mark.line + 1
+                    break
+            else:
+                break
+        return line
+
+    def entries(self, key: str) -> list[tuple[str, Any, int]]:
+        """(key, value, line) for each entry of the top-level mapping ``key``."""
+        if not isinstance(self.root, yaml.MappingNode):
+            return []
+        for top_key, value in self.root.value:
+            if top_key.value == key and isinstance(value, yaml.MappingNode):
+                return [
+                    (k.value, v.value, k.start_mark.line + 1)
+                    for k, v in value.value
+                    if isinstance(v, yaml.ScalarNode)
+                ]
+        return []
+
+
+def _schema_problems(node: _Node, data: Any, schema: dict[str, Any]) -> list[Problem]:
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.path)):
+        problems.append(Problem(node.file, node.line_of(error.path), error.message))
+    return problems
+
+
+def _suggest(word: str, choices: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def event_type_enum(key: str) -> str | None:
+    """The API enum for a calendars.yml key, or None when the key is not an event type.
+
+    An UPPER_SNAKE key that is not documented is taken as a type Mobilize added since,
+    unless it is one typo away from a documented one (``CANVAS``).
+    """
+    if key in KNOWN_EVENT_TYPES:
+        return key
+    if _ENUM_SHAPE.match(key):
+        near = difflib.get_close_matches(key, list(KNOWN_EVENT_TYPES), n=1, cutoff=0.85)
+        return None if near else key
+    return _LABELS_FOLDED.get(key.strip().casefold())
+
+
+def parse_calendars(text: str, file: str = "calendars.yml") -> CalendarMapping:
+    node = _Node(file, text)
+    problems = list(node.problems)
+    data = node.data() if node.root is not None else None
+    if data is None and not problems:
+        problems.append(Problem(file, None, "the file is empty", "add an event_types: section"))
+    if data is None:
+        raise MappingError(problems)
+    problems.extend(_schema_problems(node, data, CALENDARS_SCHEMA))
+    if not isinstance(data, dict):
+        raise MappingError(problems)
+
+    mapping = CalendarMapping(file=file)
+    default = data.get("default_calendar")
+    if isinstance(default, str | int):
+        mapping.default_calendar = str(default)
+        mapping.default_line = node.line_of(["default_calendar"])
+    first_line_of: dict[str, int] = {}
+    for key, value, line in node.entries("event_types"):
+        enum = event_type_enum(str(key))
+        if enum is None:
+            suggestion = _suggest(str(key), [*EVENT_TYPE_LABELS, *KNOWN_EVENT_TYPES])
+            hint = (
+                f"did you mean {suggestion!r}?"
+                if suggestion
+                else "use an API enum such as CANVASS or a label such as 'Phone Bank'"
+            )
+            problems.append(Problem(file, line, f"unknown event type {key!r}", hint))
+            continue
+        if enum in first_line_of:
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    f"event type {key!r} is mapped twice (as {enum})",
+                    f"it is already mapped on line {first_line_of[enum]}; keep one",
+                )
+            )
+            continue
+        if enum not in KNOWN_EVENT_TYPES:
+            mapping.warnings.append(
+                Problem(file, line, f"{key!r} is not a documented Mobilize event type; kept")
+            )
+        first_line_of[enum] = line
+        mapping.event_types[enum] = str(value)
+        mapping.lines[enum] = line
+    if problems:
+        raise MappingError(problems)
+    return mapping
+
+
+def _expression_problems(file: str, line: int | None, stream: str, expr: str) -> list[Problem]:
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError as exc:
+        return [
+            Problem(
+                file,
+                line,
+                f"malformed expression {expr!r}: {exc.msg}",
+                "an expression is one Python expression over the record, e.g. title "
+                "or contact['phone_number'] if contact else ''; quote it if it holds ':'",
+            )
+        ]
+    bound = {
+        target.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.comprehension)
+        for target in ast.walk(node.target)
+        if isinstance(target, ast.Name)
+    }
+    known = STREAM_FIELDS[stream] | _EXPRESSION_NAMES | bound
+    problems = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id not in known:
+            suggestion = _suggest(node.id, STREAM_FIELDS[stream])
+            hint = f"did you mean {suggestion!r}?" if suggestion else None
+            problems.append(
+                Problem(file, line, f"{stream} records have no field {node.id!r}", hint)
+            )
+    return problems
+
+
+def parse_fields(text: str, file: str = "fields.yml") -> FieldMapping:
+    node = _Node(file, text)
+    problems = list(node.problems)
+    if node.root is None and problems:
+        raise MappingError(problems)
+    data = node.data() or {}
+    problems.extend(_schema_problems(node, data, FIELDS_SCHEMA))
+    mapping = FieldMapping(file=file)
+    for stream in STREAM_OBJECTS:
+        entries = node.entries(stream)
+        for pdi_field, expr, line in entries:
+            obj, _, name = str(pdi_field).partition(".")
+            if obj in PDI_FIELDS and name not in PDI_FIELDS[obj]:
+                suggestion = _suggest(name, PDI_FIELDS[obj])
+                problems.append(
+                    Problem(
+                        file,
+                        line,
+                        f"PDI {obj} has no field {name!r} that can be mapped",
+                        f"did you mean {suggestion!r}?"
+                        if suggestion
+                        else f"mappable {obj} fields: {', '.join(PDI_FIELDS[obj])}",
+                    )
+                )
+                continue
+            problems.extend(_expression_problems(file, line, stream, str(expr)))
+            mapping.streams.setdefault(stream, {})[str(pdi_field)] = str(expr)
+    if problems:
+        raise MappingError(problems)
+    return mapping
+
+
+def load_calendars(path: str | Path) -> CalendarMapping:
+    return parse_calendars(_read(path), str(path))
+
+
+def load_fields(path: str | Path) -> FieldMapping:
+    return parse_fields(_read(path), str(path))
+
+
+def _read(path: str | Path) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MappingError(
+            [Problem(str(path), None, f"cannot read the file: {exc.strerror}", "check the path")]
+        ) from exc
+
+
+def unknown_calendars(
+    mapping: CalendarMapping, calendars: Sequence[Mapping[str, Any]]
+) -> list[Problem]:
+    """Problems for every calendar in ``mapping`` that PDI does not have (by name or id)."""
+    by_name = {str(c.get("name", "")).strip().casefold() for c in calendars}
+    ids = {str(c.get("id")) for c in calendars}
+    names = [str(c.get("name", "")) for c in calendars]
+
+    def check(value: str, line: int | None, what: str) -> Problem | None:
+        if value in ids or value.strip().casefold() in by_name:
+            return None
+        suggestion = _suggest(value, names)
+        hint = (
+            f"did you mean {suggestion!r}?"
+            if suggestion
+            else f"PDI has: {', '.join(sorted(names)) or 'no calendars'}; create it in PDI first"
+        )
+        return Problem(mapping.file, line, f"{what}: PDI has no calendar {value!r}", hint)
+
+    found = [
+        check(calendar, mapping.lines.get(enum), f"event type {enum}")
+        for enum, calendar in mapping.event_types.items()
+    ]
+    if mapping.default_calendar is not None:
+        found.append(check(mapping.default_calendar, mapping.default_line, "default_calendar"))
+    return [p for p in found if p is not None]

@@ -1,0 +1,163 @@
+"""Helpers for end-to-end tests: real simulators as subprocesses, real `meltano run`.
+
+Each test gets its own simulators on free 127.0.0.1 ports and its own Meltano system
+database, id map and dead-letter file, while sharing the plugin virtualenvs that
+`scripts/setup.sh` installed under `.meltano/`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+MELTANO = shutil.which("meltano", path=str(REPO / ".venv" / "bin")) or "meltano"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http(url: str, method: str = "GET", body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(  # noqa: S310 - 127.0.0.1 only
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310
+        raw = answer.read()
+    return json.loads(raw) if raw else None
+
+
+@dataclass
+class Simulator:
+    module: str
+    args: list[str]
+    log: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Simulator:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", self.module, "--port", str(self.port), *self.args],
+                cwd=REPO,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                http(f"{self.url}/__admin/health")
+                return self
+            except (urllib.error.URLError, ConnectionError):
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.module} did not start:\n{self.log.read_text()}")
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def admin(self, path: str, body: Any = None, method: str | None = None) -> Any:
+        return http(f"{self.url}/__admin/{path}", method or ("POST" if body is not None else "GET"), body)
+
+
+@dataclass
+class RunResult:
+    returncode: int
+    output: str
+
+    def lines(self, needle: str) -> list[str]:
+        return [line for line in self.output.splitlines() if needle in line]
+
+
+@dataclass
+class Project:
+    """One isolated sync: its simulators, Meltano database, id map and dead letters."""
+
+    workdir: Path
+    mobilize: Simulator
+    pdi: Simulator
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def id_map(self) -> Path:
+        return self.workdir / "idmap.sqlite"
+
+    @property
+    def dead_letters(self) -> Path:
+        return self.workdir / "dead_letters.jsonl"
+
+    def env(self) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TAP_MOBILIZE_", "TARGET_PDI_", "MELTANO_"))
+        }
+        env.update(
+            {
+                "PATH": f"{REPO / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+                "MELTANO_DATABASE_URI": f"sqlite:///{self.workdir / 'meltano.db'}",
+                "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+                "MELTANO_ENVIRONMENT": "dev",
+                "TAP_MOBILIZE_API_URL": f"{self.mobilize.url}/v1",
+                "TARGET_PDI_API_URL": self.pdi.url,
+                "TARGET_PDI_ID_MAP_URL": f"sqlite:///{self.id_map}",
+                "TARGET_PDI_DEAD_LETTER_PATH": str(self.dead_letters),
+                "TARGET_PDI_MAX_REQUESTS_PER_SECOND": "1000",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def meltano(self, *args: str, timeout: float = 600) -> RunResult:
+        done = subprocess.run(
+            [MELTANO, *args],
+            cwd=REPO,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        output = done.stdout + done.stderr
+        (self.workdir / "meltano.log").open("a").write(f"$ meltano {' '.join(args)}\n{output}\n")
+        return RunResult(done.returncode, output)
+
+    def sync(self, *extra: str) -> RunResult:
+        return self.meltano("run", *extra, "tap-mobilize", "target-pdi")
+
+    def pdi_state(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.pdi.admin("state")
+        return result
+
+    def pdi_writes(self) -> int:
+        return int(self.pdi.admin("stats").get("writes", 0))
+
+    def reset_pdi_stats(self) -> None:
+        self.pdi.admin("stats/reset", {})
+
+    def mutate(self, op: str, **fields: Any) -> Any:
+        return self.mobilize.admin("mutate", {"op": op, **fields})
+
+    def dataset(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.mobilize.admin("dataset")
+        return result
