@@ -186,8 +186,11 @@ class SandboxServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: SandboxServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, each keep-alive answer
+    # waits for the client's delayed ACK (~40 ms per request).
+    disable_nagle_algorithm = True
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         # Request lines would bury test output; stats are available on /__admin/stats.
         return
 
@@ -254,7 +257,9 @@ class _Handler(BaseHTTPRequestHandler):
             headers = {}
             if switches.retry_after is not None:
                 headers["Retry-After"] = str(switches.retry_after)
-            return Response(429, {"data": None, "error": {"detail": "Request was throttled."}}, headers)
+            return Response(
+                429, {"data": None, "error": {"detail": "Request was throttled."}}, headers
+            )
         if server.consume("fail_next") or server.chance(switches.fail_rate):
             return Response(switches.fail_status, {"error": "injected failure"})
         return None
@@ -289,7 +294,9 @@ class _Handler(BaseHTTPRequestHandler):
             answer = server.app.admin(request)
         except BadJson as exc:
             answer = Response(400, {"message": str(exc)})
-        return answer or Response(404, {"message": f"no admin route {request.method} {request.path}"})
+        return answer or Response(
+            404, {"message": f"no admin route {request.method} {request.path}"}
+        )
 
     def _send(self, response: Response) -> None:
         payload = b"" if response.body is None else json.dumps(response.body).encode()
@@ -320,7 +327,9 @@ def add_switch_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latency-ms", type=float, default=0)
     parser.add_argument("--fail-rate", type=float, default=0.0)
     parser.add_argument("--fail-status", type=int, default=503)
-    parser.add_argument("--rate-limit", type=float, default=None, help="requests/s per client; above: 429")
+    parser.add_argument(
+        "--rate-limit", type=float, default=None, help="requests/s per client; above: 429"
+    )
     parser.add_argument("--retry-after", type=int, default=None, help="Retry-After seconds on 429s")
     parser.add_argument("--drop-rate", type=float, default=0.0)
 

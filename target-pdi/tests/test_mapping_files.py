@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from target_pdi.mapping_files import (
     EVENT_TYPE_LABELS,
     MappingError,
@@ -72,11 +71,14 @@ def test_wrong_shapes_and_yaml_errors() -> None:
 
 
 def test_unknown_calendars_are_reported_with_suggestions() -> None:
-    mapping = parse_calendars("default_calendar: Nope\nevent_types:\n  CANVASS: canvassing\n  RALLY: Rallys\n")
+    mapping = parse_calendars(
+        "default_calendar: Nope\nevent_types:\n  CANVASS: canvassing\n  RALLY: Rallys\n"
+    )
     pdi = [{"id": "a", "name": "Canvassing"}, {"id": "b", "name": "Rallies"}]
     found = [str(p) for p in unknown_calendars(mapping, pdi)]
     assert found == [
-        "calendars.yml:4: event type RALLY: PDI has no calendar 'Rallys' (hint: did you mean 'Rallies'?)",
+        "calendars.yml:4: event type RALLY: PDI has no calendar 'Rallys' "
+        "(hint: did you mean 'Rallies'?)",
         "calendars.yml:1: default_calendar: PDI has no calendar 'Nope' "
         "(hint: PDI has: Canvassing, Rallies; create it in PDI first)",
     ]
@@ -92,7 +94,9 @@ def test_field_expressions_are_checked() -> None:
         parse_fields,
     )
     joined = "\n".join(found)
-    assert "fields.yml:2: events records have no field 'titel' (hint: did you mean 'title'?)" in joined
+    assert (
+        "fields.yml:2: events records have no field 'titel' (hint: did you mean 'title'?)" in joined
+    )
     assert "fields.yml:3: PDI Event has no field 'nme'" in joined
     assert "fields.yml:4: malformed expression 'browser_url if'" in joined
     assert "fields.yml:7: duplicate key 'Contact.firstName'" in joined
@@ -100,7 +104,9 @@ def test_field_expressions_are_checked() -> None:
 
 
 def test_comprehension_variables_are_not_fields() -> None:
-    mapping = parse_fields("events:\n  Event.description: \"' '.join(t['name'] for t in tags or [])\"\n")
+    mapping = parse_fields(
+        "events:\n  Event.description: \"' '.join(t['name'] for t in tags or [])\"\n"
+    )
     assert mapping.stream_maps() == {
         "events": {"pdi_event_description": "' '.join(t['name'] for t in tags or [])"}
     }

@@ -68,7 +68,8 @@ class Simulator:
                 return self
             except (urllib.error.URLError, ConnectionError):
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{self.module} did not start:\n{self.log.read_text()}")
+                    log = self.log.read_text()
+                    raise RuntimeError(f"{self.module} did not start:\n{log}") from None
                 time.sleep(0.1)
 
     def stop(self) -> None:
@@ -77,7 +78,9 @@ class Simulator:
             self.process.wait(timeout=10)
 
     def admin(self, path: str, body: Any = None, method: str | None = None) -> Any:
-        return http(f"{self.url}/__admin/{path}", method or ("POST" if body is not None else "GET"), body)
+        return http(
+            f"{self.url}/__admin/{path}", method or ("POST" if body is not None else "GET"), body
+        )
 
 
 @dataclass

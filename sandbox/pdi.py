@@ -1,0 +1,1055 @@
+"""PDI API simulator: ``python -m sandbox.pdi --port 8002``.
+
+Reproduces the behaviour described in ``pdi-api.md`` (sections 2, 3, 4 and 7) that a
+Mobilize -> PDI target depends on:
+
+* ``POST /sessions`` -> ``{AccessToken, ExpirationDate}``; every other route wants
+  ``Authorization: Bearer <token>`` and answers 401 once the token expired.
+* ASP.NET Web API flavoured binding: JSON property names are case-insensitive, booleans
+  accept ``"true"``/``"false"`` strings, answers are camelCase, validation failures are 400
+  with ``{"message", "modelState"}``.
+* Opaque ids (base64 of 16 bytes, deterministic per seed); a malformed id is 400, an unknown
+  well-formed id 404 (DELETE of an unknown contact succeeds, as PDI's deletes do).
+* Lists are ``{"data": [...], "totalCount": N}`` paged by ``limit`` (<= 2000) and a 1-based
+  ``cursor`` page number, in creation order.
+* ``PUT /contacts/{id}`` and ``PUT /locations/{id}`` answer ``{"code": 201, "data": ...}``.
+* A phone POST without an ``extension`` key fails; one invitation per contact per event.
+
+Admin routes (besides the base's health/stats/switches): ``GET /__admin/state`` (every
+object), ``POST /__admin/reset`` (empty all but calendars, credentials and live tokens; ids
+are never reused), ``POST /__admin/calendars`` ``{"names": [...]}`` (replace the calendars;
+a calendar id derives from its name), ``POST /__admin/tokens/expire`` (invalidate every
+token, to test re-login). ``/__admin/stats`` adds ``writes`` and ``writes_by_route``: the
+POST/PUT/DELETE that changed state. The ``drop_after_write_next`` switch drops the connection
+after such a write is done.
+
+Decisions where the reference is silent are marked "Guess:" below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import hashlib
+import re
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import unquote
+
+from sandbox._server import Request, Response, SandboxServer, run_cli
+
+DEFAULT_CALENDARS = (
+    "Canvassing",
+    "Phone Banks",
+    "Text Banks",
+    "Meetings",
+    "Trainings",
+    "Community Events",
+    "Fundraisers",
+    "Rallies",
+    "Other Events",
+)
+DEFAULT_TIME_ZONE = "America/New_York"
+DEFAULT_USERNAME = "sandbox"
+DEFAULT_PASSWORD = "sandbox-password"  # noqa: S105 - public sandbox credential
+DEFAULT_API_TOKEN = "sandbox-token"  # noqa: S105 - public sandbox credential
+
+RSVP_STATUSES = (
+    "Yes",
+    "No",
+    "Maybe",
+    "Scheduled",
+    "Invited",
+    "Cancelled",
+    "No-Show",
+    "Completed",
+    "",
+)
+PHONE_TYPES = ("Home", "Work", "Direct", "Mobile", "Fax", "Other")
+PERSON_STATUSES = ("Prospect", "Active", "Inactive", "None", "")
+GENDERS = ("F", "M", "U", "")
+RECURRENCE_TYPES = ("daily", "weekly", "monthly")
+
+MSG_BAD_LOGIN = "Invalid username, password or api token."
+MSG_DENIED = "Authorization has been denied for this request."
+MSG_BAD_ID = "The id is not valid."
+MSG_DUPLICATE_INVITATION = "The contact has already been invited to this event."
+MSG_INVALID = "The request is invalid."
+
+_ID_RE = re.compile(r"^[A-Za-z0-9+/]{22}==$")
+_DATETIME_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?(Z|[+-]\d{2}:\d{2})?$"
+)
+_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def is_valid_id(value: str) -> bool:
+    """True for a 24-char standard base64 string that decodes to 16 bytes."""
+    if not _ID_RE.match(value):
+        return False
+    try:
+        return len(base64.b64decode(value, validate=True)) == 16
+    except (binascii.Error, ValueError):
+        return False
+
+
+def format_datetime(value: datetime) -> str:
+    """``yyyy-MM-ddTHH:mm:ss.fffZ`` (UTC)."""
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def parse_datetime(text: str) -> datetime | None:
+    """Parse ``yyyy-MM-ddTHH:mm:ss[.fff][Z|+hh:mm]``; no zone means UTC. None if invalid."""
+    match = _DATETIME_RE.match(text.strip())
+    if not match:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    try:
+        value = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=UTC
+        )
+    except ValueError:
+        return None
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+        value -= sign * offset
+    return value
+
+
+def parse_date(text: str) -> date | None:
+    match = _DATE_RE.match(text.strip())
+    if not match:
+        return None
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+
+
+def parse_bool(value: Any) -> bool | None:
+    """JSON booleans and the strings "true"/"false" (any case); None when neither."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def _pascal(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
+def _error(status: int, message: str) -> Response:
+    return Response(status, {"message": message})
+
+
+def _invalid(errors: Mapping[str, list[str]]) -> Response:
+    messages = [message for field_errors in errors.values() for message in field_errors]
+    return Response(400, {"message": " ".join(messages) or MSG_INVALID, "modelState": dict(errors)})
+
+
+class _Invalid(Exception):
+    """Raised by handlers to answer 400 with a modelState."""
+
+    def __init__(self, errors: Mapping[str, list[str]]):
+        super().__init__(errors)
+        self.errors = dict(errors)
+
+
+class _Body:
+    """Case-insensitive view of a JSON object body, collecting ASP.NET-style model errors."""
+
+    def __init__(self, payload: Any):
+        if payload is None:
+            payload = {}
+        if not isinstance(payload, dict):
+            raise _Invalid({"body": ["The request body must be a JSON object."]})
+        self._values: dict[str, Any] = {}
+        self._present: set[str] = set()
+        for key, value in payload.items():
+            self._values[str(key).lower()] = value
+            self._present.add(str(key).lower())
+        self.errors: dict[str, list[str]] = {}
+
+    def has(self, name: str) -> bool:
+        return name.lower() in self._present
+
+    def raw(self, name: str) -> Any:
+        return self._values.get(name.lower())
+
+    def fail(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, []).append(message)
+
+    def check(self) -> None:
+        if self.errors:
+            raise _Invalid(self.errors)
+
+    def string(
+        self, name: str, *, required: bool = False, default: str | None = None
+    ) -> str | None:
+        value = self.raw(name)
+        if value is None:
+            if required:
+                self.fail(name, f"The {_pascal(name)} field is required.")
+            return default
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, int | float):
+            value = str(value)
+        elif not isinstance(value, str):
+            self.fail(name, f"The {_pascal(name)} field must be a string.")
+            return default
+        if required and not value.strip():
+            # ASP.NET [Required] rejects empty strings too.
+            self.fail(name, f"The {_pascal(name)} field is required.")
+        return value
+
+    def boolean(self, name: str, *, required: bool = False, default: bool = False) -> bool:
+        value = self.raw(name)
+        if value is None:
+            if required:
+                self.fail(name, f"The {_pascal(name)} field is required.")
+            return default
+        parsed = parse_bool(value)
+        if parsed is None:
+            self.fail(name, f"The value '{value}' is not valid for {_pascal(name)}.")
+            return default
+        return parsed
+
+    def integer(self, name: str, *, required: bool = False) -> int | None:
+        value = self.raw(name)
+        if value is None:
+            if required:
+                self.fail(name, f"The {_pascal(name)} field is required.")
+            return None
+        if isinstance(value, bool):
+            parsed = None
+        elif isinstance(value, int):
+            parsed = value
+        elif (isinstance(value, float) and value.is_integer()) or (
+            isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value)
+        ):
+            parsed = int(value)
+        else:
+            parsed = None
+        if parsed is None:
+            self.fail(name, f"The value '{value}' is not valid for {_pascal(name)}.")
+        return parsed
+
+    def timestamp(self, name: str, *, required: bool = False) -> datetime | None:
+        text = self.string(name, required=required)
+        if text is None or (not text.strip() and not required):
+            return None
+        if not text.strip():
+            return None  # already reported as required
+        parsed = parse_datetime(text)
+        if parsed is None:
+            self.fail(
+                name,
+                f"The value '{text}' is not valid for {_pascal(name)}; "
+                "expected yyyy-MM-ddTHH:mm:ss.fffZ.",
+            )
+        return parsed
+
+    def choice(
+        self,
+        name: str,
+        choices: tuple[str, ...],
+        *,
+        required: bool = False,
+        default: str | None = None,
+    ) -> str | None:
+        value = self.raw(name)
+        if value is None:
+            if required:
+                self.fail(name, f"The {_pascal(name)} field is required.")
+            return default
+        if not isinstance(value, str):
+            self.fail(name, f"The value '{value}' is not valid for {_pascal(name)}.")
+            return default
+        for choice in choices:
+            if value.strip().lower() == choice.lower():
+                return choice
+        allowed = ", ".join(repr(c) for c in choices)
+        self.fail(
+            name,
+            f"The value '{value}' is not valid for {_pascal(name)}; expected one of {allowed}.",
+        )
+        return default
+
+
+def _page(
+    request: Request,
+    items: list[dict[str, Any]],
+    default_limit: int,
+    max_limit: int,
+    render: Callable[[dict[str, Any]], dict[str, Any]] = dict,
+) -> Response:
+    """One page of ``items`` (stored objects, creation order); only that page is rendered."""
+    limit_text = request.arg("limit")
+    cursor_text = request.arg("cursor")
+    try:
+        limit = default_limit if limit_text in (None, "") else int(limit_text)
+        cursor = 1 if cursor_text in (None, "") else int(cursor_text)
+    except ValueError:
+        return _error(400, "The limit and cursor parameters must be integers.")
+    if limit < 1 or limit > max_limit:
+        return _error(400, f"The limit must be between 1 and {max_limit}.")
+    if cursor < 1:
+        return _error(400, "The cursor must be 1 or greater.")
+    offset = (cursor - 1) * limit
+    page = [render(item) for item in items[offset : offset + limit]]
+    return Response(200, {"data": page, "totalCount": len(items)})
+
+
+# --------------------------------------------------------------------------- routing
+
+
+Handler = Callable[[Request, list[str]], Response]
+
+
+@dataclass(frozen=True)
+class _Route:
+    method: str
+    segments: tuple[str, ...]  # literal (lower case) or "{...}" placeholder
+    template: str
+    handler: Handler
+    auth: bool = True
+    write: bool = False
+
+    def match(self, parts: list[str]) -> list[str] | None:
+        if len(parts) != len(self.segments):
+            return None
+        ids: list[str] = []
+        for pattern, part in zip(self.segments, parts, strict=True):
+            if pattern.startswith("{"):
+                ids.append(part)
+            elif pattern != part.lower():
+                return None
+        return ids
+
+
+# --------------------------------------------------------------------------- the app
+
+
+class PdiApp:
+    """In-memory PDI. Every request runs under one lock; state is plain dicts."""
+
+    def __init__(
+        self,
+        username: str = DEFAULT_USERNAME,
+        password: str = DEFAULT_PASSWORD,
+        api_token: str = DEFAULT_API_TOKEN,
+        calendars: list[str] | tuple[str, ...] = DEFAULT_CALENDARS,
+        token_ttl_seconds: float = 3600,
+        max_limit: int = 2000,
+        default_limit: int = 100,
+        naive_expiration: bool = False,
+        seed: int = 0,
+        time_zone: str = DEFAULT_TIME_ZONE,
+    ):
+        self.username = username
+        self.password = password
+        self.api_token = api_token
+        self.token_ttl_seconds = token_ttl_seconds
+        self.max_limit = max_limit
+        self.default_limit = default_limit
+        self.naive_expiration = naive_expiration
+        self.seed = seed
+        self.time_zone = time_zone
+        self.server: SandboxServer | None = None
+        self._lock = threading.RLock()
+        self._counter = 0
+        self._tokens: dict[str, float] = {}  # token -> expiry (epoch seconds)
+        self._calendars: dict[str, dict[str, Any]] = {}
+        self._locations: dict[str, dict[str, Any]] = {}
+        self._events: dict[str, dict[str, Any]] = {}
+        self._contacts: dict[str, dict[str, Any]] = {}
+        self._invitations: dict[str, dict[str, Any]] = {}
+        self._email_index: dict[str, set[str]] = {}  # lower(trimmed email) -> contact ids
+        self._invitation_index: dict[tuple[str, str], str] = {}  # (event, contact) -> invitation
+        # event -> its invitation ids, in creation order (dict as an ordered set)
+        self._event_invitations: dict[str, dict[str, None]] = {}
+        self._contact_seq: dict[str, int] = {}  # contact id -> creation number (list order)
+        self._writes = 0
+        self._writes_by_route: Counter[str] = Counter()
+        self.set_calendars(list(calendars))
+        self._routes = self._build_routes()
+
+    # ----------------------------------------------------------------- plumbing hooks
+
+    def attach_server(self, server: SandboxServer) -> None:
+        self.server = server
+
+    def extra_stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {"writes": self._writes, "writes_by_route": dict(self._writes_by_route)}
+
+    def reset_extra_stats(self) -> None:
+        with self._lock:
+            self._writes = 0
+            self._writes_by_route.clear()
+
+    def _build_routes(self) -> list[_Route]:
+        def route(method: str, path: str, handler: Handler, *, auth: bool = True) -> _Route:
+            segments = tuple(
+                s if s.startswith("{") else s.lower() for s in path.strip("/").split("/")
+            )
+            write = method in ("POST", "PUT", "DELETE") and auth
+            return _Route(method, segments, f"{method} {path}", handler, auth, write)
+
+        return [
+            route("POST", "/sessions", self._post_session, auth=False),
+            route("GET", "/calendars", self._list_calendars),
+            route("POST", "/calendars/{id}/events", self._create_event),
+            route("GET", "/events", self._list_events),
+            route("GET", "/events/{id}", self._get_event),
+            route("PUT", "/events/{id}", self._update_event),
+            route("GET", "/events/{id}/invitations", self._list_invitations),
+            route("POST", "/events/{id}/invitations", self._create_invitation),
+            route("PUT", "/events/{id}/invitations/{invitationId}", self._update_invitation),
+            route("GET", "/locations", self._list_locations),
+            route("POST", "/locations", self._create_location),
+            route("GET", "/locations/{id}", self._get_location),
+            route("PUT", "/locations/{id}", self._update_location),
+            route("GET", "/contacts", self._list_contacts),
+            route("POST", "/contacts", self._create_contact),
+            route("GET", "/contacts/{id}", self._get_contact),
+            route("PUT", "/contacts/{id}", self._update_contact),
+            route("DELETE", "/contacts/{id}", self._delete_contact),
+            route("POST", "/contacts/{id}/emails", self._add_email),
+            route("POST", "/contacts/{id}/phones", self._add_phone),
+        ]
+
+    # ----------------------------------------------------------------- App protocol
+
+    def handle(self, request: Request) -> Response:
+        parts = (
+            [unquote(p) for p in request.path.strip("/").split("/")]
+            if request.path.strip("/")
+            else []
+        )
+        matched = [(r, ids) for r in self._routes if (ids := r.match(parts)) is not None]
+        if not matched:
+            return _error(
+                404, f"No HTTP resource was found that matches the request URI '{request.path}'."
+            )
+        for route, ids in matched:  # noqa: B007 - the matched pair is used after the loop
+            if route.method == request.method:
+                break
+        else:
+            return _error(
+                405, f"The requested resource does not support http method '{request.method}'."
+            )
+        request.route = route.template
+        with self._lock:
+            if route.auth and not self._authorized(request):
+                return _error(401, MSG_DENIED)
+            for value in ids:
+                if not is_valid_id(value):
+                    return _error(400, MSG_BAD_ID)
+            writes_before = self._writes
+            try:
+                response = route.handler(request, ids)
+            except _Invalid as exc:
+                return _invalid(exc.errors)
+            wrote = self._writes > writes_before
+        if wrote and self.server is not None and self.server.consume("drop_after_write_next"):
+            return Response(drop=True)
+        return response
+
+    def admin(self, request: Request) -> Response | None:
+        key = (request.method, request.path.rstrip("/"))
+        if key == ("GET", "/__admin/state"):
+            return Response(200, self.state())
+        if key == ("POST", "/__admin/reset"):
+            self.reset()
+            return Response(200, {"ok": True})
+        if key == ("POST", "/__admin/calendars"):
+            body = request.json() or {}
+            names = body.get("names") if isinstance(body, dict) else None
+            if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+                return _error(400, 'Expected {"names": [non-empty strings]}.')
+            return Response(200, {"calendars": self.set_calendars(names)})
+        if key == ("POST", "/__admin/tokens/expire"):
+            with self._lock:
+                count = len(self._tokens)
+                self._tokens.clear()
+            return Response(200, {"expired": count})
+        return None
+
+    # ----------------------------------------------------------------- admin helpers
+
+    def state(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "calendars": [dict(c) for c in self._calendars.values()],
+                "locations": [dict(loc) for loc in self._locations.values()],
+                "events": [dict(e) for e in self._events.values()],
+                "contacts": [self._contact_out(c) for c in self._contacts.values()],
+                "invitations": [dict(i) for i in self._invitations.values()],
+            }
+
+    def reset(self) -> None:
+        """Forget everything but calendars, credentials and live tokens.
+
+        The id counter is NOT rewound, so an id from before the reset can never point at a
+        different object afterwards (a stale client id map gets 404s, not wrong objects).
+        """
+        with self._lock:
+            self._locations.clear()
+            self._events.clear()
+            self._contacts.clear()
+            self._invitations.clear()
+            self._email_index.clear()
+            self._invitation_index.clear()
+            self._event_invitations.clear()
+            self._contact_seq.clear()
+
+    def set_calendars(self, names: list[str]) -> list[dict[str, Any]]:
+        """Replace the calendars; a calendar's id is derived from its name (stable)."""
+        with self._lock:
+            self._calendars = {}
+            for name in names:
+                digest = hashlib.sha256(f"pdi-calendar:{self.seed}:{name}".encode()).digest()
+                calendar_id = self._encode_id(digest)
+                self._calendars[calendar_id] = {
+                    "id": calendar_id,
+                    "name": name,
+                    "description": f"{name} calendar",
+                    "timeZone": self.time_zone,
+                }
+            return [dict(c) for c in self._calendars.values()]
+
+    # ----------------------------------------------------------------- internals
+
+    @staticmethod
+    def _encode_id(digest: bytes) -> str:
+        # Guess: PDI ids are standard base64; '/' in an id cannot travel in a URL path
+        # without %2F (which ASP.NET/IIS handle badly), so the simulator never issues one.
+        raw = bytearray(digest[:16])
+        text = base64.b64encode(bytes(raw)).decode()
+        while "/" in text:
+            raw = bytearray(hashlib.sha256(bytes(raw)).digest()[:16])
+            text = base64.b64encode(bytes(raw)).decode()
+        return text
+
+    def _new_id(self) -> str:
+        self._counter += 1
+        digest = hashlib.sha256(f"pdi-sandbox:{self.seed}:{self._counter}".encode()).digest()
+        return self._encode_id(digest)
+
+    def _wrote(self, request: Request) -> None:
+        self._writes += 1
+        self._writes_by_route[request.route or f"{request.method} {request.path}"] += 1
+
+    def _authorized(self, request: Request) -> bool:
+        header = request.headers.get("Authorization") or ""
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return False
+        expiry = self._tokens.get(token.strip())
+        if expiry is None:
+            return False
+        if time.time() >= expiry:
+            del self._tokens[token.strip()]
+            return False
+        return True
+
+    def _list(
+        self,
+        request: Request,
+        items: list[dict[str, Any]],
+        render: Callable[[dict[str, Any]], dict[str, Any]] = dict,
+    ) -> Response:
+        return _page(request, items, self.default_limit, self.max_limit, render)
+
+    def _contact_out(self, contact: dict[str, Any]) -> dict[str, Any]:
+        out = dict(contact)
+        out["emails"] = [dict(e) for e in contact["emails"]]
+        out["phones"] = [dict(p) for p in contact["phones"]]
+        return out
+
+    # ----------------------------------------------------------------- sessions
+
+    def _post_session(self, request: Request, _ids: list[str]) -> Response:
+        body = _Body(request.json())
+        username = body.string("username", required=True)
+        password = body.string("password", required=True)
+        api_token = body.string("apiToken", required=True)
+        if body.errors:
+            # PascalCase in messages and modelState, as the request uses PascalCase.
+            raise _Invalid({_pascal(k): v for k, v in body.errors.items()})
+        if (username, password, api_token) != (self.username, self.password, self.api_token):
+            return _error(401, MSG_BAD_LOGIN)
+        token = secrets.token_urlsafe(32)
+        expires = datetime.now(UTC) + timedelta(seconds=self.token_ttl_seconds)
+        self._tokens[token] = expires.timestamp()
+        expiration = format_datetime(expires)
+        if self.naive_expiration:
+            expiration = expiration.removesuffix("Z")
+        return Response(200, {"AccessToken": token, "ExpirationDate": expiration})
+
+    # ----------------------------------------------------------------- calendars, events
+
+    def _list_calendars(self, request: Request, _ids: list[str]) -> Response:
+        return self._list(request, list(self._calendars.values()))
+
+    def _event_fields(self, body: _Body) -> dict[str, Any]:
+        name = body.string("name", required=True)
+        location_id = body.string("locationId", required=True)
+        start = body.timestamp("startDateTimeUtc", required=True)
+        end = body.timestamp("endDateTimeUtc", required=True)
+        category = body.integer("eventCategoryId", required=True)
+        is_all_day = body.boolean("isAllDay")
+        recurrence_type = body.raw("recurrenceType")
+        if recurrence_type in (None, ""):
+            recurrence = None
+        else:
+            recurrence = body.choice("recurrenceType", RECURRENCE_TYPES)
+        recurrence_end = body.timestamp("recurrenceEndDateTimeUtc")
+        fields = {
+            "name": name,
+            "description": body.string("description"),
+            "locationId": location_id,
+            "startDateTimeUtc": format_datetime(start) if start else None,
+            "endDateTimeUtc": format_datetime(end) if end else None,
+            "isAllDay": is_all_day,
+            "phone": body.string("phone"),
+            "contactEmail": body.string("contactEmail"),
+            "website": body.string("website"),
+            "eventCategoryId": category,
+            "recurrenceType": recurrence,
+            "recurrenceEndDateTimeUtc": format_datetime(recurrence_end) if recurrence_end else None,
+        }
+        body.check()
+        assert start is not None
+        assert end is not None
+        assert location_id is not None
+        if end < start:
+            raise _Invalid({"endDateTimeUtc": ["The end date must not be before the start date."]})
+        if location_id not in self._locations:
+            raise _Invalid({"locationId": [f"The location '{location_id}' does not exist."]})
+        return fields
+
+    def _create_event(self, request: Request, ids: list[str]) -> Response:
+        calendar_id = ids[0]
+        if calendar_id not in self._calendars:
+            return _error(404, "The calendar was not found.")
+        fields = self._event_fields(_Body(request.json()))
+        event = {"id": self._new_id(), "calendarId": calendar_id, **fields}
+        self._events[event["id"]] = event
+        self._wrote(request)
+        return Response(200, dict(event))
+
+    def _list_events(self, request: Request, _ids: list[str]) -> Response:
+        bounds: list[date | None] = []
+        for name in ("startDate", "endDate"):
+            text = request.arg(name)
+            if text in (None, ""):
+                bounds.append(None)
+                continue
+            parsed = parse_date(text)
+            if parsed is None:
+                return _error(400, f"The {name} parameter must be formatted yyyy-MM-dd.")
+            bounds.append(parsed)
+        low, high = bounds
+        events = []
+        for event in self._events.values():
+            day = date.fromisoformat(event["startDateTimeUtc"][:10])
+            if (low is None or day >= low) and (high is None or day <= high):
+                events.append(event)
+        return self._list(request, events)
+
+    def _find_event(self, event_id: str) -> dict[str, Any] | None:
+        return self._events.get(event_id)
+
+    def _get_event(self, request: Request, ids: list[str]) -> Response:
+        event = self._find_event(ids[0])
+        if event is None:
+            return _error(404, "The event was not found.")
+        return Response(200, dict(event))
+
+    def _update_event(self, request: Request, ids: list[str]) -> Response:
+        event = self._find_event(ids[0])
+        if event is None:
+            return _error(404, "The event was not found.")
+        fields = self._event_fields(_Body(request.json()))
+        event.update(fields)
+        self._wrote(request)
+        return Response(200, dict(event))
+
+    # ----------------------------------------------------------------- locations
+
+    def _location_fields(self, body: _Body) -> dict[str, Any]:
+        fields = {
+            "locationName": body.string("locationName", required=True),
+            "locationAddress": body.string("locationAddress", default=""),
+        }
+        body.check()
+        return fields
+
+    def _list_locations(self, request: Request, _ids: list[str]) -> Response:
+        return self._list(request, list(self._locations.values()))
+
+    def _create_location(self, request: Request, _ids: list[str]) -> Response:
+        fields = self._location_fields(_Body(request.json()))
+        location = {"id": self._new_id(), **fields}
+        self._locations[location["id"]] = location
+        self._wrote(request)
+        return Response(200, dict(location))
+
+    def _get_location(self, request: Request, ids: list[str]) -> Response:
+        location = self._locations.get(ids[0])
+        if location is None:
+            return _error(404, "The location was not found.")
+        return Response(200, dict(location))
+
+    def _update_location(self, request: Request, ids: list[str]) -> Response:
+        location = self._locations.get(ids[0])
+        if location is None:
+            return _error(404, "The location was not found.")
+        location.update(self._location_fields(_Body(request.json())))
+        self._wrote(request)
+        return Response(200, {"code": 201, "data": dict(location)})
+
+    # ----------------------------------------------------------------- contacts
+
+    def _contact_fields(self, body: _Body) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "namePrefix": body.string("namePrefix"),
+            "firstName": body.string("firstName", required=True),
+            "middleName": body.string("middleName"),
+            "lastName": body.string("lastName", required=True),
+            "nameSuffix": body.string("nameSuffix"),
+            "nickname": body.string("nickname"),
+            "occupation": body.string("occupation"),
+            "employer": body.string("employer"),
+            "volunteerStatus": body.choice("volunteerStatus", PERSON_STATUSES),
+            "donorStatus": body.choice("donorStatus", PERSON_STATUSES),
+            "memberStatus": body.choice("memberStatus", PERSON_STATUSES),
+            "gender": body.choice("gender", GENDERS),
+            "dateOfBirth": None,
+        }
+        birth = body.string("dateOfBirth")
+        if birth and birth.strip():
+            # ASP.NET would also bind a DateTime; keep the date part.
+            parsed = parse_date(birth.strip()[:10])
+            if parsed is None or (len(birth.strip()) > 10 and parse_datetime(birth) is None):
+                body.fail(
+                    "dateOfBirth",
+                    f"The value '{birth}' is not valid for DateOfBirth; expected yyyy-MM-dd.",
+                )
+            else:
+                fields["dateOfBirth"] = parsed.isoformat()
+        return fields
+
+    def _index_email(self, contact_id: str, address: str) -> None:
+        self._email_index.setdefault(address.strip().lower(), set()).add(contact_id)
+
+    def _add_email_to(
+        self, contact: dict[str, Any], address: str, is_primary: bool
+    ) -> dict[str, Any]:
+        emails: list[dict[str, Any]] = contact["emails"]
+        is_primary = is_primary or not emails
+        if is_primary:
+            for other in emails:
+                other["isPrimary"] = False
+        email = {"id": self._new_id(), "emailAddress": address, "isPrimary": is_primary}
+        emails.append(email)
+        self._index_email(contact["id"], address)
+        return email
+
+    def _check_email(self, body: _Body, name: str, address: str | None) -> None:
+        if address and address.strip() and "@" not in address:
+            body.fail(name, f"The {_pascal(name)} field is not a valid e-mail address.")
+
+    def _list_contacts(self, request: Request, _ids: list[str]) -> Response:
+        search_by_email_text = request.arg("searchByEmail")
+        search_by_email = False
+        if search_by_email_text not in (None, ""):
+            parsed = parse_bool(search_by_email_text)
+            if parsed is None:
+                return _error(
+                    400, f"The value '{search_by_email_text}' is not valid for searchByEmail."
+                )
+            search_by_email = parsed
+        candidates: list[dict[str, Any]]
+        email = (request.arg("email") or "").strip().lower()
+        if search_by_email and email:
+            holders = self._email_index.get(email, set())
+            ids = sorted(holders, key=self._contact_seq.__getitem__)
+            candidates = [self._contacts[i] for i in ids]
+        else:
+            # Guess: without searchByEmail=true the email parameter is not used.
+            candidates = list(self._contacts.values())
+        for name in ("firstName", "lastName"):
+            wanted = (request.arg(name) or "").strip().lower()
+            if wanted:
+                candidates = [c for c in candidates if (c[name] or "").strip().lower() == wanted]
+        phone = re.sub(r"\D", "", request.arg("phone") or "")
+        if phone:
+            candidates = [
+                c
+                for c in candidates
+                if any(re.sub(r"\D", "", p["phoneNumber"]) == phone for p in c["phones"])
+            ]
+        if (request.arg("zipCode") or "").strip():
+            # The simulator stores no addresses, so no contact has a zip code.
+            candidates = []
+        return self._list(request, candidates, self._contact_out)
+
+    def _create_contact(self, request: Request, _ids: list[str]) -> Response:
+        body = _Body(request.json())
+        fields = self._contact_fields(body)
+        address = body.string("emailAddress")
+        self._check_email(body, "emailAddress", address)
+        pdi_id = body.string("pdiId")
+        body.check()
+        contact: dict[str, Any] = {
+            "id": self._new_id(),
+            **fields,
+            "pdiId": pdi_id,
+            "emails": [],
+            "phones": [],
+        }
+        self._contacts[contact["id"]] = contact
+        self._contact_seq[contact["id"]] = self._counter
+        if address and address.strip():
+            self._add_email_to(contact, address.strip(), True)
+        self._wrote(request)
+        return Response(200, self._contact_out(contact))
+
+    def _get_contact(self, request: Request, ids: list[str]) -> Response:
+        contact = self._contacts.get(ids[0])
+        if contact is None:
+            return _error(404, "The contact was not found.")
+        return Response(200, self._contact_out(contact))
+
+    def _update_contact(self, request: Request, ids: list[str]) -> Response:
+        contact = self._contacts.get(ids[0])
+        if contact is None:
+            return _error(404, "The contact was not found.")
+        body = _Body(request.json())
+        fields = self._contact_fields(body)  # pdiId and emailAddress are ignored on update
+        body.check()
+        contact.update(fields)
+        self._wrote(request)
+        return Response(200, {"code": 201, "data": self._contact_out(contact)})
+
+    def _delete_contact(self, request: Request, ids: list[str]) -> Response:
+        contact = self._contacts.pop(ids[0], None)
+        if contact is None:
+            return Response(200)  # PDI deletes succeed for unknown ids
+        del self._contact_seq[contact["id"]]
+        for email in contact["emails"]:
+            holders = self._email_index.get(email["emailAddress"].strip().lower())
+            if holders is not None:
+                holders.discard(contact["id"])
+        # Guess: a contact's invitations go with it.
+        for invitation_id in [
+            i["id"] for i in self._invitations.values() if i["contactId"] == contact["id"]
+        ]:
+            invitation = self._invitations.pop(invitation_id)
+            self._invitation_index.pop((invitation["eventId"], invitation["contactId"]), None)
+            self._event_invitations.get(invitation["eventId"], {}).pop(invitation_id, None)
+        self._wrote(request)
+        return Response(200)
+
+    def _add_email(self, request: Request, ids: list[str]) -> Response:
+        contact = self._contacts.get(ids[0])
+        if contact is None:
+            return _error(404, "The contact was not found.")
+        body = _Body(request.json())
+        address = body.string("emailAddress", required=True)
+        self._check_email(body, "emailAddress", address)
+        is_primary = body.boolean("isPrimary")
+        body.check()
+        assert address is not None
+        email = self._add_email_to(contact, address.strip(), is_primary)
+        self._wrote(request)
+        return Response(200, dict(email))
+
+    def _add_phone(self, request: Request, ids: list[str]) -> Response:
+        contact = self._contacts.get(ids[0])
+        if contact is None:
+            return _error(404, "The contact was not found.")
+        body = _Body(request.json())
+        number = body.string("phoneNumber", required=True)
+        # Guess: Parsons defaults phoneType to Mobile; the server does the same when absent.
+        phone_type = body.choice("phoneType", PHONE_TYPES, default="Mobile")
+        is_primary = body.boolean("isPrimary")
+        extension = body.string("extension")
+        if not body.has("extension") or extension is None:
+            # The key must be sent (PR #1417); "" is fine.
+            body.fail("extension", "The Extension field is required.")
+        body.check()
+        phones: list[dict[str, Any]] = contact["phones"]
+        is_primary = is_primary or not phones
+        if is_primary:
+            for other in phones:
+                other["isPrimary"] = False
+        phone = {
+            "id": self._new_id(),
+            "phoneNumber": number,
+            "phoneType": phone_type,
+            "isPrimary": is_primary,
+            "extension": extension,
+        }
+        phones.append(phone)
+        self._wrote(request)
+        return Response(200, dict(phone))
+
+    # ----------------------------------------------------------------- invitations
+
+    def _invitation_out(self, invitation: dict[str, Any], expand: bool) -> dict[str, Any]:
+        out = dict(invitation)
+        if expand:
+            contact = self._contacts.get(invitation["contactId"])
+            event = self._events.get(invitation["eventId"])
+            out["contact"] = self._contact_out(contact) if contact else None
+            out["event"] = dict(event) if event else None
+        return out
+
+    def _contact_id_field(self, body: _Body) -> str | None:
+        contact_id = body.string("contactId", required=True)
+        if contact_id and contact_id.strip() and contact_id not in self._contacts:
+            body.fail("contactId", f"The contact '{contact_id}' does not exist.")
+        return contact_id
+
+    def _list_invitations(self, request: Request, ids: list[str]) -> Response:
+        event_id = ids[0]
+        if event_id not in self._events:
+            return _error(404, "The event was not found.")
+        expand_text = request.arg("expand")
+        expand = False
+        if expand_text not in (None, ""):
+            parsed = parse_bool(expand_text)
+            if parsed is None:
+                return _error(400, f"The value '{expand_text}' is not valid for expand.")
+            expand = parsed
+        rows = [self._invitations[i] for i in self._event_invitations.get(event_id, {})]
+        return self._list(request, rows, lambda row: self._invitation_out(row, expand))
+
+    def _create_invitation(self, request: Request, ids: list[str]) -> Response:
+        event_id = ids[0]
+        if event_id not in self._events:
+            return _error(404, "The event was not found.")
+        body = _Body(request.json())
+        contact_id = self._contact_id_field(body)
+        rsvp = body.choice("rsvpStatus", RSVP_STATUSES, required=True)
+        attended = body.boolean("attended", required=True)
+        is_confirmed = body.boolean("isConfirmed")
+        occurrence = body.timestamp("specificOcurrenceStartUtc")
+        body.check()
+        assert contact_id is not None
+        if (event_id, contact_id) in self._invitation_index:
+            return _error(400, MSG_DUPLICATE_INVITATION)
+        invitation_id = self._new_id()
+        invitation: dict[str, Any] = {
+            "id": invitation_id,
+            "eventId": event_id,
+            "contactId": contact_id,
+            "rsvpStatus": rsvp,
+            "isConfirmed": is_confirmed,
+            "attended": attended,
+            "specificOcurrenceStartUtc": format_datetime(occurrence) if occurrence else None,
+        }
+        self._invitations[invitation_id] = invitation
+        self._invitation_index[(event_id, contact_id)] = invitation_id
+        self._event_invitations.setdefault(event_id, {})[invitation_id] = None
+        self._wrote(request)
+        return Response(200, dict(invitation))
+
+    def _update_invitation(self, request: Request, ids: list[str]) -> Response:
+        event_id, invitation_id = ids
+        if event_id not in self._events:
+            return _error(404, "The event was not found.")
+        invitation = self._invitations.get(invitation_id)
+        if invitation is None or invitation["eventId"] != event_id:
+            return _error(404, "The invitation was not found.")
+        body = _Body(request.json())
+        contact_id = self._contact_id_field(body)
+        changes: dict[str, Any] = {}
+        if body.raw("rsvpStatus") is not None:
+            changes["rsvpStatus"] = body.choice("rsvpStatus", RSVP_STATUSES)
+        if body.raw("attended") is not None:
+            changes["attended"] = body.boolean("attended")
+        if body.raw("isConfirmed") is not None:
+            changes["isConfirmed"] = body.boolean("isConfirmed")
+        if body.raw("specificOcurrenceStartUtc") is not None:
+            occurrence = body.timestamp("specificOcurrenceStartUtc")
+            changes["specificOcurrenceStartUtc"] = (
+                format_datetime(occurrence) if occurrence else None
+            )
+        body.check()
+        assert contact_id is not None
+        if contact_id != invitation["contactId"]:
+            if (event_id, contact_id) in self._invitation_index:
+                return _error(400, MSG_DUPLICATE_INVITATION)
+            del self._invitation_index[(event_id, invitation["contactId"])]
+            self._invitation_index[(event_id, contact_id)] = invitation_id
+            changes["contactId"] = contact_id
+        invitation.update(changes)
+        self._wrote(request)
+        return Response(200, dict(invitation))
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--username", default=DEFAULT_USERNAME)
+    parser.add_argument("--password", default=DEFAULT_PASSWORD)
+    parser.add_argument("--api-token", default=DEFAULT_API_TOKEN)
+    parser.add_argument(
+        "--calendars", default=",".join(DEFAULT_CALENDARS), help="comma-separated calendar names"
+    )
+    parser.add_argument("--calendar-time-zone", default=DEFAULT_TIME_ZONE)
+    parser.add_argument("--token-ttl-seconds", type=float, default=3600)
+    parser.add_argument("--max-limit", type=int, default=2000)
+    parser.add_argument(
+        "--default-limit", type=int, default=100, help="page size when limit is omitted"
+    )
+    parser.add_argument(
+        "--naive-expiration",
+        action="store_true",
+        help="send ExpirationDate without a zone designator",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the deterministic ids")
+
+
+def build_app(args: argparse.Namespace) -> PdiApp:
+    return PdiApp(
+        username=args.username,
+        password=args.password,
+        api_token=args.api_token,
+        calendars=[name.strip() for name in args.calendars.split(",") if name.strip()],
+        token_ttl_seconds=args.token_ttl_seconds,
+        max_limit=args.max_limit,
+        default_limit=args.default_limit,
+        naive_expiration=args.naive_expiration,
+        seed=args.seed,
+        time_zone=args.calendar_time_zone,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    run_cli("PDI sandbox", _add_arguments, build_app, argv)
+
+
+if __name__ == "__main__":
+    main()
