@@ -27,7 +27,10 @@ def render(state: dict[str, Any]) -> str:
     invitations = state["invitations"]
     rsvp = Counter(i.get("rsvpStatus") or "(blank)" for i in invitations)
     attended = sum(1 for i in invitations if i.get("attended") is True)
-    lines = [f"Locations: {len(state['locations'])}", f"Events: {len(events)} ({canceled} canceled)"]
+    lines = [
+        f"Locations: {len(state['locations'])}",
+        f"Events: {len(events)} ({canceled} canceled)",
+    ]
     lines += [f"  {name:<24} {count:>6}" for name, count in sorted(per_calendar.items())]
     lines.append(f"Contacts: {len(state['contacts'])}")
     lines.append(

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-UV_VERSION=0.13.8
+UV_VERSION=0.13.9
 
 if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv"

@@ -1,0 +1,1 @@
+"""target-pdi: Singer target for PDI."""

@@ -1,0 +1,419 @@
+"""PDI HTTP client: session auth, paging, retries, rate limit, lost-create safety.
+
+Thread-safe: one `requests.Session` per thread (Session is not documented as thread-safe),
+one shared token bucket (`max_requests_per_second`) and one bearer token guarded by a lock.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+
+from target_pdi.errors import (
+    APIUnavailableError,
+    AuthenticationError,
+    ConfigurationError,
+    RecordRejected,
+)
+from target_pdi.redact import redact, register_secret
+
+LOGGER = logging.getLogger("target-pdi")
+
+PAGE_LIMIT = 2000  # PDI's documented maximum page size (Parsons LIMIT_MAX)
+BODY_LIMIT = 2000  # characters of a response body kept in errors / dead letters
+
+# Errors after which we cannot know whether the server acted on the request.
+_LOST = (
+    requests.Timeout,
+    requests.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+FindExisting = Callable[[], Mapping[str, Any] | None]
+
+
+def parse_expiration(value: Any, now: datetime) -> datetime:
+    """`ExpirationDate` as an aware UTC datetime.
+
+    PDI's format is undocumented: accept Z/offset, naive (= UTC, as newer Parsons does), date-only
+    ("2100-01-01" in Parsons' mock) and .NET's 7 fractional digits. Missing/unparseable -> 1 hour,
+    the lifetime a third-party client reports.
+    """
+    if isinstance(value, str) and value.strip():
+        text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+        # Python 3.11 accepts at most 6 fractional digits.
+        text = re.sub(r"(\.\d{6})\d+", r"\1", text)
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return now + timedelta(hours=1)
+
+
+class TokenBucket:
+    """Shared requests-per-second budget; `acquire()` blocks until a token is free."""
+
+    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = float(rate) if rate and rate > 0 else 0.0
+        self.capacity = max(1.0, self.rate)  # allow a one-second burst, no more
+        self._tokens = self.capacity
+        self._clock = clock
+        self._stamp = clock()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        if self.rate <= 0:
+            return
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+                self._stamp = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                wait = (1 - self._tokens) / self.rate
+            time.sleep(wait)
+
+
+class PDIClient:
+    def __init__(
+        self,
+        api_url: str,
+        username: str,
+        password: str,
+        api_token: str,
+        *,
+        max_requests_per_second: float = 20,
+        pool_size: int = 8,
+        timeout: float = 30,
+        max_retries: int = 6,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30,
+        read_only: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        missing = [
+            n
+            for n, v in (("username", username), ("password", password), ("api_token", api_token))
+            if not v
+        ]
+        if missing:
+            raise ConfigurationError(f"missing PDI credentials: set {', '.join(missing)}")
+        for secret in (password, api_token):
+            register_secret(secret)
+        self.base_url = api_url.rstrip("/")
+        self._credentials = {"Username": username, "Password": password, "ApiToken": api_token}
+        self._bucket = TokenBucket(max_requests_per_second)
+        self._pool_size = max(1, pool_size)
+        self._timeout = timeout
+        self._max_retries = max(0, max_retries)
+        self._backoff_base = backoff_base
+        self._backoff_max = backoff_max
+        self.read_only = read_only
+        self._sleep = sleep
+        self._now = now
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._token_lock = threading.Lock()
+        self._token: str | None = None
+        self._renew_at: datetime | None = None
+        self._count_lock = threading.Lock()
+        self.requests_by_method: Counter[str] = Counter()
+        self.logins = 0
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            # max_retries=0: urllib3 must never silently re-send a POST; we decide (see create()).
+            adapter = requests.adapters.HTTPAdapter(
+                pool_connections=1, pool_maxsize=2, max_retries=0
+            )
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers.update(
+                {"Content-Type": "application/json", "Accept": "application/json"}
+            )
+            self._local.session = session
+            with self._count_lock:
+                self._sessions.append(session)
+        return session
+
+    def close(self) -> None:
+        with self._count_lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
+
+    def _count(self, method: str) -> None:
+        with self._count_lock:
+            self.requests_by_method[method] += 1
+
+    def _backoff(self, attempt: int) -> float:
+        # Exponential backoff with full jitter: spreads concurrent retries apart.
+        ceiling = min(self._backoff_max, self._backoff_base * (2 ** (attempt - 1)))
+        return random.uniform(ceiling / 2, ceiling)
+
+    def _retry_after(self, response: requests.Response) -> float | None:
+        value = response.headers.get("Retry-After")
+        if not value:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - self._now()).total_seconds())
+
+    @staticmethod
+    def _body_text(response: requests.Response) -> str:
+        try:
+            text = response.text
+        except Exception:  # a broken body must not hide the status
+            text = ""
+        return redact(text, limit=BODY_LIMIT)
+
+    # --- authentication ------------------------------------------------------------------------
+
+    def login(self) -> None:
+        """POST /sessions. Bad credentials -> AuthenticationError (fatal); outages are retried."""
+        url = f"{self.base_url}/sessions"
+        attempt = 0
+        while True:
+            attempt += 1
+            self._bucket.acquire()
+            self._count("POST")
+            try:
+                response = self._session().post(
+                    url, data=json.dumps(self._credentials), timeout=self._timeout
+                )
+            except _LOST as exc:
+                if attempt > self._max_retries:
+                    raise APIUnavailableError(
+                        f"PDI login: no answer from {self.base_url} after {attempt} attempts "
+                        f"({type(exc).__name__}); check setting api_url"
+                    ) from None
+                self._sleep(self._backoff(attempt))
+                continue
+            status = response.status_code
+            if status == 429 or status >= 500:
+                if attempt > self._max_retries:
+                    raise APIUnavailableError(f"PDI login: HTTP {status} after {attempt} attempts")
+                self._sleep(self._retry_after(response) or self._backoff(attempt))
+                continue
+            if status >= 400:
+                raise AuthenticationError(
+                    f"PDI login failed (HTTP {status}): check settings username, password and "
+                    f"api_token (api_url={self.base_url})"
+                )
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            lowered = {str(k).lower(): v for k, v in body.items()} if isinstance(body, dict) else {}
+            token = lowered.get("accesstoken")
+            if not isinstance(token, str) or not token:
+                raise AuthenticationError(
+                    f"PDI login answered HTTP {status} without an AccessToken; "
+                    "check setting api_url"
+                )
+            register_secret(token)
+            now = self._now()
+            expires = parse_expiration(lowered.get("expirationdate"), now)
+            ttl = max(0.0, (expires - now).total_seconds())
+            # Renew shortly before expiry: 60 s early, or 10% of a short lifetime.
+            self._token = token
+            self._renew_at = expires - timedelta(seconds=min(60.0, ttl * 0.1))
+            self.logins += 1
+            LOGGER.info(
+                "Logged in to PDI at %s (token valid until %s)", self.base_url, expires.isoformat()
+            )
+            return
+
+    def _bearer(self) -> str:
+        with self._token_lock:
+            if self._token is None or self._renew_at is None or self._now() >= self._renew_at:
+                self.login()
+            assert self._token is not None
+            return self._token
+
+    def _renew_after_401(self, used: str) -> None:
+        with self._token_lock:
+            # Another thread may have renewed already: only log in if our token is still current.
+            if self._token == used:
+                self._token = None
+                self.login()
+
+    # --- requests ------------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        find_existing: FindExisting | None = None,
+    ) -> Any:
+        """Send one request with retries; return the parsed JSON body (None when empty).
+
+        `find_existing` (POST only): when a create's answer is lost (timeout, dropped connection,
+        5xx), the object may exist already. We look it up first and only POST again when it is not
+        found, so a lost answer never becomes a duplicate.
+        """
+        method = method.upper()
+        if self.read_only and method != "GET":
+            raise RuntimeError(f"dry run: refusing {method} {path}")
+        url = f"{self.base_url}{path}"
+        attempt = 0
+        renewed = False
+        while True:
+            attempt += 1
+            token = self._bearer()
+            self._bucket.acquire()
+            self._count(method)
+            try:
+                response = self._session().request(
+                    method,
+                    url,
+                    params=dict(params) if params else None,
+                    data=json.dumps(body) if body is not None else None,
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=self._timeout,
+                )
+            except _LOST as exc:
+                reason = type(exc).__name__
+                if attempt > self._max_retries:
+                    raise APIUnavailableError(
+                        f"{method} {path}: no answer from PDI after {attempt} attempts ({reason})"
+                    ) from None
+                self._sleep(self._backoff(attempt))
+                found = self._lookup_lost(method, path, find_existing, reason)
+                if found is not None:
+                    return found
+                continue
+            status = response.status_code
+            if status == 401 and not renewed:
+                renewed = True
+                self._renew_after_401(token)
+                attempt -= 1  # a renewal is not a failure of the request itself
+                continue
+            if status in (401, 403):
+                raise AuthenticationError(
+                    f"{method} {path}: PDI refused the session (HTTP {status}); check settings "
+                    "username, password and api_token and the account's permissions"
+                )
+            if status == 429 or status >= 500:
+                if attempt > self._max_retries:
+                    raise APIUnavailableError(
+                        f"{method} {path}: PDI answered HTTP {status} {attempt} times; "
+                        f"last body: {self._body_text(response)[:300]}"
+                    )
+                wait = self._retry_after(response) if status == 429 else None
+                self._sleep(wait if wait is not None else self._backoff(attempt))
+                # 429 means "not processed"; a 5xx on a create may still have created the object.
+                if status >= 500:
+                    found = self._lookup_lost(method, path, find_existing, f"HTTP {status}")
+                    if found is not None:
+                        return found
+                continue
+            if status >= 400:
+                text = self._body_text(response)
+                raise RecordRejected(
+                    f"{method} {path}: HTTP {status}: {text[:300]}", http_status=status, body=text
+                )
+            if not response.content:
+                return None
+            try:
+                return response.json()
+            except ValueError:
+                return None
+
+    def _lookup_lost(
+        self, method: str, path: str, find_existing: FindExisting | None, reason: str
+    ) -> Mapping[str, Any] | None:
+        if method != "POST" or find_existing is None:
+            return None  # GET/PUT are idempotent: re-sending is safe
+        found = find_existing()
+        LOGGER.info(
+            "POST %s: answer lost (%s); lookup %s",
+            path,
+            reason,
+            "found it, not re-sending" if found else "found nothing, re-sending",
+        )
+        return found
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.request("GET", path, params=params)
+
+    def put(self, path: str, body: Mapping[str, Any]) -> Any:
+        return self.request("PUT", path, body=dict(body))
+
+    def create(
+        self, path: str, body: Mapping[str, Any], find_existing: FindExisting | None
+    ) -> Mapping[str, Any]:
+        result = self.request("POST", path, body=dict(body), find_existing=find_existing)
+        return result if isinstance(result, Mapping) else {}
+
+    def list_all(
+        self, path: str, params: Mapping[str, Any] | None = None, *, limit: int = PAGE_LIMIT
+    ) -> list[dict[str, Any]]:
+        """Every row of a list endpoint.
+
+        Fixed `limit`, 1-based `cursor` until `totalCount` is reached
+        (or an empty page: a shrinking list must not loop forever)."""
+        rows: list[dict[str, Any]] = []
+        cursor = 1
+        while True:
+            page = self.get(path, {**(params or {}), "limit": limit, "cursor": cursor})
+            if isinstance(page, list):  # tolerate a bare list
+                rows.extend(r for r in page if isinstance(r, dict))
+                return rows
+            if not isinstance(page, Mapping):
+                return rows
+            lowered = {str(k).lower(): v for k, v in page.items()}
+            data = lowered.get("data") or []
+            total = lowered.get("totalcount")
+            rows.extend(r for r in data if isinstance(r, dict))
+            if not data:
+                return rows
+            if isinstance(total, int) and not isinstance(total, bool):
+                if len(rows) >= total:
+                    return rows
+            elif len(data) < limit:
+                return rows
+            cursor += 1
+
+
+def object_id(obj: Mapping[str, Any] | None) -> str | None:
+    """PDI ids are opaque strings (sometimes ints): normalise to str."""
+    if not obj:
+        return None
+    for key in ("id", "Id", "ID"):
+        value = obj.get(key)
+        if value not in (None, ""):
+            return str(value)
+    return None

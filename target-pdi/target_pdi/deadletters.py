@@ -1,0 +1,113 @@
+"""Dead-letter store: JSONL of records PDI rejected, retried first on the next run.
+
+A record lands here when PDI refuses it (record-level 4xx) or when it cannot be written at all (no
+email). The SDK still advances the bookmark past it, so this file is the only way back: the next run
+loads it, retries those records before new ones, and rewrites it with only the ones still failing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from target_pdi.payloads import json_default
+from target_pdi.redact import redact, redact_obj
+
+LOGGER = logging.getLogger("target-pdi")
+BODY_LIMIT = 2000
+
+
+class DeadLetterStore:
+    def __init__(self, path: str | os.PathLike[str], *, dry_run: bool = False) -> None:
+        self.path = Path(path)
+        self.dry_run = dry_run
+        self._lock = threading.Lock()
+        # (stream, key) -> entry; the last failure of a record wins.
+        self._entries: dict[tuple[str, str], dict[str, Any]] = {}
+        self.loaded: list[dict[str, Any]] = []
+
+    def load(self) -> list[dict[str, Any]]:
+        """Entries of previous runs (unreadable lines are reported and skipped)."""
+        if not self.path.exists():
+            return []
+        entries: list[dict[str, Any]] = []
+        with self.path.open(encoding="utf-8") as fh:
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    LOGGER.warning(
+                        "Dead-letter file %s line %d is not JSON; ignored", self.path, number
+                    )
+                    continue
+                if (
+                    isinstance(entry, dict)
+                    and isinstance(entry.get("record"), dict)
+                    and entry.get("stream")
+                ):
+                    entries.append(entry)
+        self.loaded = entries
+        return entries
+
+    def add(
+        self,
+        stream: str,
+        key: Any,
+        reason: str,
+        record: Any,
+        *,
+        http_status: int | None = None,
+        body: str = "",
+    ) -> None:
+        entry = {
+            "stream": stream,
+            "key": str(key),
+            "reason": redact(reason, limit=500),
+            "http_status": http_status,
+            "body": redact(body, limit=BODY_LIMIT),
+            "record": redact_obj(record),
+            "ts": datetime.now(UTC).isoformat(),
+        }
+        with self._lock:
+            self._entries[(stream, str(key))] = entry
+        LOGGER.warning(
+            "Dead letter: stream=%s key=%s reason=%s%s",
+            stream,
+            key,
+            entry["reason"],
+            f" (HTTP {http_status})" if http_status else "",
+        )
+
+    def discard(self, stream: str, key: Any) -> None:
+        with self._lock:
+            self._entries.pop((stream, str(key)), None)
+
+    def has(self, stream: str, key: Any) -> bool:
+        with self._lock:
+            return (stream, str(key)) in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def save(self) -> None:
+        """Rewrite the file atomically with this run's failures (the retried ones that failed again
+        included). Dry runs write nothing."""
+        if self.dry_run:
+            return
+        with self._lock:
+            entries = list(self._entries.values())
+        if not entries and not self.path.exists():
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(self.path.suffix + ".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            for entry in entries:
+                fh.write(json.dumps(entry, sort_keys=True, default=json_default) + "\n")
+        os.replace(tmp, self.path)

@@ -1,0 +1,35 @@
+"""Error types.
+
+Fatal ones abort the run (non-zero exit, no STATE); RecordRejected dead-letters one record.
+"""
+
+from __future__ import annotations
+
+
+class TargetPDIError(Exception):
+    """Base class."""
+
+
+class FatalError(TargetPDIError):
+    """Stops the run before STATE is emitted: the next run restarts from the previous bookmark."""
+
+
+class ConfigurationError(FatalError):
+    """A setting is wrong (unknown calendar, missing credentials)."""
+
+
+class AuthenticationError(FatalError):
+    """PDI refused the credentials or the bearer token."""
+
+
+class APIUnavailableError(FatalError):
+    """PDI kept failing (5xx, 429, timeouts, dropped connections) after every retry."""
+
+
+class RecordRejected(TargetPDIError):
+    """PDI refused one record (400/404/409/422...): dead-letter it and carry on."""
+
+    def __init__(self, message: str, *, http_status: int | None = None, body: str = "") -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.body = body

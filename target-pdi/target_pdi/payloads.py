@@ -1,0 +1,342 @@
+"""Pure functions: Mobilize record -> PDI payload (the seed rules of pdi-api.md 6.1).
+
+Nothing here does I/O, so every rule is unit-testable on plain dicts. Input records are the faithful
+Mobilize shapes emitted by tap-mobilize (integer epoch dates); every field may be missing or null.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+CANCELED_PREFIX = "[Canceled] "
+PRIVATE_VENUE = "Private Venue"
+VIRTUAL_VENUE = "Virtual"
+# Used only when an in-person event has neither a venue nor an address: PDI requires a location.
+UNKNOWN_VENUE = "Location TBD"
+
+# Mobilize puts a placeholder into venue/address_lines[0] for private addresses; its wording varies
+# ("This event's address is private. Sign up for more details", "This event address is private.").
+_PRIVATE_PLACEHOLDER = re.compile(r"address is private", re.IGNORECASE)
+
+Record = Mapping[str, Any]
+
+
+# --- small helpers -----------------------------------------------------------------------------
+
+
+def _str(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _obj(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _number(value: Any) -> float | None:
+    """A coordinate as float. singer-sdk parses JSON numbers as Decimal, so accept those too."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def to_epoch(value: Any) -> int | None:
+    """Mobilize dates are integer epoch seconds; tolerate floats, digit strings, ISO strings."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | Decimal):
+        return int(value)
+    if isinstance(value, datetime):
+        dt = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return int(dt.timestamp())
+    if isinstance(value, str) and value.strip():
+        text = value.strip()
+        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+            return int(float(text))
+        try:
+            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        dt = dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+        return int(dt.timestamp())
+    return None
+
+
+def pdi_datetime(epoch: int) -> str:
+    """PDI event datetimes: UTC, `yyyy-MM-ddTHH:mm:ss.fffZ`."""
+    dt = datetime.fromtimestamp(epoch, tz=UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def pdi_date(epoch: int) -> str:
+    """PDI list filters (`startDate`/`endDate`): `yyyy-MM-dd`."""
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d")
+
+
+def parse_pdi_datetime(value: Any) -> datetime | None:
+    """Parse a PDI datetime (Z, offset or naive=UTC) for comparisons with what we would send."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def json_default(value: Any) -> Any:
+    """JSON for what singer-sdk hands us: Decimal numbers, parsed datetimes."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def content_hash(payload: Mapping[str, Any]) -> str:
+    """Stable hash of a payload: the id map stores it to skip writes whose content is unchanged."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=json_default)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def mobilize_id(value: Any) -> int | None:
+    """Ids are ints; masked (firewalled) objects carry null ids."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+# --- Location ----------------------------------------------------------------------------------
+
+
+def is_private_address(event: Record) -> bool:
+    if _str(event.get("address_visibility")).upper() == "PRIVATE":
+        return True
+    loc = _obj(event.get("location"))
+    lines = loc.get("address_lines") or []
+    first_line = lines[0] if isinstance(lines, list) and lines else ""
+    return bool(
+        _PRIVATE_PLACEHOLDER.search(_str(loc.get("venue")))
+        or _PRIVATE_PLACEHOLDER.search(_str(first_line))
+    )
+
+
+def address_string(location: Record) -> str:
+    """address_lines (non-empty), locality, "region postal_code".
+
+    E.g. "123 Main St, Apt 4, Springfield, IL 62701".
+    """
+    lines = location.get("address_lines") or []
+    parts = [_str(x) for x in lines if isinstance(lines, list)] if isinstance(lines, list) else []
+    parts = [p for p in parts if p and not _PRIVATE_PLACEHOLDER.search(p)]
+    parts.append(_str(location.get("locality")))
+    parts.append(
+        " ".join(p for p in (_str(location.get("region")), _str(location.get("postal_code"))) if p)
+    )
+    return ", ".join(p for p in parts if p)
+
+
+def location_payload(event: Record) -> dict[str, str]:
+    """Seed rule: name = venue, else the address; "Private Venue" (blank address) when private;
+    "Virtual" for virtual events (address kept only if Mobilize has one)."""
+    loc = _obj(event.get("location"))
+    if is_private_address(event):
+        # Never leak a private address (nor the placeholder text) into PDI.
+        return {"locationName": PRIVATE_VENUE, "locationAddress": ""}
+    address = address_string(loc)
+    if event.get("is_virtual") is True:
+        return {"locationName": VIRTUAL_VENUE, "locationAddress": address}
+    venue = _str(loc.get("venue"))
+    return {"locationName": venue or address or UNKNOWN_VENUE, "locationAddress": address}
+
+
+def location_key(event: Record) -> str:
+    """Id-map key of the PDI location for an event.
+
+    Mobilize reuses a location by latitude/longitude (rounded to ~1 m so float noise does not split
+    it). Private and virtual events key by name+address instead: a private event must never share
+    (and rename) a public location that happens to sit at the same coordinates.
+    """
+    payload = location_payload(event)
+    geo = _obj(_obj(event.get("location")).get("location"))
+    lat, lon = _number(geo.get("latitude")), _number(geo.get("longitude"))
+    if (
+        payload["locationName"] not in (PRIVATE_VENUE, VIRTUAL_VENUE)
+        and lat is not None
+        and lon is not None
+    ):
+        return f"geo:{lat:.5f},{lon:.5f}"
+    return name_address_key(payload["locationName"], payload["locationAddress"])
+
+
+def name_address_key(name: str, address: str) -> str:
+    return f"addr:{' '.join(name.lower().split())}|{' '.join(address.lower().split())}"
+
+
+# --- Event -------------------------------------------------------------------------------------
+
+
+def event_name(event: Record) -> str:
+    title = _str(event.get("title"))
+    return title or f"Mobilize event {event.get('id')}"
+
+
+def event_payload(event: Record, timeslot: Record, location_id: str) -> dict[str, Any]:
+    """One PDI event per Mobilize timeslot (pdi-api.md 6.1)."""
+    contact = _obj(event.get("contact"))
+    start = to_epoch(timeslot.get("start_date"))
+    end = to_epoch(timeslot.get("end_date"))
+    if start is None:
+        raise ValueError("timeslot has no start_date")
+    if end is None or end < start:
+        end = start
+    return {
+        "name": event_name(event),
+        "description": _str(event.get("description")),
+        "website": _str(event.get("browser_url")),
+        "startDateTimeUtc": pdi_datetime(start),
+        "endDateTimeUtc": pdi_datetime(end),
+        "phone": _str(contact.get("phone_number")),
+        "contactEmail": _str(contact.get("email_address")),
+        "locationId": str(location_id),
+        "isAllDay": "false",
+        "eventCategoryId": 0,
+    }
+
+
+def canceled_name(name: str) -> str:
+    """Prefix once: a name that already carries the prefix is left alone."""
+    return name if name.startswith(CANCELED_PREFIX) else CANCELED_PREFIX + name
+
+
+def strip_canceled(name: str) -> str:
+    return name[len(CANCELED_PREFIX) :] if name.startswith(CANCELED_PREFIX) else name
+
+
+# --- Contact -----------------------------------------------------------------------------------
+
+
+def normalize_email(value: Any) -> str | None:
+    text = _str(value).lower()
+    return text if text and "@" in text else None
+
+
+def _primary_first(items: Any) -> list[Mapping[str, Any]]:
+    rows = [x for x in items if isinstance(x, Mapping)] if isinstance(items, list) else []
+    return sorted(rows, key=lambda x: x.get("primary") is not True)
+
+
+def person_email(person: Record) -> str | None:
+    """The key contacts are matched by (email only, trimmed, lowercased); None = never guessed."""
+    for row in _primary_first(person.get("email_addresses")):
+        email = normalize_email(row.get("address"))
+        if email:
+            return email
+    return None
+
+
+def person_phone(person: Record) -> str | None:
+    for row in _primary_first(person.get("phone_numbers")):
+        number = _str(row.get("number"))
+        if number:
+            return number
+    return None
+
+
+def contact_payload(person: Record) -> dict[str, str]:
+    email = person_email(person)
+    if email is None:
+        raise ValueError("person has no email address")
+    return {
+        "firstName": _str(person.get("given_name")),
+        "lastName": _str(person.get("family_name")),
+        "emailAddress": email,
+    }
+
+
+def phone_payload(number: str) -> dict[str, Any]:
+    # `extension` must be present or PDI rejects the phone (Parsons PR #1417).
+    return {"phoneNumber": number, "phoneType": "Mobile", "isPrimary": True, "extension": ""}
+
+
+# --- Invitation --------------------------------------------------------------------------------
+
+
+def rsvp_status(status: Any, attended: Any) -> str:
+    """Mobilize attendance -> PDI rsvpStatus.
+
+    CANCELLED always wins (a cancelled signup must not look live, even if someone later flagged
+    attendance); otherwise Mobilize's attendance flag (set after the event) overrides the signup
+    status: true -> "Completed", false -> "No-Show"; null -> "Yes" for REGISTERED/CONFIRMED.
+    """
+    if _str(status).upper() == "CANCELLED":
+        return "Cancelled"
+    if attended is True:
+        return "Completed"
+    if attended is False:
+        return "No-Show"
+    return "Yes"
+
+
+def invitation_payload(
+    attendance: Record, contact_id: str, *, canceled: bool = False
+) -> dict[str, Any]:
+    """Invitation body; `canceled` forces "Cancelled" for an event that was deleted in Mobilize."""
+    status = _str(attendance.get("status")).upper()
+    attended = attendance.get("attended")
+    return {
+        "contactId": str(contact_id),
+        "rsvpStatus": "Cancelled" if canceled else rsvp_status(status, attended),
+        # Always sent so a CONFIRMED -> REGISTERED change is reflected too.
+        "isConfirmed": status == "CONFIRMED" and not canceled,
+        # Mobilize null/false both mean "not attended" (M1: null -> false).
+        "attended": attended is True,
+    }
+
+
+# --- Comparing what PDI has with what we would write (used after id-map loss) -------------------
+
+
+def _norm(key: str, value: Any) -> Any:
+    if key.endswith("DateTimeUtc"):
+        return parse_pdi_datetime(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if key.endswith("Id") or key in ("id",):
+        return "" if value is None else str(value)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def same_content(found: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
+    """True when every desired field PDI reports has the desired value.
+
+    Keys are compared case-insensitively (PDI binds either case). A field PDI does not return at all
+    cannot be checked and is not a reason for a PUT.
+    """
+    lowered = {str(k).lower(): v for k, v in found.items()}
+    for key, want in desired.items():
+        if key.lower() not in lowered:
+            continue
+        if _norm(key, lowered[key.lower()]) != _norm(key, want):
+            return False
+    return True

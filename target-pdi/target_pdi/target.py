@@ -1,0 +1,319 @@
+"""target-pdi: Singer target that upserts Mobilize data into PDI, exactly once.
+
+Ordering: sinks only buffer; `_drain_all` (called by the SDK's final `drain_all`, and on the
+5-minute record-age drain) writes one batch in dependency order through `SyncEngine`. The SDK
+writes STATE only after `drain_all` returns and never when it raises, so a bookmark never passes
+a record that is not in PDI or in the dead-letter file. The target never makes up STATE.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+from singer_sdk import typing as th
+from singer_sdk.sinks import Sink
+from singer_sdk.target_base import Target
+
+from target_pdi.client import PDIClient
+from target_pdi.deadletters import DeadLetterStore
+from target_pdi.errors import FatalError
+from target_pdi.idmap import IdMap
+from target_pdi.redact import redact, register_secret
+from target_pdi.routing import CalendarRouter
+from target_pdi.sinks import WRITTEN_STREAMS, BufferSink, IgnoredSink
+from target_pdi.summary import Summary
+from target_pdi.sync import Batch, SyncEngine
+
+CALENDAR_REF = th.CustomType({"type": ["string", "integer"]})
+
+
+def project_dir() -> Path:
+    return Path(os.environ.get("MELTANO_PROJECT_ROOT") or os.getcwd())
+
+
+def default_id_map_url() -> str:
+    return f"sqlite:///{project_dir() / '.meltano' / 'target-pdi' / 'idmap.sqlite'}"
+
+
+def default_dead_letter_path() -> str:
+    return str(project_dir() / ".meltano" / "target-pdi" / "dead_letters.jsonl")
+
+
+class Runtime:
+    """Everything one run needs once it talks to PDI (built lazily, at the first drain)."""
+
+    def __init__(self, config: dict[str, Any], summary: Summary) -> None:
+        dry_run = bool(config.get("dry_run", False))
+        self.dry_run = dry_run
+        self.client = PDIClient(
+            str(config.get("api_url") or "https://api.bluevote.com"),
+            str(config.get("username") or ""),
+            str(config.get("password") or ""),
+            str(config.get("api_token") or ""),
+            max_requests_per_second=float(config.get("max_requests_per_second") or 20),
+            pool_size=int(config.get("max_concurrency") or 8),
+            timeout=float(config.get("request_timeout") or 30),
+            max_retries=int(config.get("max_retries", 6)),
+            backoff_base=float(config.get("backoff_base_seconds", 0.5)),
+            read_only=dry_run,
+        )
+        self.router = CalendarRouter(
+            config.get("event_type_calendars") or {}, config.get("default_calendar")
+        )
+        # Fatal before any write: bad credentials, unknown calendar names/ids.
+        self.client.login()
+        self.router.resolve(self.client.list_all("/calendars"))
+        self.idmap = IdMap(str(config.get("id_map_url") or default_id_map_url()), read_only=dry_run)
+        self.deadletters = DeadLetterStore(
+            str(config.get("dead_letter_path") or default_dead_letter_path()), dry_run=dry_run
+        )
+        self.engine = SyncEngine(
+            self.client,
+            self.idmap,
+            self.router,
+            self.deadletters,
+            summary,
+            dry_run=dry_run,
+            max_concurrency=int(config.get("max_concurrency") or 8),
+            sync_all_people=bool(config.get("sync_all_people", False)),
+        )
+        self.retry_pending = True
+
+    def close(self) -> None:
+        self.idmap.close()
+        self.client.close()
+
+
+class TargetPDI(Target):
+    name = "target-pdi"
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "api_url",
+            th.StringType,
+            default="https://api.bluevote.com",
+            description="PDI API base URL",
+        ),
+        th.Property("username", th.StringType, secret=True, description="PDI API username"),
+        th.Property("password", th.StringType, secret=True, description="PDI API password"),
+        th.Property("api_token", th.StringType, secret=True, description="PDI API token"),
+        th.Property(
+            "id_map_url",
+            th.StringType,
+            description="SQLAlchemy URL of the id map (default "
+            "sqlite:///<project>/.meltano/target-pdi/idmap.sqlite, "
+            "<project> = MELTANO_PROJECT_ROOT or cwd)",
+        ),
+        th.Property(
+            "dry_run",
+            th.BooleanType,
+            default=False,
+            description="Read PDI, log the plan, write nothing",
+        ),
+        th.Property(
+            "max_concurrency", th.IntegerType, default=8, description="Concurrent PDI requests"
+        ),
+        th.Property(
+            "max_requests_per_second",
+            th.NumberType,
+            default=20,
+            description="Shared PDI request rate",
+        ),
+        th.Property(
+            "dead_letter_path",
+            th.StringType,
+            description="JSONL of rejected records "
+            "(default <project>/.meltano/target-pdi/dead_letters.jsonl)",
+        ),
+        th.Property(
+            "default_calendar",
+            CALENDAR_REF,
+            description="PDI calendar (name or id) for event types not in event_type_calendars",
+        ),
+        th.Property(
+            "event_type_calendars",
+            th.CustomType(
+                {"type": "object", "additionalProperties": {"type": ["string", "integer"]}}
+            ),
+            description="Mobilize event type (e.g. CANVASS) -> PDI calendar name or id",
+        ),
+        th.Property(
+            "sync_all_people",
+            th.BooleanType,
+            default=False,
+            description="Create contacts for every person, not only those who signed up",
+        ),
+        th.Property(
+            "request_timeout", th.NumberType, default=30, description="Seconds per PDI request"
+        ),
+        th.Property(
+            "max_retries", th.IntegerType, default=6, description="Retries of a failing PDI request"
+        ),
+        th.Property(
+            "backoff_base_seconds",
+            th.NumberType,
+            default=0.5,
+            description="First retry delay (doubles, jittered)",
+        ),
+    ).to_dict()
+
+    default_sink_class = BufferSink
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for key in ("password", "api_token"):
+            register_secret(self.config.get(key))
+        self.summary = Summary()
+        self._runtime: Runtime | None = None
+        self._held: dict[str, list[dict[str, Any]]] = {}
+        self._held_sinks: list[Sink] = []
+
+    def get_sink_class(self, stream_name: str) -> type[Sink]:
+        return BufferSink if stream_name in WRITTEN_STREAMS else IgnoredSink
+
+    # --- draining ------------------------------------------------------------------------------
+
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            self._runtime = Runtime(dict(self.config), self.summary)
+        return self._runtime
+
+    def _take(self, sinks: Iterable[Sink]) -> None:
+        for sink in sinks:
+            if isinstance(sink, BufferSink):
+                records = sink.take_records()
+                if isinstance(sink, IgnoredSink):
+                    continue
+                self._held.setdefault(sink.stream_name, []).extend(records)
+            self._held_sinks.append(sink)
+
+    def _drain_all(self, sink_list: Iterable[Sink], parallelism: int) -> None:
+        """Replace the SDK's parallel per-sink drain by one ordered write of everything buffered."""
+        if sink_list is self._sinks_to_clear:
+            # Sinks archived by a schema change: hold their records for the ordered drain next.
+            self._take(list(sink_list))
+            return
+        self._take(list(sink_list))
+        held, self._held = self._held, {}
+        sinks, self._held_sinks = self._held_sinks, []
+        batch = Batch(
+            events=held.get("events", []),
+            deleted_events=held.get("deleted_events", []),
+            people=held.get("people", []),
+            attendances=held.get("attendances", []),
+        )
+        dead_letter_file = Path(
+            str(self.config.get("dead_letter_path") or default_dead_letter_path())
+        )
+        retry_possible = self._runtime is None and dead_letter_file.exists()
+        if (
+            len(batch)
+            or retry_possible
+            or (self._runtime is not None and self._runtime.retry_pending)
+        ):
+            runtime = self.runtime()
+            if runtime.retry_pending:
+                runtime.retry_pending = False
+                self._retry_dead_letters(runtime, batch)
+            if len(batch):
+                runtime.engine.run(batch)
+            runtime.deadletters.save()
+            runtime.idmap.flush()
+        for sink in sinks:
+            sink.mark_drained()
+
+    def _retry_dead_letters(self, runtime: Runtime, batch: Batch) -> None:
+        """Records rejected by earlier runs go first; a record also in this batch is left to it."""
+        entries = runtime.deadletters.load()
+        if not entries:
+            return
+        fresh = {
+            (stream, str(r.get("id"))) for stream in WRITTEN_STREAMS for r in getattr(batch, stream)
+        }
+        retry = Batch(retry=True)
+        for entry in entries:
+            stream, record = entry["stream"], entry["record"]
+            if stream not in WRITTEN_STREAMS or (stream, str(entry.get("key"))) in fresh:
+                continue
+            getattr(retry, stream).append(record)
+        self.summary.dead_letters_retried += len(retry)
+        self.logger.info("Retrying %d dead-lettered records from previous runs first", len(retry))
+        if len(retry):
+            runtime.engine.run(retry)
+
+    def process_endofpipe(self) -> None:
+        try:
+            super().process_endofpipe()
+        finally:
+            runtime = self._runtime
+            requests = runtime.client.requests_by_method if runtime else {}
+            for line in self.summary.lines(requests, dry_run=bool(self.config.get("dry_run"))):
+                self.logger.info(line)
+            if runtime is not None:
+                runtime.close()
+
+    # --- --test and fatal errors -----------------------------------------------------------------
+
+    def run_connection_test(self) -> tuple[bool, str]:
+        """Log in and list calendars; resolve the calendar settings too (same checks as a run)."""
+        try:
+            runtime = Runtime({**dict(self.config), "dry_run": True}, self.summary)
+        except FatalError as exc:
+            return False, f"FAILED: {redact(exc)}"
+        names = sorted(runtime.router.calendar_names.values())
+        runtime.client.close()
+        return (
+            True,
+            f"OK: logged in to PDI at {runtime.client.base_url}; "
+            f"calendars: {', '.join(names) or 'none'}",
+        )
+
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: Any = None,
+        file_input: Any = None,
+        test: bool = False,
+    ) -> None:
+        try:
+            if test and not about:
+                cls.print_version(print_fn=cls.logger.info)
+                target = cls(
+                    config=config.config if config else None,
+                    validate_config=True,
+                    parse_env_config=bool(config.parse_env) if config else False,
+                )
+                ok, message = target.run_connection_test()
+                click.echo(message)
+                sys.exit(0 if ok else 1)
+            super().invoke(
+                about=about, about_format=about_format, config=config, file_input=file_input
+            )
+        except FatalError as exc:
+            # One clear line (no traceback, no secrets) and a non-zero exit; no STATE was written.
+            cls.logger.error("target-pdi stopped: %s", redact(exc))
+            sys.exit(1)
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        command = super().get_singer_command()
+        command.params.append(
+            click.Option(
+                ["--test"],
+                is_flag=True,
+                help="Log in to PDI, list calendars, check calendar settings; print OK or why not.",
+            )
+        )
+        return command
+
+
+if __name__ == "__main__":
+    TargetPDI.cli()

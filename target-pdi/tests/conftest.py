@@ -1,0 +1,76 @@
+"""Shared fixtures: repo root importable (``sandbox``), an in-process PDI simulator per test."""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+class Pdi:
+    """Handle on a running PDI simulator (real HTTP on 127.0.0.1)."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.url: str = server.url
+
+    def admin(self, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 simulator
+            f"{self.url}/__admin/{path}",
+            data=data,
+            method="POST" if body is not None else "GET",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - local simulator
+            return json.loads(resp.read() or b"null")
+
+    def state(self) -> dict[str, Any]:
+        return self.admin("state")  # type: ignore[no-any-return]
+
+    def writes(self) -> int:
+        return int(self.admin("stats")["writes"])
+
+    def switches(self, **changes: Any) -> None:
+        self.admin("switches", changes)
+
+
+@pytest.fixture
+def pdi() -> Iterator[Pdi]:
+    from sandbox._server import make_server
+    from sandbox.pdi import PdiApp
+
+    server = make_server(PdiApp()).start_in_thread()
+    try:
+        yield Pdi(server)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def config(pdi: Pdi, tmp_path: Path) -> dict[str, Any]:
+    return {
+        "api_url": pdi.url,
+        "username": "sandbox",
+        "password": "sandbox-password",
+        "api_token": "sandbox-token",
+        "id_map_url": f"sqlite:///{tmp_path / 'idmap.sqlite'}",
+        "dead_letter_path": str(tmp_path / "dead_letters.jsonl"),
+        "event_type_calendars": {"CANVASS": "Canvassing", "PHONE_BANK": "Phone Banks"},
+        "max_concurrency": 4,
+        "max_requests_per_second": 1000,
+        "backoff_base_seconds": 0.01,
+        "request_timeout": 5,
+    }

@@ -1,0 +1,256 @@
+"""PDI client: token expiry, renewal, paging, retries, lost-create safety (stubbed HTTP)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+import responses
+from responses import matchers
+from target_pdi.client import PDIClient, TokenBucket, parse_expiration
+from target_pdi.errors import APIUnavailableError, AuthenticationError, RecordRejected
+
+URL = "https://pdi.test"
+NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def client(clock: Clock | None = None, **kw: Any) -> PDIClient:
+    return PDIClient(
+        URL,
+        "user",
+        "s3cret-pass",
+        "tok-123456",
+        max_requests_per_second=0,
+        backoff_base=0.0,
+        sleep=lambda _s: None,
+        now=clock or Clock(),
+        **kw,
+    )
+
+
+def login(expires: str = "2026-11-01T13:00:00Z", token: str = "T1") -> None:  # noqa: S107
+    responses.add(
+        responses.POST, f"{URL}/sessions", json={"AccessToken": token, "ExpirationDate": expires}
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-11-01T13:00:00Z", datetime(2026, 11, 1, 13, tzinfo=UTC)),
+        ("2026-11-01T13:00:00", datetime(2026, 11, 1, 13, tzinfo=UTC)),  # naive = UTC
+        ("2026-11-01T15:00:00+02:00", datetime(2026, 11, 1, 13, tzinfo=UTC)),
+        ("2100-01-01", datetime(2100, 1, 1, tzinfo=UTC)),  # date only (Parsons' mock)
+        ("2026-11-01T13:00:00.1234567Z", datetime(2026, 11, 1, 13, 0, 0, 123456, tzinfo=UTC)),
+        (None, NOW + timedelta(hours=1)),
+        ("garbage", NOW + timedelta(hours=1)),
+    ],
+)
+def test_parse_expiration(value: Any, expected: datetime) -> None:
+    assert parse_expiration(value, NOW) == expected
+
+
+@responses.activate
+def test_login_body_and_bearer() -> None:
+    responses.add(
+        responses.POST,
+        f"{URL}/sessions",
+        match=[
+            matchers.json_params_matcher(
+                {"Username": "user", "Password": "s3cret-pass", "ApiToken": "tok-123456"}
+            )
+        ],
+        json={"AccessToken": "T1", "ExpirationDate": "2026-11-01T13:00:00Z"},
+    )
+    responses.add(
+        responses.GET,
+        f"{URL}/calendars",
+        match=[matchers.header_matcher({"Authorization": "Bearer T1"})],
+        json={"data": [], "totalCount": 0},
+    )
+    assert client().list_all("/calendars") == []
+
+
+@responses.activate
+def test_token_renewed_shortly_before_expiry() -> None:
+    clock = Clock()
+    c = client(clock)
+    login("2026-11-01T13:00:00Z", "T1")
+    responses.add(responses.GET, f"{URL}/x", json={})
+    c.get("/x")
+    clock.now = NOW + timedelta(minutes=58)  # still valid, outside the 60 s margin
+    c.get("/x")
+    assert c.logins == 1
+    responses.replace(
+        responses.POST,
+        f"{URL}/sessions",
+        json={"AccessToken": "T2", "ExpirationDate": "2026-11-01T14:00:00Z"},
+    )
+    clock.now = NOW + timedelta(minutes=59, seconds=30)  # within 60 s of expiry: renew first
+    c.get("/x")
+    assert c.logins == 2
+    assert responses.calls[-1].request.headers["Authorization"] == "Bearer T2"
+
+
+@responses.activate
+def test_renewed_once_on_401() -> None:
+    c = client()
+    login(token="T1")
+    responses.add(responses.GET, f"{URL}/x", status=401)
+    responses.add(responses.GET, f"{URL}/x", json={"ok": 1})
+    assert c.get("/x") == {"ok": 1}
+    assert c.logins == 2
+
+
+@responses.activate
+def test_persistent_401_is_fatal() -> None:
+    c = client()
+    login()
+    responses.add(responses.GET, f"{URL}/x", status=401)
+    with pytest.raises(AuthenticationError):
+        c.get("/x")
+
+
+@responses.activate
+def test_bad_credentials_fatal_and_redacted() -> None:
+    responses.add(
+        responses.POST, f"{URL}/sessions", status=401, json={"message": "bad s3cret-pass"}
+    )
+    with pytest.raises(AuthenticationError) as exc:
+        client().login()
+    assert "username, password and api_token" in str(exc.value)
+    assert "s3cret-pass" not in str(exc.value)
+
+
+@responses.activate
+def test_paging_fixed_limit_and_cursor_until_total() -> None:
+    login()
+    for cursor, rows in (
+        (1, [{"id": 1}, {"id": 2}]),
+        (2, [{"id": 3}, {"id": 4}]),
+        (3, [{"id": 5}]),
+    ):
+        responses.add(
+            responses.GET,
+            f"{URL}/events",
+            match=[
+                matchers.query_param_matcher(
+                    {"startDate": "2026-11-01", "limit": "2", "cursor": str(cursor)}
+                )
+            ],
+            json={"data": rows, "totalCount": 5},
+        )
+    rows = client().list_all("/events", {"startDate": "2026-11-01"}, limit=2)
+    assert [r["id"] for r in rows] == [1, 2, 3, 4, 5]
+
+
+@responses.activate
+def test_paging_stops_on_empty_page() -> None:
+    login()
+    responses.add(responses.GET, f"{URL}/l", json={"data": [{"id": 1}], "totalCount": 9})
+    responses.add(responses.GET, f"{URL}/l", json={"data": [], "totalCount": 9})
+    assert len(client().list_all("/l", limit=1)) == 1
+
+
+@responses.activate
+def test_429_honours_retry_after_then_5xx_then_ok() -> None:
+    sleeps: list[float] = []
+    c = PDIClient(
+        URL,
+        "u",
+        "pppp",
+        "tttt",
+        max_requests_per_second=0,
+        backoff_base=0.0,
+        sleep=sleeps.append,
+        now=Clock(),
+    )
+    login()
+    responses.add(responses.GET, f"{URL}/x", status=429, headers={"Retry-After": "7"})
+    responses.add(responses.GET, f"{URL}/x", status=503)
+    responses.add(responses.GET, f"{URL}/x", body=requests.ConnectionError("reset"))
+    responses.add(responses.GET, f"{URL}/x", json={"ok": True})
+    assert c.get("/x") == {"ok": True}
+    assert sleeps[0] == 7.0
+    assert c.requests_by_method["GET"] == 4
+
+
+@responses.activate
+def test_5xx_exhausted_is_fatal() -> None:
+    login()
+    responses.add(responses.GET, f"{URL}/x", status=500)
+    with pytest.raises(APIUnavailableError):
+        client(max_retries=2).get("/x")
+
+
+@responses.activate
+def test_record_level_4xx_is_rejected_not_retried() -> None:
+    login()
+    responses.add(
+        responses.POST,
+        f"{URL}/contacts",
+        status=400,
+        json={"message": "FirstName required", "token": "tok-123456"},
+    )
+    with pytest.raises(RecordRejected) as exc:
+        client().create("/contacts", {"firstName": ""}, None)
+    assert exc.value.http_status == 400
+    assert "tok-123456" not in exc.value.body
+    assert len([c for c in responses.calls if c.request.method == "POST"]) == 2  # login + one
+
+
+@responses.activate
+def test_lost_create_is_looked_up_not_resent() -> None:
+    login()
+    responses.add(responses.POST, f"{URL}/contacts", body=requests.ConnectionError("dropped"))
+    lookups: list[int] = []
+
+    def find() -> dict[str, Any] | None:
+        lookups.append(1)
+        return {"id": "EXISTING"}
+
+    result = client().create("/contacts", {"firstName": "A"}, find)
+    assert result == {"id": "EXISTING"}
+    assert lookups == [1]
+    posts = [c for c in responses.calls if c.request.url == f"{URL}/contacts"]
+    assert len(posts) == 1  # never re-sent
+
+
+@responses.activate
+def test_lost_create_resent_only_when_not_found() -> None:
+    login()
+    responses.add(responses.POST, f"{URL}/contacts", body=requests.Timeout("slow"))
+    responses.add(responses.POST, f"{URL}/contacts", json={"id": "NEW"})
+    result = client().create("/contacts", {"firstName": "A"}, lambda: None)
+    assert result == {"id": "NEW"}
+    posts = [c for c in responses.calls if c.request.url == f"{URL}/contacts"]
+    assert len(posts) == 2
+    assert json.loads(posts[1].request.body) == {"firstName": "A"}
+
+
+@responses.activate
+def test_dry_run_client_refuses_writes() -> None:
+    login()
+    with pytest.raises(RuntimeError, match="dry run"):
+        client(read_only=True).put("/events/1", {})
+
+
+def test_token_bucket_limits_rate() -> None:
+    import time
+
+    bucket = TokenBucket(50)
+    start = time.monotonic()
+    for _ in range(60):  # a 50-token burst, then 10 more at 50/s
+        bucket.acquire()
+    assert time.monotonic() - start >= 0.15

@@ -1,0 +1,195 @@
+"""Seed rules (pdi-api.md 6.1) as pure functions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from target_pdi import payloads as P
+
+PLACEHOLDER = "This event's address is private. Sign up for more details"
+
+
+def event(**kw: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": 7,
+        "title": "Canvass",
+        "description": "<p>Knock</p>",
+        "browser_url": "https://mobilize.us/e/7/",
+        "is_virtual": False,
+        "address_visibility": "PUBLIC",
+        "contact": {"email_address": "host@x.org", "phone_number": "555"},
+        "location": {
+            "venue": "Union Hall",
+            "address_lines": ["123 Main St", "Apt 4"],
+            "locality": "Springfield",
+            "region": "IL",
+            "postal_code": "62701",
+            "location": {"latitude": 39.781721, "longitude": -89.650148},
+        },
+    }
+    base.update(kw)
+    return base
+
+
+def test_location_venue_and_full_address() -> None:
+    assert P.location_payload(event()) == {
+        "locationName": "Union Hall",
+        "locationAddress": "123 Main St, Apt 4, Springfield, IL 62701",
+    }
+
+
+def test_location_without_venue_uses_address_and_skips_blank_lines() -> None:
+    loc = {**event()["location"], "venue": "", "address_lines": ["123 Main St", ""]}
+    assert P.location_payload(event(location=loc)) == {
+        "locationName": "123 Main St, Springfield, IL 62701",
+        "locationAddress": "123 Main St, Springfield, IL 62701",
+    }
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"address_visibility": "PRIVATE"},
+        {"location": {"venue": PLACEHOLDER, "address_lines": [PLACEHOLDER, ""], "locality": "X"}},
+    ],
+)
+def test_private_address_is_never_written(kw: dict[str, Any]) -> None:
+    assert P.location_payload(event(**kw)) == {
+        "locationName": "Private Venue",
+        "locationAddress": "",
+    }
+    # keyed by name+address, never by coordinates shared with a public venue
+    assert P.location_key(event(**kw)) == "addr:private venue|"
+
+
+def test_virtual_event() -> None:
+    assert P.location_payload(event(is_virtual=True, location=None)) == {
+        "locationName": "Virtual",
+        "locationAddress": "",
+    }
+
+
+def test_location_key_rounds_coordinates_and_accepts_decimal() -> None:
+    a = P.location_key(event())
+    geo = {"latitude": Decimal("39.7817209"), "longitude": Decimal("-89.6501481")}
+    b = P.location_key(event(location={**event()["location"], "location": geo}))
+    assert a == b == "geo:39.78172,-89.65015"
+    no_geo = {**event()["location"], "location": None}
+    assert P.location_key(event(location=no_geo)).startswith("addr:union hall|123 main st")
+
+
+def test_event_payload() -> None:
+    slot = {"id": 1, "start_date": 1793313200, "end_date": 1793320400}
+    assert P.event_payload(event(), slot, "LOC") == {
+        "name": "Canvass",
+        "description": "<p>Knock</p>",
+        "website": "https://mobilize.us/e/7/",
+        "startDateTimeUtc": "2026-10-29T22:33:20.000Z",
+        "endDateTimeUtc": "2026-10-30T00:33:20.000Z",
+        "phone": "555",
+        "contactEmail": "host@x.org",
+        "locationId": "LOC",
+        "isAllDay": "false",
+        "eventCategoryId": 0,
+    }
+
+
+def test_event_payload_tolerates_missing_fields() -> None:
+    payload = P.event_payload({"id": 9}, {"start_date": "1793313200"}, "L")
+    assert payload["name"] == "Mobilize event 9"
+    assert payload["endDateTimeUtc"] == payload["startDateTimeUtc"]
+    assert payload["phone"] == payload["contactEmail"] == payload["description"] == ""
+    with pytest.raises(ValueError, match="start_date"):
+        P.event_payload({"id": 9}, {}, "L")
+
+
+def test_canceled_prefix_once() -> None:
+    once = P.canceled_name("Canvass")
+    assert once == "[Canceled] Canvass"
+    assert P.canceled_name(once) == once
+    assert P.strip_canceled(once) == "Canvass"
+
+
+def test_contact_payload_email_trimmed_lowercased_primary_first() -> None:
+    person = {
+        "given_name": " Ann ",
+        "family_name": "Lee",
+        "email_addresses": [
+            {"primary": False, "address": "old@x.org"},
+            {"primary": True, "address": " Ann@X.org "},
+        ],
+        "phone_numbers": [{"primary": True, "number": "555-1"}],
+    }
+    assert P.contact_payload(person) == {
+        "firstName": "Ann",
+        "lastName": "Lee",
+        "emailAddress": "ann@x.org",
+    }
+    assert P.person_phone(person) == "555-1"
+    assert P.phone_payload("555-1") == {
+        "phoneNumber": "555-1",
+        "phoneType": "Mobile",
+        "isPrimary": True,
+        "extension": "",
+    }
+
+
+def test_person_without_email_is_not_guessed() -> None:
+    assert P.person_email({"email_addresses": []}) is None
+    assert P.person_email({"email_addresses": [{"address": "not-an-email"}]}) is None
+    with pytest.raises(ValueError, match="no email"):
+        P.contact_payload({"given_name": "X"})
+
+
+@pytest.mark.parametrize(
+    ("status", "attended", "rsvp", "confirmed", "flag"),
+    [
+        ("REGISTERED", None, "Yes", False, False),
+        ("CONFIRMED", None, "Yes", True, False),
+        ("CANCELLED", None, "Cancelled", False, False),
+        ("CANCELLED", True, "Cancelled", False, True),
+        ("REGISTERED", True, "Completed", False, True),
+        ("CONFIRMED", True, "Completed", True, True),
+        ("REGISTERED", False, "No-Show", False, False),
+    ],
+)
+def test_invitation_status_mapping(
+    status: str, attended: bool | None, rsvp: str, confirmed: bool, flag: bool
+) -> None:
+    assert P.invitation_payload({"status": status, "attended": attended}, "C1") == {
+        "contactId": "C1",
+        "rsvpStatus": rsvp,
+        "isConfirmed": confirmed,
+        "attended": flag,
+    }
+
+
+def test_invitation_on_canceled_event_is_cancelled() -> None:
+    payload = P.invitation_payload({"status": "CONFIRMED", "attended": None}, "C1", canceled=True)
+    assert payload["rsvpStatus"] == "Cancelled"
+    assert payload["isConfirmed"] is False
+
+
+def test_same_content_normalises_pdi_answers() -> None:
+    desired = {
+        "name": "A",
+        "isAllDay": "false",
+        "startDateTimeUtc": "2026-10-29T22:33:20.000Z",
+        "locationId": "L",
+    }
+    found = {
+        "Name": "A",
+        "isAllDay": False,
+        "startDateTimeUtc": "2026-10-29T22:33:20Z",
+        "locationId": "L",
+        "x": 1,
+    }
+    assert P.same_content(found, desired)
+    assert not P.same_content({**found, "Name": "B"}, desired)
+    assert P.same_content({}, desired)  # nothing reported: nothing to correct
+
+
+def test_content_hash_is_stable() -> None:
+    assert P.content_hash({"a": 1, "b": Decimal("2")}) == P.content_hash({"b": 2, "a": 1})

@@ -1,0 +1,80 @@
+"""The tap on its own, as data teams use it: warehouse loads with `meltano run`."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.e2e.conftest import SMALL, SMALL_ATTENDANCES, MakeProject
+
+pytestmark = pytest.mark.e2e
+STREAMS = ["organization", "events", "timeslots", "deleted_events", "people", "attendances"]
+
+
+def expected_counts(project) -> dict[str, int]:
+    from sandbox.datagen import Dataset
+
+    return Dataset.from_json(json.dumps(project.dataset())).expected_counts()
+
+
+def jsonl_counts(folder: Path) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for path in folder.glob("*.jsonl"):
+        counts[path.stem] += sum(1 for _ in path.open())
+    return counts
+
+
+def test_jsonl_load_has_every_record_and_incremental_run_reads_only_changes(
+    make_project: MakeProject,
+) -> None:
+    project = make_project()
+    out = project.workdir / "jsonl"
+    project.extra_env.update(
+        {"TARGET_JSONL_DESTINATION_PATH": str(out), "TARGET_JSONL_DO_TIMESTAMP_FILE": "false"}
+    )
+    expected = expected_counts(project)
+
+    first = project.meltano("run", "tap-mobilize", "target-jsonl")
+    assert first.returncode == 0, first.output
+    counts = jsonl_counts(out)
+    assert {s: counts[s] for s in STREAMS} == {s: expected[s] for s in STREAMS}
+
+    # One attendance marked attended and one event retitled: the next run reads those
+    # (plus the lookback window's re-reads), not the whole organization again.
+    attendance_id = project.dataset()["attendances"][0]["id"]
+    event_id = project.dataset()["events"][0]["id"]
+    project.mutate("update_attendance", id=attendance_id, attended=True)
+    project.mutate("update_event", id=event_id, fields={"title": "Retitled canvass"})
+    for path in out.glob("*.jsonl"):
+        path.unlink()
+    project.mobilize.admin("stats/reset", {})
+
+    second = project.meltano("run", "tap-mobilize", "target-jsonl")
+    assert second.returncode == 0, second.output
+    # Besides the two changes, only rows inside the lookback window (the last 300 s
+    # before the bookmark) are read again.
+    attendances = {a["id"]: a for a in map(json.loads, (out / "attendances.jsonl").open())}
+    events = {e["id"]: e for e in map(json.loads, (out / "events.jsonl").open())}
+    assert attendances[attendance_id]["attended"] is True
+    assert events[event_id]["title"] == "Retitled canvass"
+    assert len(attendances) < expected["attendances"] / 10
+    assert len(events) < expected["events"] / 4
+    requests = project.mobilize.admin("stats")["requests"]
+    assert requests <= 8, project.mobilize.admin("stats")
+
+
+def test_duckdb_warehouse_row_counts(make_project: MakeProject) -> None:
+    project = make_project([*SMALL, *SMALL_ATTENDANCES])
+    database = project.workdir / "warehouse.duckdb"
+    project.extra_env["TARGET_DUCKDB_FILEPATH"] = str(database)
+    expected = expected_counts(project)
+
+    result = project.meltano("run", "tap-mobilize", "target-duckdb")
+    assert result.returncode == 0, result.output
+    with duckdb.connect(str(database), read_only=True) as db:
+        rows = {s: db.execute(f"select count(*) from mobilize.{s}").fetchone()[0] for s in STREAMS}
+    assert rows == {s: expected[s] for s in STREAMS}
