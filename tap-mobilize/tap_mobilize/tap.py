@@ -10,6 +10,8 @@ from functools import cached_property
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from singer_sdk.helpers._classproperty import classproperty
+from singer_sdk.plugin_base import PluginBase
 
 from tap_mobilize.client import DEFAULT_API_URL, DEFAULT_MAX_TRIES, MobilizeFatalError
 from tap_mobilize.streams import STREAM_TYPES, SYNC_ORDER
@@ -34,6 +36,20 @@ class TapMobilize(Tap):
     """Singer tap for the Mobilize API."""
 
     name = "tap-mobilize"
+
+    @classproperty
+    def _env_var_config(cls) -> dict[str, t.Any]:  # noqa: N805
+        # singer-sdk turns environment strings into integers, booleans, arrays and objects
+        # but leaves "number" settings as strings, which then fail validation; Meltano
+        # passes config through the environment for `meltano test` (--config=ENV).
+        config: dict[str, t.Any] = vars(PluginBase)["_env_var_config"].fget(cls)
+        properties = cls.config_jsonschema.get("properties", {})
+        for key, value in config.items():
+            declared = properties.get(key, {}).get("type")
+            types = declared if isinstance(declared, list) else [declared]
+            if isinstance(value, str) and "number" in types and value.strip():
+                config[key] = float(value)
+        return config
 
     config_jsonschema = th.PropertiesList(
         th.Property(

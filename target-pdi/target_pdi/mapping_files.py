@@ -453,3 +453,36 @@ def unknown_calendars(
     if mapping.default_calendar is not None:
         found.append(check(mapping.default_calendar, mapping.default_line, "default_calendar"))
     return [p for p in found if p is not None]
+
+
+@dataclass
+class Mappings:
+    """What the mapping settings of one run amount to."""
+
+    calendars: CalendarMapping | None = None
+    fields: FieldMapping | None = None
+
+
+def load_mappings(config: Mapping[str, Any], base: Path) -> Mappings:
+    """Load and check the files named by ``calendars_file`` and ``fields_file``.
+
+    Relative paths are taken from ``base`` (the Meltano project). Problems in both files
+    are reported together.
+    """
+    found = Mappings()
+    problems: list[Problem] = []
+    for setting, loader, attr in (
+        ("calendars_file", load_calendars, "calendars"),
+        ("fields_file", load_fields, "fields"),
+    ):
+        value = config.get(setting)
+        if not value:
+            continue
+        path = Path(str(value))
+        try:
+            setattr(found, attr, loader(path if path.is_absolute() else base / path))
+        except MappingError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise MappingError(problems)
+    return found

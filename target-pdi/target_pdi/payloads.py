@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from target_pdi.mapping_files import mapped_property
+
 CANCELED_PREFIX = "[Canceled] "
 PRIVATE_VENUE = "Private Venue"
 VIRTUAL_VENUE = "Virtual"
@@ -25,6 +27,19 @@ UNKNOWN_VENUE = "Location TBD"
 _PRIVATE_PLACEHOLDER = re.compile(r"address is private", re.IGNORECASE)
 
 Record = Mapping[str, Any]
+
+
+def mapped(record: Record, pdi_field: str) -> str | None:
+    """The value mappings/fields.yml computed for ``pdi_field`` (e.g. "Event.name").
+
+    The target's stream maps add one ``pdi_*`` property per mapped field; None means the
+    field is not mapped and the built-in rule applies.
+    """
+    key = mapped_property(pdi_field)
+    if key not in record:
+        return None
+    value = record[key]
+    return "" if value is None else str(value).strip()
 
 
 # --- small helpers -----------------------------------------------------------------------------
@@ -161,7 +176,12 @@ def location_payload(event: Record) -> dict[str, str]:
     if event.get("is_virtual") is True:
         return {"locationName": VIRTUAL_VENUE, "locationAddress": address}
     venue = _str(loc.get("venue"))
-    return {"locationName": venue or address or UNKNOWN_VENUE, "locationAddress": address}
+    name = mapped(event, "Location.locationName") or venue or address or UNKNOWN_VENUE
+    mapped_address = mapped(event, "Location.locationAddress")
+    return {
+        "locationName": name,
+        "locationAddress": address if mapped_address is None else mapped_address,
+    }
 
 
 def location_key(event: Record) -> str:
@@ -204,14 +224,20 @@ def event_payload(event: Record, timeslot: Record, location_id: str) -> dict[str
         raise ValueError("timeslot has no start_date")
     if end is None or end < start:
         end = start
+
+    def field(pdi_field: str, default: str) -> str:
+        value = mapped(event, pdi_field)
+        return default if value is None else value
+
     return {
-        "name": event_name(event),
-        "description": _str(event.get("description")),
-        "website": _str(event.get("browser_url")),
+        # PDI requires a name: an empty mapped value falls back to the built-in one.
+        "name": mapped(event, "Event.name") or event_name(event),
+        "description": field("Event.description", _str(event.get("description"))),
+        "website": field("Event.website", _str(event.get("browser_url"))),
         "startDateTimeUtc": pdi_datetime(start),
         "endDateTimeUtc": pdi_datetime(end),
-        "phone": _str(contact.get("phone_number")),
-        "contactEmail": _str(contact.get("email_address")),
+        "phone": field("Event.phone", _str(contact.get("phone_number"))),
+        "contactEmail": field("Event.contactEmail", _str(contact.get("email_address"))),
         "locationId": str(location_id),
         "isAllDay": "false",
         "eventCategoryId": 0,
@@ -250,6 +276,9 @@ def person_email(person: Record) -> str | None:
 
 
 def person_phone(person: Record) -> str | None:
+    phone = mapped(person, "Contact.phone")
+    if phone is not None:
+        return phone or None
     for row in _primary_first(person.get("phone_numbers")):
         number = _str(row.get("number"))
         if number:
@@ -261,9 +290,11 @@ def contact_payload(person: Record) -> dict[str, str]:
     email = person_email(person)
     if email is None:
         raise ValueError("person has no email address")
+    first = mapped(person, "Contact.firstName")
+    last = mapped(person, "Contact.lastName")
     return {
-        "firstName": _str(person.get("given_name")),
-        "lastName": _str(person.get("family_name")),
+        "firstName": _str(person.get("given_name")) if first is None else first,
+        "lastName": _str(person.get("family_name")) if last is None else last,
         "emailAddress": email,
     }
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 OBJECT_TYPES = ("Location", "Event", "Contact", "Invitation")
 OUTCOMES = ("created", "updated", "unchanged", "failed")
+# The PDI object each input stream ends up as, for progress lines.
+STREAM_OBJECTS = {
+    "events": "Event",
+    "deleted_events": "Event",
+    "people": "Contact",
+    "attendances": "Invitation",
+}
 
 
 class Summary:
@@ -18,6 +27,14 @@ class Summary:
         self.unrouted: Counter[str] = Counter()
         self.dead_letters = 0
         self.dead_letters_retried = 0
+        self.read: Counter[str] = Counter()
+        self.started = time.monotonic()
+
+    def done(self, object_type: str) -> tuple[int, int]:
+        """(written or found unchanged, failed) so far for one PDI object type."""
+        with self._lock:
+            counts = self.objects[object_type]
+            return counts["created"] + counts["updated"] + counts["unchanged"], counts["failed"]
 
     def count(self, object_type: str, outcome: str, n: int = 1) -> None:
         with self._lock:
@@ -35,9 +52,17 @@ class Summary:
         return sum(c["created"] + c["updated"] for c in self.objects.values())
 
     def lines(self, requests_by_method: Mapping[str, int], *, dry_run: bool = False) -> list[str]:
+        """The end-of-run table: one row per PDI object, then skips, dead letters, requests."""
         prefix = "DRY RUN summary" if dry_run else "Summary"
+        requests = dict(sorted(requests_by_method.items()))
+        duration = time.monotonic() - self.started
         out = [
-            f"{prefix}: {t}: " + ", ".join(f"{o}={self.objects[t][o]}" for o in OUTCOMES)
+            f"{prefix}: {duration:.1f} s, {sum(requests.values())} PDI requests "
+            f"({', '.join(f'{m} {n}' for m, n in requests.items()) or 'none'})",
+            f"{prefix}: {'object':<11}" + "".join(f"{o:>10}" for o in OUTCOMES),
+        ]
+        out += [
+            f"{prefix}: {t:<11}" + "".join(f"{self.objects[t][o]:>10}" for o in OUTCOMES)
             for t in OBJECT_TYPES
         ]
         skipped = dict(sorted(self.skipped.items()))
@@ -51,6 +76,54 @@ class Summary:
             f"{prefix}: dead letters: {self.dead_letters} "
             f"(retried from previous runs: {self.dead_letters_retried})"
         )
-        requests = dict(sorted(requests_by_method.items()))
-        out.append(f"{prefix}: PDI requests: total={sum(requests.values())} {requests}")
         return out
+
+
+class ProgressReporter:
+    """Logs one line per stream every ``interval`` seconds while a run is under way."""
+
+    def __init__(
+        self,
+        summary: Summary,
+        log: Callable[[str], None],
+        interval: float = 10.0,
+    ) -> None:
+        self.summary = summary
+        self.log = log
+        self.interval = interval
+        self._stop = threading.Event()
+        self._last: dict[str, tuple[float, int]] = {}
+        self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
+
+    def start(self) -> ProgressReporter:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            for line in self.lines():
+                self.log(line)
+
+    def lines(self) -> list[str]:
+        now = time.monotonic()
+        out = []
+        for stream, object_type in STREAM_OBJECTS.items():
+            read = self.summary.read[stream]
+            if not read:
+                continue
+            done, failed = self.summary.done(object_type)
+            then, before = self._last.get(stream, (self.summary.started, 0))
+            rate = (done + failed - before) / max(now - then, 1e-9)
+            self._last[stream] = (now, done + failed)
+            out.append(
+                f"progress: stream={stream} read={read} {object_type}s written={done} "
+                f"failed={failed} rate={rate:.1f}/s"
+            )
+        return out
+
+
+def log_info(logger: logging.Logger) -> Callable[[str], None]:
+    return lambda line: logger.info("%s", line)

@@ -601,6 +601,11 @@ class SyncEngine:
         # Prefer the people stream's record (fresher) over the attendance's embedded copy.
         if person_id is not None and person_id in self.people_seen:
             return person_id, self.people_seen[person_id]
+        if person is not None:
+            # fields.yml's attendances section computed the contact fields on the signup.
+            mapped = {k: v for k, v in att.items() if k.startswith("pdi_contact_")}
+            if mapped:
+                person = {**person, **mapped}
         return person_id, person
 
     def _sync_people(

@@ -16,17 +16,21 @@ from typing import Any
 
 import click
 from singer_sdk import typing as th
+from singer_sdk.helpers._classproperty import classproperty
+from singer_sdk.mapper import PluginMapper
+from singer_sdk.plugin_base import PluginBase
 from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 
 from target_pdi.client import PDIClient
 from target_pdi.deadletters import DeadLetterStore
-from target_pdi.errors import FatalError
+from target_pdi.errors import ConfigurationError, FatalError
 from target_pdi.idmap import IdMap
+from target_pdi.mapping_files import MappingError, Mappings, load_mappings, unknown_calendars
 from target_pdi.redact import redact, register_secret
 from target_pdi.routing import CalendarRouter
 from target_pdi.sinks import WRITTEN_STREAMS, BufferSink, IgnoredSink
-from target_pdi.summary import Summary
+from target_pdi.summary import ProgressReporter, Summary, log_info
 from target_pdi.sync import Batch, SyncEngine
 
 CALENDAR_REF = th.CustomType({"type": ["string", "integer"]})
@@ -47,7 +51,9 @@ def default_dead_letter_path() -> str:
 class Runtime:
     """Everything one run needs once it talks to PDI (built lazily, at the first drain)."""
 
-    def __init__(self, config: dict[str, Any], summary: Summary) -> None:
+    def __init__(
+        self, config: dict[str, Any], summary: Summary, mappings: Mappings | None = None
+    ) -> None:
         dry_run = bool(config.get("dry_run", False))
         self.dry_run = dry_run
         self.client = PDIClient(
@@ -62,12 +68,16 @@ class Runtime:
             backoff_base=float(config.get("backoff_base_seconds", 0.5)),
             read_only=dry_run,
         )
-        self.router = CalendarRouter(
-            config.get("event_type_calendars") or {}, config.get("default_calendar")
-        )
+        calendars_file = mappings.calendars if mappings else None
+        self.router = router_for(config, mappings)
         # Fatal before any write: bad credentials, unknown calendar names/ids.
         self.client.login()
-        self.router.resolve(self.client.list_all("/calendars"))
+        calendars = self.client.list_all("/calendars")
+        if calendars_file is not None:
+            problems = unknown_calendars(calendars_file, calendars)
+            if problems:
+                raise ConfigurationError(str(MappingError(problems)))
+        self.router.resolve(calendars)
         self.idmap = IdMap(str(config.get("id_map_url") or default_id_map_url()), read_only=dry_run)
         self.deadletters = DeadLetterStore(
             str(config.get("dead_letter_path") or default_dead_letter_path()), dry_run=dry_run
@@ -89,8 +99,42 @@ class Runtime:
         self.client.close()
 
 
+def router_for(config: dict[str, Any], mappings: Mappings | None) -> CalendarRouter:
+    """Routing from calendars_file, overlaid by event_type_calendars and default_calendar."""
+    table: dict[str, Any] = {}
+    default = config.get("default_calendar")
+    calendars_file = mappings.calendars if mappings else None
+    if calendars_file is not None:
+        table.update(calendars_file.event_types)
+        if default in (None, ""):
+            default = calendars_file.default_calendar
+    table.update(config.get("event_type_calendars") or {})
+    if calendars_file is None:
+        return CalendarRouter(table, default)
+    return CalendarRouter(
+        table,
+        default,
+        mapping_setting=f"{calendars_file.file} event_types",
+        default_setting=f"{calendars_file.file} default_calendar",
+    )
+
+
 class TargetPDI(Target):
     name = "target-pdi"
+
+    @classproperty
+    def _env_var_config(cls) -> dict[str, Any]:
+        # singer-sdk turns environment strings into integers, booleans, arrays and objects
+        # but leaves "number" settings as strings, which then fail validation; Meltano
+        # passes config through the environment for `meltano test` (--config=ENV).
+        config: dict[str, Any] = vars(PluginBase)["_env_var_config"].fget(cls)
+        properties = cls.config_jsonschema.get("properties", {})
+        for key, value in config.items():
+            declared = properties.get(key, {}).get("type")
+            types = declared if isinstance(declared, list) else [declared]
+            if isinstance(value, str) and "number" in types and value.strip():
+                config[key] = float(value)
+        return config
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -143,6 +187,18 @@ class TargetPDI(Target):
             description="Mobilize event type (e.g. CANVASS) -> PDI calendar name or id",
         ),
         th.Property(
+            "calendars_file",
+            th.StringType,
+            description="YAML file routing Mobilize event types to PDI calendars "
+            "(mappings/calendars.yml); relative to the Meltano project",
+        ),
+        th.Property(
+            "fields_file",
+            th.StringType,
+            description="YAML file saying which Mobilize field feeds which PDI field "
+            "(mappings/fields.yml), applied as stream maps; relative to the Meltano project",
+        ),
+        th.Property(
             "sync_all_people",
             th.BooleanType,
             default=False,
@@ -165,13 +221,41 @@ class TargetPDI(Target):
     default_sink_class = BufferSink
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.mappings = Mappings()
         super().__init__(*args, **kwargs)
         for key in ("password", "api_token"):
             register_secret(self.config.get(key))
         self.summary = Summary()
         self._runtime: Runtime | None = None
+        self._progress: ProgressReporter | None = None
         self._held: dict[str, list[dict[str, Any]]] = {}
         self._held_sinks: list[Sink] = []
+
+    def setup_mapper(self) -> None:
+        """Check the mapping files (before any input is read) and add fields_file's stream maps.
+
+        The field correspondences are ordinary singer-sdk stream maps, so the SDK evaluates
+        them on each record before any sink code; maps given in `stream_maps` win.
+        """
+        try:
+            self.mappings = load_mappings(self.config, project_dir())
+        except MappingError as exc:
+            raise ConfigurationError(str(exc)) from None
+        for problem in self.mappings.calendars.warnings if self.mappings.calendars else []:
+            self.logger.warning("%s", problem)
+        config = dict(self.config)
+        if self.mappings.fields is not None:
+            config["stream_maps"] = {
+                **self.mappings.fields.stream_maps(),
+                **(config.get("stream_maps") or {}),
+            }
+        self._mapper = PluginMapper(plugin_config=config, logger=self.logger)
+
+    def _process_record_message(self, message_dict: dict) -> None:
+        if self._progress is None:
+            self._progress = ProgressReporter(self.summary, log_info(self.logger)).start()
+        self.summary.read[str(message_dict.get("stream"))] += 1
+        super()._process_record_message(message_dict)
 
     def get_sink_class(self, stream_name: str) -> type[Sink]:
         return BufferSink if stream_name in WRITTEN_STREAMS else IgnoredSink
@@ -180,7 +264,7 @@ class TargetPDI(Target):
 
     def runtime(self) -> Runtime:
         if self._runtime is None:
-            self._runtime = Runtime(dict(self.config), self.summary)
+            self._runtime = Runtime(dict(self.config), self.summary, self.mappings)
         return self._runtime
 
     def _take(self, sinks: Iterable[Sink]) -> None:
@@ -250,6 +334,8 @@ class TargetPDI(Target):
         try:
             super().process_endofpipe()
         finally:
+            if self._progress is not None:
+                self._progress.stop()
             runtime = self._runtime
             requests = runtime.client.requests_by_method if runtime else {}
             for line in self.summary.lines(requests, dry_run=bool(self.config.get("dry_run"))):
@@ -262,7 +348,7 @@ class TargetPDI(Target):
     def run_connection_test(self) -> tuple[bool, str]:
         """Log in and list calendars; resolve the calendar settings too (same checks as a run)."""
         try:
-            runtime = Runtime({**dict(self.config), "dry_run": True}, self.summary)
+            runtime = Runtime({**dict(self.config), "dry_run": True}, self.summary, self.mappings)
         except FatalError as exc:
             return False, f"FAILED: {redact(exc)}"
         names = sorted(runtime.router.calendar_names.values())
@@ -271,6 +357,27 @@ class TargetPDI(Target):
             True,
             f"OK: logged in to PDI at {runtime.client.base_url}; "
             f"calendars: {', '.join(names) or 'none'}",
+        )
+
+    def validate_mappings(self) -> tuple[bool, str]:
+        """The same checks a sync runs before its first write, without reading any input.
+
+        The files were already checked offline when the target was built (setup_mapper);
+        this adds the PDI side: log in and look up every calendar.
+        """
+        found = self.mappings
+        files = [m.file for m in (found.calendars, found.fields) if m is not None]
+        try:
+            runtime = Runtime({**dict(self.config), "dry_run": True}, self.summary, found)
+        except FatalError as exc:
+            return False, f"FAILED: {redact(exc)}"
+        runtime.client.close()
+        routes = len(found.calendars.event_types) if found.calendars else 0
+        mapped_fields = sum(len(f) for f in found.fields.streams.values()) if found.fields else 0
+        return True, (
+            f"OK: {', '.join(files) or 'no mapping files configured'}: "
+            f"{routes} event types routed, {mapped_fields} field correspondences; "
+            "every calendar exists in PDI"
         )
 
     @classmethod
@@ -282,8 +389,18 @@ class TargetPDI(Target):
         config: Any = None,
         file_input: Any = None,
         test: bool = False,
+        validate_mappings: bool = False,
     ) -> None:
         try:
+            if validate_mappings and not about:
+                target = cls(
+                    config=config.config if config else None,
+                    validate_config=True,
+                    parse_env_config=bool(config.parse_env) if config else False,
+                )
+                ok, message = target.validate_mappings()
+                click.echo(message)
+                sys.exit(0 if ok else 1)
             if test and not about:
                 cls.print_version(print_fn=cls.logger.info)
                 target = cls(
@@ -310,6 +427,14 @@ class TargetPDI(Target):
                 ["--test"],
                 is_flag=True,
                 help="Log in to PDI, list calendars, check calendar settings; print OK or why not.",
+            )
+        )
+        command.params.append(
+            click.Option(
+                ["--validate-mappings"],
+                is_flag=True,
+                help="Check calendars_file and fields_file (schema, event types, expressions) "
+                "and that every calendar exists in PDI; print OK or each problem.",
             )
         )
         return command
