@@ -86,7 +86,8 @@ class Simulator:
 @dataclass
 class RunResult:
     returncode: int
-    output: str
+    output: str  # stdout and stderr
+    stdout: str = ""
 
     def lines(self, needle: str) -> list[str]:
         return [line for line in self.output.splitlines() if needle in line]
@@ -143,10 +144,18 @@ class Project:
         )
         output = done.stdout + done.stderr
         (self.workdir / "meltano.log").open("a").write(f"$ meltano {' '.join(args)}\n{output}\n")
-        return RunResult(done.returncode, output)
+        return RunResult(done.returncode, output, done.stdout)
 
     def sync(self, *extra: str) -> RunResult:
         return self.meltano("run", *extra, "tap-mobilize", "target-pdi")
+
+    def bookmarks(self) -> dict[str, Any]:
+        """The bookmarks Meltano saved for the sync ({} when none)."""
+        got = self.meltano("state", "get", "dev:tap-mobilize-to-target-pdi")
+        if got.returncode != 0 or not got.stdout.strip():
+            return {}
+        saved: dict[str, Any] = json.loads(got.stdout)
+        return dict(saved.get("singer_state", {}).get("bookmarks", {}))
 
     def pdi_state(self) -> dict[str, Any]:
         result: dict[str, Any] = self.pdi.admin("state")
