@@ -929,8 +929,8 @@ def generate(spec: DatasetSpec | None = None) -> Dataset:
         return _Generator(spec or DatasetSpec()).build()
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Generate a deterministic Mobilize dataset.")
+def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
+    """The size and seed flags, shared by this CLI and the Mobilize simulator's."""
     defaults = DatasetSpec()
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--org-id", type=int, default=defaults.org_id)
@@ -938,12 +938,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--timeslots-per-event", type=int, default=defaults.timeslots_per_event)
     parser.add_argument("--people", type=int, default=defaults.people)
     parser.add_argument("--attendances", type=int, default=defaults.attendances)
-    parser.add_argument("--out", type=Path, default=None, help="write the dataset JSON here")
-    parser.add_argument(
-        "--full", action="store_true", help="embed full objects in attendances (8x bigger file)"
-    )
-    args = parser.parse_args(argv)
-    spec = DatasetSpec(
+
+
+def spec_from_args(args: argparse.Namespace) -> DatasetSpec:
+    return DatasetSpec(
         seed=args.seed,
         org_id=args.org_id,
         events=args.events,
@@ -951,6 +949,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         people=args.people,
         attendances=args.attendances,
     )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Generate a deterministic Mobilize dataset.")
+    add_spec_arguments(parser)
+    parser.add_argument("--out", type=Path, default=None, help="write the dataset JSON here")
+    parser.add_argument(
+        "--full", action="store_true", help="embed full objects in attendances (8x bigger file)"
+    )
+    args = parser.parse_args(argv)
+    spec = spec_from_args(args)
     started = time.perf_counter()
     dataset = generate(spec)
     elapsed = time.perf_counter() - started

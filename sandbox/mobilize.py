@@ -66,7 +66,17 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from sandbox._server import App, Request, Response, run_cli
-from sandbox.datagen import _CITIES, ENUMS, Dataset, DatasetSpec, Record, gc_paused, generate
+from sandbox.datagen import (
+    _CITIES,
+    ENUMS,
+    Dataset,
+    DatasetSpec,
+    Record,
+    add_spec_arguments,
+    gc_paused,
+    generate,
+    spec_from_args,
+)
 
 DEFAULT_API_KEY = "sandbox-mobilize-key"
 DEFAULT_PER_PAGE = 25
@@ -986,28 +996,13 @@ def build_app(args: argparse.Namespace) -> MobilizeApp:
     if args.data is not None:
         dataset = Dataset.from_json(Path(args.data).read_bytes())
     else:
-        dataset = generate(
-            DatasetSpec(
-                seed=args.seed,
-                org_id=args.org_id,
-                events=args.events,
-                timeslots_per_event=args.timeslots_per_event,
-                people=args.people,
-                attendances=args.attendances,
-            )
-        )
+        dataset = generate(spec_from_args(args))
     return MobilizeApp(dataset, api_key=args.api_key, max_per_page=args.max_per_page)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = DatasetSpec()
     parser.add_argument("--data", default=None, help="dataset JSON from sandbox.datagen --out")
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--org-id", type=int, default=defaults.org_id)
-    parser.add_argument("--events", type=int, default=defaults.events)
-    parser.add_argument("--timeslots-per-event", type=int, default=defaults.timeslots_per_event)
-    parser.add_argument("--people", type=int, default=defaults.people)
-    parser.add_argument("--attendances", type=int, default=defaults.attendances)
+    add_spec_arguments(parser)
     parser.add_argument("--api-key", default=DEFAULT_API_KEY)
     parser.add_argument("--max-per-page", type=int, default=1000, help="larger per_page: clamped")
     # Mobilize allows 15 GET/s per client; the common flag's default (no limit) is overridden.

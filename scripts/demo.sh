@@ -33,7 +33,10 @@ pids+=($!)
 python -m sandbox.wait "http://127.0.0.1:$MOBILIZE_PORT" "http://127.0.0.1:$PDI_PORT"
 
 echo "==> meltano run tap-mobilize target-pdi"
-meltano run tap-mobilize target-pdi 2>&1 | tee "$DEMO_DIR/run1.log" | grep -E "target-pdi|summary|Summary|progress" | sed -e 's/^.*cmd_type=elb //' | tail -n 25 || true
+meltano run tap-mobilize target-pdi >"$DEMO_DIR/run1.log" 2>&1 || {
+  tail -n 40 "$DEMO_DIR/run1.log"; exit 1; }
+# The run summary (one row per PDI object), without the log prefixes.
+grep -E "target-pdi +(Summary|progress|Dead letter)" "$DEMO_DIR/run1.log" | sed -E 's/^.*target-pdi +//' | tail -n 20
 
 echo
 echo "==> what landed in PDI"
