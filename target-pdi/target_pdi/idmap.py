@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,6 +78,8 @@ class IdMap:
         self._lock = threading.RLock()
         self._rows: dict[tuple[str, str], Entry] = {}
         self._by_mobilize: dict[tuple[str, int], set[str]] = {}
+        # How many keys point at each PDI object: a recovery must not claim an owned one.
+        self._owners: Counter[tuple[str, str]] = Counter()
         self._pending: dict[tuple[str, str], Entry] = {}
         self._engine: Engine | None = None
         path = sqlite_path(url)
@@ -107,6 +110,10 @@ class IdMap:
                 self._remember(row.object_type, row.source_key, entry)
 
     def _remember(self, object_type: str, key: str, entry: Entry) -> None:
+        previous = self._rows.get((object_type, key))
+        if previous is not None:
+            self._owners[(object_type, previous.pdi_id)] -= 1
+        self._owners[(object_type, entry.pdi_id)] += 1
         self._rows[(object_type, key)] = entry
         if entry.mobilize_id is not None:
             self._by_mobilize.setdefault((object_type, entry.mobilize_id), set()).add(key)
@@ -123,9 +130,10 @@ class IdMap:
             keys = sorted(self._by_mobilize.get((object_type, mobilize_id), set()))
             return [(k, self._rows[(object_type, k)]) for k in keys]
 
-    def pdi_ids(self, object_type: str) -> set[str]:
+    def owns(self, object_type: str, pdi_id: str) -> bool:
+        """Whether some key already maps to this PDI object."""
         with self._lock:
-            return {e.pdi_id for (t, _), e in self._rows.items() if t == object_type}
+            return self._owners[(object_type, str(pdi_id))] > 0
 
     def put(
         self,

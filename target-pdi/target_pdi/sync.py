@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from target_pdi import payloads as P
@@ -125,6 +126,8 @@ class SyncEngine:
         # Caches for one run (PDI reads are done at most once each).
         self._locations_index: dict[str, dict[str, Any]] | None = None
         self._events_windows: list[tuple[str, str, list[dict[str, Any]]]] = []
+        # PDI events read for recovery, by start time (lower-cased keys), one index per read.
+        self._events_by_start: dict[int, dict[datetime | None, list[dict[str, Any]]]] = {}
         self._invitations: dict[str, dict[str, dict[str, Any]]] = {}
         self._claimed_events: set[str] = set()
         # Across drains of one run: the freshest `people` record for a person id.
@@ -371,8 +374,13 @@ class SyncEngine:
                     if lo <= first and last <= hi:
                         return rows
         rows = self.client.list_all("/events", {"startDate": first, "endDate": last})
+        by_start: dict[datetime | None, list[dict[str, Any]]] = {}
+        for row in rows:
+            low = _lower_keys(row)
+            by_start.setdefault(P.parse_pdi_datetime(low.get("startdatetimeutc")), []).append(low)
         with self._lock:
             self._events_windows.append((first, last, rows))
+            self._events_by_start[id(rows)] = by_start
         return rows
 
     def _find_event(
@@ -383,14 +391,11 @@ class SyncEngine:
         epoch = int(start.timestamp())
         rows = self._events_in_range(epoch, epoch, refresh=refresh)
         name = P.strip_canceled(str(payload["name"]))
-        owned = self.idmap.pdi_ids(EVENT)
         candidates: list[tuple[int, dict[str, Any]]] = []
-        for row in rows:
-            low = _lower_keys(row)
+        for low in self._events_by_start[id(rows)].get(start, []):
+            row = low
             row_id = object_id(row)
-            if not row_id or row_id in owned:
-                continue
-            if P.parse_pdi_datetime(low.get("startdatetimeutc")) != start:
+            if not row_id or self.idmap.owns(EVENT, str(row_id)):
                 continue
             # Same name, or the same Mobilize page (browser_url holds the Mobilize event id, so
             # an event renamed since it was written is still recognised).

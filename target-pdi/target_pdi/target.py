@@ -120,6 +120,8 @@ def router_for(config: dict[str, Any], mappings: Mappings | None) -> CalendarRou
 
 
 class TargetPDI(Target):
+    """Upserts Mobilize events, people and signups into PDI, exactly once."""
+
     name = "target-pdi"
 
     @classproperty
