@@ -146,6 +146,18 @@ class Project:
         (self.workdir / "meltano.log").open("a").write(f"$ meltano {' '.join(args)}\n{output}\n")
         return RunResult(done.returncode, output, done.stdout)
 
+    def start_sync(self) -> subprocess.Popen[str]:
+        """A sync in the background, for tests that act while it runs."""
+        log = (self.workdir / "background-sync.log").open("w")
+        return subprocess.Popen(
+            [MELTANO, "run", "tap-mobilize", "target-pdi"],
+            cwd=REPO,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
     def sync(self, *extra: str) -> RunResult:
         return self.meltano("run", *extra, "tap-mobilize", "target-pdi")
 

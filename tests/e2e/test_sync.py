@@ -3,6 +3,7 @@ against both simulators, checked against what a PDI user would see."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -214,19 +215,27 @@ def test_crash_mid_run_then_rerun_misses_nothing_and_duplicates_nothing(
     project = make_project()
     use_calendars(project, CALENDARS_YML)
     project.extra_env.update({"TARGET_PDI_MAX_RETRIES": "1"})
-    # PDI starts failing part-way: the run dies with some objects written.
-    project.pdi.admin("switches", {"fail_rate": 0.3, "fail_status": 503})
-    crashed = project.sync()
-    assert crashed.returncode != 0
+    # Slow PDI down so that the run can be broken while it writes.
+    project.pdi.admin("switches", {"latency_ms": 30})
+    running = project.start_sync()
+    deadline = time.monotonic() + 300
+    while project.pdi_writes() < 30:
+        assert running.poll() is None, "the sync ended before PDI could be broken"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    project.pdi.admin("switches", {"fail_rate": 1.0, "fail_status": 503})
+    assert running.wait(timeout=300) != 0
     written = project.pdi_writes()
-    assert written > 0
-    # No bookmark moved past what is not in PDI.
+    assert written >= 30
+    # No bookmark moved past records that are not in PDI.
     assert project.bookmarks() == {}
 
-    project.pdi.admin("switches", {"fail_rate": 0.0})
+    project.pdi.admin("switches", {"fail_rate": 0.0, "latency_ms": 0})
+    project.reset_pdi_stats()
     recovered = project.sync()
     assert recovered.returncode == 0, recovered.output
     assert_pdi_matches_mobilize(project)
+    assert project.bookmarks()
 
 
 def test_dry_run_plans_and_writes_nothing(make_project: MakeProject) -> None:
