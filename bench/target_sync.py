@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "target-pdi"))
 
 from target_pdi import payloads  # noqa: E402
+
 from tests.e2e.harness import Simulator, http  # noqa: E402
 
 BIN = REPO / ".venv" / "bin"
@@ -72,7 +73,12 @@ def run_target(config: Path, singer: Path, log: Path) -> float:
 
 
 def duplicates(state: dict[str, Any]) -> dict[str, int]:
-    events = Counter((e["calendarId"], e["name"], e["startDateTimeUtc"]) for e in state["events"])
+    """PDI objects that stand for the same Mobilize object more than once.
+
+    An event is one Mobilize timeslot: its website (the Mobilize event page) and start. Two
+    different Mobilize events may share a title and a start, so those are not keys.
+    """
+    events = Counter((e["website"], e["startDateTimeUtc"]) for e in state["events"])
     emails = Counter(
         m["emailAddress"].lower() for c in state["contacts"] for m in c.get("emails", [])
     )
@@ -95,9 +101,16 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-target-"))
     size = [
-        "--seed", str(args.seed), "--events", str(args.events),
-        "--timeslots-per-event", str(args.timeslots_per_event),
-        "--people", str(args.people), "--attendances", str(args.attendances),
+        "--seed",
+        str(args.seed),
+        "--events",
+        str(args.events),
+        "--timeslots-per-event",
+        str(args.timeslots_per_event),
+        "--people",
+        str(args.people),
+        "--attendances",
+        str(args.attendances),
     ]
     mobilize = Simulator("sandbox.mobilize", [*size, "--rate-limit", "0"], work / "m.log").start()
     pdi = Simulator("sandbox.pdi", [], work / "pdi.log").start()
@@ -105,29 +118,50 @@ def main() -> None:
         dataset = http(f"{mobilize.url}/__admin/dataset")
         expected = expected_objects(dataset)
         tap_config = work / "tap.json"
-        tap_config.write_text(json.dumps({
-            "api_url": f"{mobilize.url}/v1", "api_key": "sandbox-mobilize-key",
-            "organization_id": 1, "per_page": 1000, "max_requests_per_second": 1000,
-        }))
+        tap_config.write_text(
+            json.dumps(
+                {
+                    "api_url": f"{mobilize.url}/v1",
+                    "api_key": "sandbox-mobilize-key",
+                    "organization_id": 1,
+                    "per_page": 1000,
+                    "max_requests_per_second": 1000,
+                }
+            )
+        )
         singer = work / "input.singer"
         with singer.open("w") as out:
-            subprocess.run([str(BIN / "tap-mobilize"), "--config", str(tap_config)],
-                           stdout=out, stderr=subprocess.DEVNULL, check=True)
+            subprocess.run(
+                [str(BIN / "tap-mobilize"), "--config", str(tap_config)],
+                stdout=out,
+                stderr=subprocess.DEVNULL,
+                check=True,
+            )
         config = work / "target.json"
-        config.write_text(json.dumps({
-            "api_url": pdi.url, "username": "sandbox", "password": "sandbox-password",
-            "api_token": "sandbox-token", "id_map_url": f"sqlite:///{work / 'idmap.sqlite'}",
-            "dead_letter_path": str(work / "dead.jsonl"),
-            "calendars_file": str(REPO / "mappings" / "calendars.yml"),
-            "fields_file": str(REPO / "mappings" / "fields.yml"),
-            "max_concurrency": args.concurrency, "max_requests_per_second": 100000,
-        }))
+        config.write_text(
+            json.dumps(
+                {
+                    "api_url": pdi.url,
+                    "username": "sandbox",
+                    "password": "sandbox-password",
+                    "api_token": "sandbox-token",
+                    "id_map_url": f"sqlite:///{work / 'idmap.sqlite'}",
+                    "dead_letter_path": str(work / "dead.jsonl"),
+                    "calendars_file": str(REPO / "mappings" / "calendars.yml"),
+                    "fields_file": str(REPO / "mappings" / "fields.yml"),
+                    "max_concurrency": args.concurrency,
+                    "max_requests_per_second": 100000,
+                }
+            )
+        )
         first = run_target(config, singer, work / "run1.log")
         stats1 = http(f"{pdi.url}/__admin/stats")
         state1 = http(f"{pdi.url}/__admin/state")
         created = {
-            "Location": len(state1["locations"]), "Event": len(state1["events"]),
-            "Contact": len(state1["contacts"]), "Invitation": len(state1["invitations"]),
+            "Location": len(state1["locations"]),
+            "Event": len(state1["events"]),
+            "Contact": len(state1["contacts"]),
+            "Invitation": len(state1["invitations"]),
         }
         http(f"{pdi.url}/__admin/stats/reset", "POST", {})
         second = run_target(config, singer, work / "run2.log")
@@ -143,21 +177,31 @@ def main() -> None:
 
     total_created = sum(created.values())
     print(f"machine: {platform.machine()}, python {platform.python_version()}; work dir {work}")
-    print(f"dataset: seed={args.seed} events={args.events} "
-          f"timeslots/event={args.timeslots_per_event} people={args.people} "
-          f"attendances={args.attendances}; max_concurrency={args.concurrency}")
+    print(
+        f"dataset: seed={args.seed} events={args.events} "
+        f"timeslots/event={args.timeslots_per_event} people={args.people} "
+        f"attendances={args.attendances}; max_concurrency={args.concurrency}"
+    )
     print("| PDI object | expected | created |\n|---|---|---|")
     for name in expected:
         print(f"| {name} | {expected[name]} | {created[name]} |")
-    print(f"run 1 (empty PDI): {first:.1f} s, {stats1['requests']} PDI requests, "
-          f"{stats1['writes']} writes, {stats1['requests'] / total_created:.2f} requests "
-          f"and {stats1['writes'] / total_created:.2f} writes per created object")
+    print(
+        f"run 1 (empty PDI): {first:.1f} s, {stats1['requests']} PDI requests, "
+        f"{stats1['writes']} writes, {stats1['requests'] / total_created:.2f} requests "
+        f"and {stats1['writes'] / total_created:.2f} writes per created object"
+    )
     print(f"run 1 requests by route: {json.dumps(stats1['by_route'], sort_keys=True)}")
-    print(f"run 2 (same input): {second:.1f} s, {stats2['requests']} requests, "
-          f"{stats2['writes']} writes")
-    print(f"run 3 (id map deleted): {third:.1f} s, {stats3['requests']} requests, "
-          f"{stats3['writes']} writes, duplicates {duplicates(state3)}, objects "
-          f"{ {k: len(state3[k]) for k in ('locations', 'events', 'contacts', 'invitations')} }")
+    print(
+        f"run 2 (same input): {second:.1f} s, {stats2['requests']} requests, "
+        f"{stats2['writes']} writes"
+    )
+    kinds = ("locations", "events", "contacts", "invitations")
+    new = {k: len({o["id"] for o in state3[k]} - {o["id"] for o in state1[k]}) for k in kinds}
+    print(
+        f"run 3 (id map deleted): {third:.1f} s, {stats3['requests']} requests, "
+        f"{stats3['writes']} writes, new objects {new}, duplicates {duplicates(state3)}, "
+        f"objects { {k: len(state3[k]) for k in kinds} }"
+    )
     summary = [ln for ln in (work / "run1.log").read_text().splitlines() if "Summary:" in ln]
     print("run 1 target summary:\n" + "\n".join(summary))
 
