@@ -35,8 +35,10 @@ python -m sandbox.wait "http://127.0.0.1:$MOBILIZE_PORT" "http://127.0.0.1:$PDI_
 echo "==> meltano run tap-mobilize target-pdi"
 meltano run tap-mobilize target-pdi >"$DEMO_DIR/run1.log" 2>&1 || {
   tail -n 40 "$DEMO_DIR/run1.log"; exit 1; }
-# The run summary (one row per PDI object), without the log prefixes.
-grep -E "target-pdi +(Summary|progress|Dead letter)" "$DEMO_DIR/run1.log" | sed -E 's/^.*target-pdi +//' | tail -n 20
+# The run summary (one row per PDI object), without the log prefixes. Each rejected record
+# has its own "Dead letter:" line in the log and a line in dead_letters.jsonl.
+summary() { grep -E "target-pdi +Summary" "$1" | sed -E 's/^.*target-pdi +//'; }
+summary "$DEMO_DIR/run1.log"
 
 echo
 echo "==> what landed in PDI"
@@ -46,5 +48,6 @@ echo
 echo "==> running again: incremental, nothing changed"
 python -m sandbox.report --reset-stats "http://127.0.0.1:$PDI_PORT" >/dev/null
 meltano run tap-mobilize target-pdi >"$DEMO_DIR/run2.log" 2>&1
+summary "$DEMO_DIR/run2.log"
 python -m sandbox.report --writes-only "http://127.0.0.1:$PDI_PORT"
 echo "==> demo done; logs in $DEMO_DIR/"
