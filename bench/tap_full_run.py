@@ -23,7 +23,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sandbox.datagen import DatasetSpec, generate  # noqa: E402
+from bench.dataset_size import add_size_arguments, size_flags  # noqa: E402
+from sandbox.datagen import generate  # noqa: E402
 from tests.e2e.harness import Simulator, http  # noqa: E402
 
 
@@ -49,40 +50,17 @@ def run_tap(config: Path, state: Path | None, out: Path) -> tuple[Counter[str], 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--events", type=int, default=2000)
-    parser.add_argument("--timeslots-per-event", type=int, default=3)
-    parser.add_argument("--people", type=int, default=20000)
-    parser.add_argument("--attendances", type=int, default=60000)
+    add_size_arguments(parser)
     parser.add_argument("--per-page", type=int, default=100)
     parser.add_argument("--rps", type=float, default=10)
     args = parser.parse_args()
 
-    spec = DatasetSpec(
-        seed=args.seed,
-        events=args.events,
-        timeslots_per_event=args.timeslots_per_event,
-        people=args.people,
-        attendances=args.attendances,
-    )
+    spec, size = size_flags(args)
     expected = generate(spec).expected_counts()
     work = Path(tempfile.mkdtemp(prefix="bench-tap-"))
     sim = Simulator(
         "sandbox.mobilize",
-        [
-            "--seed",
-            str(args.seed),
-            "--events",
-            str(args.events),
-            "--timeslots-per-event",
-            str(args.timeslots_per_event),
-            "--people",
-            str(args.people),
-            "--attendances",
-            str(args.attendances),
-            "--rate-limit",
-            "15",
-        ],
+        [*size, "--rate-limit", "15"],
         work / "mobilize.log",
     ).start()
     try:

@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO / "target-pdi"))
 
 from target_pdi import payloads  # noqa: E402
 
+from bench.dataset_size import add_size_arguments, size_flags  # noqa: E402
 from tests.e2e.harness import Simulator, http  # noqa: E402
 
 BIN = REPO / ".venv" / "bin"
@@ -92,26 +93,11 @@ def duplicates(state: dict[str, Any]) -> dict[str, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--events", type=int, default=2000)
-    parser.add_argument("--timeslots-per-event", type=int, default=3)
-    parser.add_argument("--people", type=int, default=20000)
-    parser.add_argument("--attendances", type=int, default=60000)
+    add_size_arguments(parser)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-target-"))
-    size = [
-        "--seed",
-        str(args.seed),
-        "--events",
-        str(args.events),
-        "--timeslots-per-event",
-        str(args.timeslots_per_event),
-        "--people",
-        str(args.people),
-        "--attendances",
-        str(args.attendances),
-    ]
+    _, size = size_flags(args)
     mobilize = Simulator("sandbox.mobilize", [*size, "--rate-limit", "0"], work / "m.log").start()
     pdi = Simulator("sandbox.pdi", [], work / "pdi.log").start()
     try:
