@@ -678,6 +678,9 @@ class _Generator:
                         "instructions": None
                         if is_promoted
                         else rng.choice(("", "", "Check in at the front table.")),
+                        # Documented but rarely seen in real reads: present on owned events only,
+                        # derived (not drawn) so the rest of the dataset stays as it was.
+                        "max_attendees": None if is_promoted else 10 + len(slots) * 5,
                     }
                 )
                 start += rng.randrange(1, 8) * DAY + rng.choice((0, 0, 3600, -3600))

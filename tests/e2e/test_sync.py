@@ -84,6 +84,13 @@ def test_first_sync_equals_expected_pdi_state_and_rerun_writes_nothing(
     assert project.mobilize.admin("stats")["requests"] <= 8
     assert_pdi_matches_mobilize(project)
 
+    # No secret anywhere a user or a log collector would see: logs, dead letters, state.
+    seen = [result.output, again.output, str(project.bookmarks())]
+    assert project.dead_letters.exists()  # people without an email were dead-lettered
+    seen.append(project.dead_letters.read_text())
+    for secret in ("sandbox-mobilize-key", "sandbox-password", "sandbox-token"):
+        assert not any(secret in text for text in seen), secret
+
 
 def test_every_incremental_change_propagates(make_project: MakeProject) -> None:
     project = make_project()
