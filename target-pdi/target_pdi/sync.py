@@ -489,6 +489,9 @@ class SyncEngine:
                 raise RecordRejected("PDI created an event but returned no id")
             with self._lock:
                 self._claimed_events.add(pdi_id)
+                # No match existed before this create, so the event is new and has no
+                # invitations yet: its signups need no invitation list read.
+                self._invitations.setdefault(pdi_id, {})
             self.summary.count("Event", "created")
         self.idmap.put(EVENT, job.key, pdi_id, digest, mobilize_id=event_id, extra=extra)
         return pdi_id
