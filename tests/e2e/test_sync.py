@@ -134,6 +134,8 @@ def test_every_incremental_change_propagates(make_project: MakeProject) -> None:
         end_date=last + 90000,
     )
     project.mutate("delete_event", id=deleted_event["id"])
+    renamed = marked["person"]
+    project.mutate("update_person", id=renamed["id"], fields={"given_name": "Renamed"})
 
     project.reset_pdi_stats()
     result = project.sync()
@@ -145,6 +147,9 @@ def test_every_incremental_change_propagates(make_project: MakeProject) -> None:
     names = Counter(e["name"] for e in state["events"])
     assert names["Renamed canvass"] == len(edited_event["timeslots"]) + 1
     assert names[f"[Canceled] {deleted_event['title']}"] == len(deleted_event["timeslots"])
+    email = renamed["email_addresses"][0]["address"].lower()
+    contact = next(c for c in state["contacts"] if c["emails"][0]["emailAddress"].lower() == email)
+    assert contact["firstName"] == "Renamed"
     assert 0 < project.pdi_writes() < 200
 
 
