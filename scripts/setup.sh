@@ -21,6 +21,12 @@ echo "==> installing pinned dependencies (requirements-dev.lock)"
 
 echo "==> meltano install"
 # uv is Meltano's default virtualenv backend; point it at the pinned copy in .venv.
+# --clean rebuilds the plugin venvs, so a dependency added to a plugin is never missed.
 export PATH="$PWD/.venv/bin:$PATH"
-meltano install --clean >/dev/null 2>&1 || meltano install --clean
+mkdir -p .meltano
+if ! meltano install --clean >.meltano/setup-install.log 2>&1; then
+  tail -n 40 .meltano/setup-install.log
+  echo "meltano install failed; full log: .meltano/setup-install.log" >&2
+  exit 1
+fi
 echo "==> setup done"
