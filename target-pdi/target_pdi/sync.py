@@ -35,6 +35,8 @@ from target_pdi.summary import Summary
 
 LOGGER = logging.getLogger("target-pdi")
 T = TypeVar("T")
+# PDI event rows (keys lower-cased) by their start time.
+EventsByStart = dict[datetime | None, list[dict[str, Any]]]
 
 LOCATION, EVENT, CONTACT, INVITATION = "location", "event", "contact", "invitation"
 
@@ -125,9 +127,9 @@ class SyncEngine:
         self._fake_ids = itertools.count(1)
         # Caches for one run (PDI reads are done at most once each).
         self._locations_index: dict[str, dict[str, Any]] | None = None
-        self._events_windows: list[tuple[str, str, list[dict[str, Any]]]] = []
-        # PDI events read for recovery, by start time (lower-cased keys), one index per read.
-        self._events_by_start: dict[int, dict[datetime | None, list[dict[str, Any]]]] = {}
+        # PDI events read for recovery: (first day, last day, rows by start time, keys
+        # lower-cased), one entry per range read.
+        self._events_windows: list[tuple[str, str, EventsByStart]] = []
         self._invitations: dict[str, dict[str, dict[str, Any]]] = {}
         self._claimed_events: set[str] = set()
         # Across drains of one run: the freshest `people` record for a person id.
@@ -362,26 +364,22 @@ class SyncEngine:
         if valid:
             self._events_in_range(min(valid), max(valid))
 
-    def _events_in_range(
-        self, start: int, end: int, *, refresh: bool = False
-    ) -> list[dict[str, Any]]:
+    def _events_in_range(self, start: int, end: int, *, refresh: bool = False) -> EventsByStart:
         # A day of margin each side: whether PDI filters in UTC or the calendar's zone is unknown.
         first = P.pdi_date(start - 86400)
         last = P.pdi_date(end + 86400)
         with self._lock:
             if not refresh:
-                for lo, hi, rows in self._events_windows:
+                for lo, hi, indexed in self._events_windows:
                     if lo <= first and last <= hi:
-                        return rows
-        rows = self.client.list_all("/events", {"startDate": first, "endDate": last})
-        by_start: dict[datetime | None, list[dict[str, Any]]] = {}
-        for row in rows:
+                        return indexed
+        by_start: EventsByStart = {}
+        for row in self.client.list_all("/events", {"startDate": first, "endDate": last}):
             low = _lower_keys(row)
             by_start.setdefault(P.parse_pdi_datetime(low.get("startdatetimeutc")), []).append(low)
         with self._lock:
-            self._events_windows.append((first, last, rows))
-            self._events_by_start[id(rows)] = by_start
-        return rows
+            self._events_windows.append((first, last, by_start))
+        return by_start
 
     def _find_event(
         self, calendar_id: str, payload: Mapping[str, Any], *, refresh: bool = False
@@ -389,12 +387,11 @@ class SyncEngine:
         start = P.parse_pdi_datetime(payload["startDateTimeUtc"])
         assert start is not None
         epoch = int(start.timestamp())
-        rows = self._events_in_range(epoch, epoch, refresh=refresh)
+        at_start = self._events_in_range(epoch, epoch, refresh=refresh).get(start, [])
         name = P.strip_canceled(str(payload["name"]))
         candidates: list[tuple[int, dict[str, Any]]] = []
-        for low in self._events_by_start[id(rows)].get(start, []):
-            row = low
-            row_id = object_id(row)
+        for low in at_start:
+            row_id = object_id(low)
             if not row_id or self.idmap.owns(EVENT, str(row_id)):
                 continue
             # Same name, or the same Mobilize page (browser_url holds the Mobilize event id, so
@@ -410,7 +407,7 @@ class SyncEngine:
             score = int(str(low.get("website") or "") == payload.get("website")) * 2 + int(
                 str(low.get("locationid") or "") == str(payload.get("locationId"))
             )
-            candidates.append((score, row))
+            candidates.append((score, low))
         candidates.sort(key=lambda c: -c[0])
         with self._lock:
             for _, row in candidates:
