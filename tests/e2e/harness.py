@@ -143,7 +143,8 @@ class Project:
             check=False,
         )
         output = done.stdout + done.stderr
-        (self.workdir / "meltano.log").open("a").write(f"$ meltano {' '.join(args)}\n{output}\n")
+        with (self.workdir / "meltano.log").open("a") as log:
+            log.write(f"$ meltano {' '.join(args)}\n{output}\n")
         return RunResult(done.returncode, output, done.stdout)
 
     def start_sync(self) -> subprocess.Popen[str]:
