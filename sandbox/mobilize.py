@@ -29,21 +29,46 @@ Serves a generated (``sandbox.datagen``) or loaded dataset for one organization 
 * A request that repeats a single-valued parameter (``per_page=100&per_page=100``, two
   cursors) or sends the same ``key=value`` pair twice is rejected with 400: that is what a
   client that re-adds its parameters to a ``next`` URL does, and the real API failed it.
-* ``updated_since`` is inclusive (``modified_date >= updated_since``; ``deleted_date`` on
-  deleted events). ``timeslot_start``/``timeslot_end`` comparison filters trim nested
-  timeslots and drop events left with none. ``zipcode``/``max_dist``/``exclude_full``/
-  ``tag_id`` use the "search backend": at most 1000 rows can be paged through,
-  ``results_limited_to: 1000`` is added, and ``count`` still reports the full total.
+* ``updated_since`` compares ``modified_date`` (``deleted_date`` on deleted events), inclusive
+  or exclusive per the ``updated_since`` answer below. ``timeslot_start``/``timeslot_end``
+  comparison filters trim nested timeslots and drop events left with none.
+  ``zipcode``/``max_dist``/``exclude_full``/``tag_id`` use the "search backend": at most
+  1000 rows can be paged through, ``results_limited_to: 1000`` is added, and ``count``
+  still reports the full total.
 * ``/events/deleted``: without ``visibility`` it returns every deleted event the caller
   may see (PUBLIC, plus PRIVATE with the key); PRIVATE without the key is quietly empty.
 * ``event_types`` values are matched exactly (comma-joined lists match nothing).
 
-Admin routes (besides the common ones of ``_server``): ``GET /__admin/dataset``
-(``?compact=1`` for stub-embedded attendances), ``GET /__admin/counts`` (the dataset's
-``expected_counts()``), ``POST /__admin/mutate`` (``{"op": ..., ...}``, see ``_OPS``),
+Admin routes (besides the common ones of ``_server``, ``GET|POST /__admin/answers``
+included): ``GET /__admin/dataset`` (``?compact=1`` for stub-embedded attendances),
+``GET /__admin/counts`` (the dataset's ``expected_counts()``, less the attendances the
+answers hide), ``POST /__admin/mutate`` (``{"op": ..., ...}``, see ``_OPS``),
 ``POST /__admin/load`` (``{"spec": {...}}`` regenerates, ``{"dataset": {...}}`` loads).
 Mutations set the touched object's ``modified_date`` to ``max(now, previous + 1)``, where
-now is never before the dataset's generation epoch.
+now is never before the dataset's generation epoch (unless an answer below says they don't).
+
+Answers to the open questions of ``mobilize-api.md`` section 8 (``MobilizeAnswers``; the
+harsh value, hardest for a client, is the default; ``--answers lenient`` gives the other
+one; ``--answer NAME=VALUE`` or ``POST /__admin/answers`` sets one; ``HARSH_ANSWERS`` and
+``LENIENT_ANSWERS`` are the presets as dicts):
+
+* ``updated_since`` (Q1) ``"inclusive"`` (``>=``) | ``"exclusive"`` (``>``), on every
+  ``updated_since`` filter. Harsh: ``"exclusive"``: a client that bookmarks the last
+  ``modified_date`` it saw misses rows changed later in that same second.
+* ``timeslot_edits_bump_event`` (Q4) ``true`` | ``false``: whether ``add_timeslot``,
+  ``update_timeslot`` and ``remove_timeslot`` bump the event's ``modified_date``
+  (``update_event`` always does). Harsh: ``false``: an incremental read never sees them.
+* ``attended_bumps_attendance`` (Q4) ``true`` | ``false``: whether an ``update_attendance``
+  whose only change is ``attended`` bumps the attendance (a status change always does).
+  Harsh: ``false``: attendance marking never reaches an incremental read.
+* ``deleted_event_attendances`` (Q7) ``"listed"`` | ``"hidden"``: attendances of a deleted
+  event are still listed, their embedded event unchanged (still live and APPROVED), or
+  vanish from every attendance list (and ``/attendances/{id}`` is 404). Harsh:
+  ``"listed"``: the client must notice the deletion elsewhere and cancel them itself.
+* ``removed_timeslot_attendances`` (Q7) ``"listed"`` | ``"hidden"``: the same for
+  attendances of a timeslot removed by ``remove_timeslot``. Harsh: ``"listed"``.
+
+``GET /__admin/counts`` leaves hidden attendances out of its attendance counts.
 
 Run: ``python -m sandbox.mobilize --port 8001 [--data FILE | --seed N --events N ...]``.
 """
@@ -60,12 +85,13 @@ import re
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from sandbox._server import App, Request, Response, run_cli
+from sandbox._server import Answers, App, Request, Response, answer, run_cli
 from sandbox.datagen import (
     _CITIES,
     ENUMS,
@@ -107,6 +133,23 @@ _OPERATORS: dict[str, Callable[[int, int], bool]] = {
 _ZIP_PREFIXES = {city[2]: (city[3], city[4]) for city in _CITIES}
 
 Rows = tuple[list[int], list[Record]]  # sort keys (ascending) and the rows they key
+
+
+@dataclass
+class MobilizeAnswers(Answers):
+    """Answers to ``mobilize-api.md`` section 8; each default is the harsh one (see above)."""
+
+    TITLE = "mobilize answers"
+
+    updated_since: str = answer("inclusive", "exclusive", harsh="exclusive", lenient="inclusive")
+    timeslot_edits_bump_event: bool = answer(True, False, harsh=False, lenient=True)
+    attended_bumps_attendance: bool = answer(True, False, harsh=False, lenient=True)
+    deleted_event_attendances: str = answer("listed", "hidden", harsh="listed", lenient="hidden")
+    removed_timeslot_attendances: str = answer("listed", "hidden", harsh="listed", lenient="hidden")
+
+
+HARSH_ANSWERS = MobilizeAnswers.preset("harsh")
+LENIENT_ANSWERS = MobilizeAnswers.preset("lenient")
 
 
 class ApiError(Exception):
@@ -252,10 +295,12 @@ class MobilizeApp(App):
         api_key: str = DEFAULT_API_KEY,
         max_per_page: int = 1000,
         clock: Callable[[], float] = time.time,
+        answers: Mapping[str, Any] | None = None,
     ) -> None:
         self.api_key = api_key
         self.max_per_page = max_per_page
         self.clock = clock
+        self.answers = MobilizeAnswers.build(answers)
         self.lock = threading.RLock()
         self._route_table = self._routes()
         self._load(dataset)
@@ -312,6 +357,53 @@ class MobilizeApp(App):
 
     def _changed(self) -> None:
         self._cache.clear()
+
+    def update_answers(self, changes: Mapping[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self.answers.update(changes)
+            # Cached row lists were filtered under the old answers.
+            self._changed()
+            return self.answers.as_dict()
+
+    def _since(self, value: int, since: int | None) -> bool:
+        """Whether a row dated ``value`` passes ``updated_since=since`` (per the answer)."""
+        if since is None:
+            return True
+        if self.answers.updated_since == "exclusive":
+            return value > since
+        return value >= since
+
+    def _live_timeslot_ids(self) -> set[int]:
+        return {s["id"] for e in self.dataset.events for s in e["timeslots"] or ()}
+
+    def _attendance_listed(self, attendance: Record, live_slots: set[int]) -> bool:
+        """False when the answers hide it: its event was deleted or its timeslot removed."""
+        event_id = (attendance.get("event") or {}).get("id")
+        if event_id is None:
+            return True  # masked rows carry no ids: nothing to compare
+        if event_id not in self.events:
+            return self.answers.deleted_event_attendances == "listed"
+        if self.answers.removed_timeslot_attendances == "listed":
+            return True
+        slot_id = (attendance.get("timeslot") or {}).get("id")
+        return slot_id is None or slot_id in live_slots
+
+    def _hides_attendances(self) -> bool:
+        return "hidden" in (
+            self.answers.deleted_event_attendances,
+            self.answers.removed_timeslot_attendances,
+        )
+
+    def counts(self) -> dict[str, int]:
+        """The dataset's ``expected_counts()`` without the attendances the answers hide."""
+        counts = self.dataset.expected_counts()
+        if self._hides_attendances():
+            live = self._live_timeslot_ids()
+            listed = [a for a in self.dataset.attendances if self._attendance_listed(a, live)]
+            masked = sum(1 for a in listed if a["id"] is None)
+            counts["attendances"] = len(listed) - masked
+            counts["masked_attendances"] = masked
+        return counts
 
     def now(self) -> int:
         """Wall-clock now, never before the dataset's generation epoch."""
@@ -466,11 +558,7 @@ class MobilizeApp(App):
         since = _Params(request).integer("updated_since")
 
         def build() -> Rows:
-            rows = [
-                o
-                for o in self.dataset.organizations
-                if since is None or o["modified_date"] >= since
-            ]
+            rows = [o for o in self.dataset.organizations if self._since(o["modified_date"], since)]
             return [o["id"] for o in rows], rows
 
         return self._page(request, self._cached(("orgs", since), build), "public_organizations")
@@ -534,7 +622,7 @@ class MobilizeApp(App):
                     continue
                 if event["approval_status"] not in approval:
                     continue
-                if since is not None and event["modified_date"] < since:
+                if not self._since(event["modified_date"], since):
                     continue
                 if event_types and event["event_type"] not in event_types:
                     continue
@@ -675,7 +763,7 @@ class MobilizeApp(App):
             rows = [
                 d
                 for d in self.dataset.deleted_events
-                if (since is None or d["deleted_date"] >= since)
+                if self._since(d["deleted_date"], since)
                 and ("PRIVATE" if d["id"] in self.private_deleted else "PUBLIC") in allowed
             ]
             return [d["id"] for d in rows], rows
@@ -699,7 +787,7 @@ class MobilizeApp(App):
         since = _Params(request).integer("updated_since")
 
         def build() -> Rows:
-            rows = [p for p in self.dataset.people if since is None or p["modified_date"] >= since]
+            rows = [p for p in self.dataset.people if self._since(p["modified_date"], since)]
             return [p["id"] for p in rows], rows
 
         return self._page(request, self._cached(("people", since), build), "organization_people")
@@ -710,13 +798,18 @@ class MobilizeApp(App):
         since = _Params(request).integer("updated_since")
 
         def build() -> Rows:
-            if since is None:
+            hides = self._hides_attendances()
+            if since is None and not hides:
                 return self.attendance_keys, self.dataset.attendances
+            live = self._live_timeslot_ids() if hides else set()
             keys, rows = [], []
             for key, attendance in zip(self.attendance_keys, self.dataset.attendances, strict=True):
-                if attendance["modified_date"] >= since:
-                    keys.append(key)
-                    rows.append(attendance)
+                if not self._since(attendance["modified_date"], since):
+                    continue
+                if hides and not self._attendance_listed(attendance, live):
+                    continue
+                keys.append(key)
+                rows.append(attendance)
             return keys, rows
 
         rows = self._cached(("attendances", since), build)
@@ -728,13 +821,21 @@ class MobilizeApp(App):
         attendance = self.attendances.get(id)
         if attendance is None:
             raise _not_found()
+        if self._hides_attendances():
+            event = self.events.get(attendance["event"]["id"]) or {}
+            live = {s["id"] for s in event.get("timeslots") or ()}
+            if not self._attendance_listed(attendance, live):
+                raise _not_found()
         return self._single(dict(attendance), "organization_attendance")
 
     def _event_attendances(self, request: Request, authed: bool, org: int, id: int) -> Response:
         self._org(org)
         self._require_key(authed, org, request)
-        self._visible_event(id, org, True)
+        event = self._visible_event(id, org, True)
         rows = self.by_event.get(id, [])
+        if self._hides_attendances():
+            live = {s["id"] for s in event["timeslots"] or ()}
+            rows = [a for a in rows if self._attendance_listed(a, live)]
         return self._page(
             request, ([a["id"] for a in rows], rows), "organization_event_attendances"
         )
@@ -760,7 +861,7 @@ class MobilizeApp(App):
             return Response(200, data)
         if route == ("GET", "/__admin/counts"):
             with self.lock:
-                return Response(200, self.dataset.expected_counts())
+                return Response(200, self.counts())
         if route == ("POST", "/__admin/mutate"):
             body = request.json()
             if not isinstance(body, dict) or body.get("op") not in _OPS:
@@ -811,6 +912,11 @@ class MobilizeApp(App):
             if slot is not None:
                 attendance["timeslot"] = slot
 
+    def _timeslot_edited(self, event: Record) -> None:
+        if self.answers.timeslot_edits_bump_event:
+            _bump(event, self.now())
+        self._refresh_event_copies(event)
+
     def op_add_attendance(self, body: Record) -> Record:
         person = self._person(body["person_id"])
         event = self._event(body["event_id"])
@@ -858,15 +964,16 @@ class MobilizeApp(App):
         attendance = self.attendances.get(body["id"])
         if attendance is None:
             raise KeyError(f"no attendance {body['id']}")
-        if "status" in body:
-            if body["status"] not in ATTENDANCE_STATUSES:
-                raise ValueError(f"status must be one of {ATTENDANCE_STATUSES}")
-            attendance["status"] = body["status"]
-        if "attended" in body:
-            if body["attended"] not in (True, False, None):
-                raise ValueError("attended must be true, false or null")
-            attendance["attended"] = body["attended"]
-        _bump(attendance, self.now())
+        if "status" in body and body["status"] not in ATTENDANCE_STATUSES:
+            raise ValueError(f"status must be one of {ATTENDANCE_STATUSES}")
+        if "attended" in body and body["attended"] not in (True, False, None):
+            raise ValueError("attended must be true, false or null")
+        status_changed = "status" in body and body["status"] != attendance["status"]
+        attended_changed = "attended" in body and body["attended"] != attendance["attended"]
+        attendance.update({k: body[k] for k in ("status", "attended") if k in body})
+        only_attended = attended_changed and not status_changed
+        if not only_attended or self.answers.attended_bumps_attendance:
+            _bump(attendance, self.now())
         return attendance
 
     def op_update_event(self, body: Record) -> Record:
@@ -896,8 +1003,7 @@ class MobilizeApp(App):
             else None,
         }
         event["timeslots"] = [*(event["timeslots"] or ()), slot]  # copy-on-write
-        _bump(event, self.now())
-        self._refresh_event_copies(event)
+        self._timeslot_edited(event)
         return event
 
     def op_update_timeslot(self, body: Record) -> Record:
@@ -913,8 +1019,7 @@ class MobilizeApp(App):
         else:
             raise KeyError(f"no timeslot {body['timeslot_id']} in event {event['id']}")
         event["timeslots"] = slots
-        _bump(event, self.now())
-        self._refresh_event_copies(event)
+        self._timeslot_edited(event)
         self._refresh_timeslot_copies(event)
         return event
 
@@ -924,8 +1029,9 @@ class MobilizeApp(App):
         if len(slots) == len(event["timeslots"] or ()):
             raise KeyError(f"no timeslot {body['timeslot_id']} in event {event['id']}")
         event["timeslots"] = slots
-        _bump(event, self.now())
-        self._refresh_event_copies(event)
+        # The attendances of the removed timeslot keep their copy of it (listed or hidden
+        # per the removed_timeslot_attendances answer).
+        self._timeslot_edited(event)
         return event
 
     def op_delete_event(self, body: Record) -> Record:
@@ -937,7 +1043,8 @@ class MobilizeApp(App):
         if event["visibility"] == "PRIVATE":
             self.private_deleted.add(event["id"])
             self.dataset.private_deleted_event_ids.append(event["id"])
-        # Attendances of a deleted event stay (the API has no deleted-attendance signal).
+        # Attendances of a deleted event keep their copy of it (the API has no
+        # deleted-attendance signal); listed or hidden per deleted_event_attendances.
         return deleted
 
     def op_add_person(self, body: Record) -> Record:
@@ -997,7 +1104,12 @@ def build_app(args: argparse.Namespace) -> MobilizeApp:
         dataset = Dataset.from_json(Path(args.data).read_bytes())
     else:
         dataset = generate(spec_from_args(args))
-    return MobilizeApp(dataset, api_key=args.api_key, max_per_page=args.max_per_page)
+    return MobilizeApp(
+        dataset,
+        api_key=args.api_key,
+        max_per_page=args.max_per_page,
+        answers=getattr(args, "answer_values", None),
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -1015,6 +1127,7 @@ def main(argv: Iterable[str] | None = None) -> None:
         add_arguments,
         build_app,
         None if argv is None else list(argv),
+        answers_class=MobilizeAnswers,
     )
 
 

@@ -12,16 +12,51 @@ Mobilize -> PDI target depends on:
   well-formed id 404 (DELETE of an unknown contact succeeds, as PDI's deletes do).
 * Lists are ``{"data": [...], "totalCount": N}`` paged by ``limit`` (<= 2000) and a 1-based
   ``cursor`` page number, in creation order.
-* ``PUT /contacts/{id}`` and ``PUT /locations/{id}`` answer ``{"code": 201, "data": ...}``.
-* A phone POST without an ``extension`` key fails; one invitation per contact per event.
+* ``PUT /contacts/{id}`` and ``PUT /locations/{id}`` answer HTTP 200 with
+  ``{"code": 201, "message": "Contact updated."}`` (``Location updated.``) and no ``data``
+  key: Parsons' ``_request`` returns a body as-is only when it has no ``data`` key, and its
+  ``update_contact``/``update_location`` then test ``res["code"] == 201``.
+* A phone POST without an ``extension`` key fails.
+* ``GET /contacts/{id}`` always embeds the contact's ``emails`` and ``phones``.
 
-Admin routes (besides the base's health/stats/switches): ``GET /__admin/state`` (every
-object), ``POST /__admin/reset`` (empty all but calendars, credentials and live tokens; ids
-are never reused), ``POST /__admin/calendars`` ``{"names": [...]}`` (replace the calendars;
-a calendar id derives from its name), ``POST /__admin/tokens/expire`` (invalidate every
-token, to test re-login). ``/__admin/stats`` adds ``writes`` and ``writes_by_route``: the
-POST/PUT/DELETE that changed state. The ``drop_after_write_next`` switch drops the connection
-after such a write is done.
+Answers to the open questions of ``pdi-api.md`` section 8 (``PdiAnswers``; the harsh
+value, hardest for a client, is the default; ``--answers lenient`` gives the other one;
+``--answer NAME=VALUE`` or ``POST /__admin/answers`` sets one; ``HARSH_ANSWERS`` and
+``LENIENT_ANSWERS`` are the presets as dicts):
+
+* ``contact_search`` (Q6) ``"exact"`` | ``"fuzzy"`` | ``"ignore_email"``, for
+  ``GET /contacts?email=..&searchByEmail=true``: contacts holding that email (any of their
+  emails, case-insensitive, trimmed); those plus contacts with an email whose local part
+  contains the query's (``ann@x.org`` finds ``ann@y.com`` and ``joann@x.org``); or every
+  contact (the email is not used). ``firstName``/``lastName``/``phone`` filter in every
+  mode. Harsh: ``"ignore_email"``: a client that trusts the first row merges strangers.
+* ``contact_rows_have_emails`` (Q6) ``true`` | ``false``: whether ``GET /contacts`` rows
+  carry ``emails`` and ``phones``. Harsh: ``false``: a client must ``GET /contacts/{id}``
+  to confirm a match.
+* ``duplicate_invitations`` (Q5) ``"refused"`` | ``"accepted"``: a second invitation of a
+  contact to an event (POST, or a PUT moving ``contactId`` onto an invited contact) is a
+  400, or is stored (both then listed). Harsh: ``"accepted"``: a client's retry or lost
+  id map silently doubles invitations.
+* ``put_replaces`` (Q3/Q9) ``true`` | ``false``: PUT of a contact, location, event or
+  invitation replaces the object (a field not sent is stored as a create would store it:
+  null, ``""`` or ``false``; required fields stay required) or merges (only the fields
+  sent change, none is required, a sent field is validated). A contact's ``emails``,
+  ``phones`` and ``pdiId`` are never touched by PUT. Harsh: ``true``: fields the client
+  does not manage (set by a PDI user) are wiped.
+
+Admin routes (besides the base's health/stats/switches/answers): ``GET /__admin/state``
+(every object), ``POST /__admin/reset`` (empty all but calendars, credentials and live
+tokens; ids are never reused), ``POST /__admin/calendars`` ``{"names": [...]}`` (replace
+the calendars; a calendar id derives from its name), ``POST /__admin/tokens/expire``
+(invalidate every token, to test re-login), ``POST /__admin/seed``
+``{"kind": "contacts"|"events"|"locations"|"invitations", "object": {...}}`` (store an
+object as a PDI user would make it in the UI: any fields, a new id, no validation but an
+invitation's event and contact must exist; a contact's ``emails``/``phones`` may be lists
+of strings or of objects) and ``POST /__admin/delete`` ``{"kind": ..., "id": ...}`` (delete
+as a PDI user would; an event's or a contact's invitations go with it; 404 if unknown).
+Both answer the object. ``/__admin/stats`` adds ``writes`` and ``writes_by_route``: the
+POST/PUT/DELETE of the API that changed state (not the admin seeds and deletes). The
+``drop_after_write_next`` switch drops the connection after such a write is done.
 
 Decisions where the reference is silent are marked "Guess:" below.
 """
@@ -43,7 +78,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
-from sandbox._server import Request, Response, SandboxServer, run_cli
+from sandbox._server import Answers, Request, Response, SandboxServer, answer, run_cli
 
 DEFAULT_CALENDARS = (
     "Canvassing",
@@ -88,6 +123,25 @@ _DATETIME_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?(Z|[+-]\d{2}:\d{2})?$"
 )
 _DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+SEED_KINDS = ("contacts", "events", "locations", "invitations")
+
+
+@dataclass
+class PdiAnswers(Answers):
+    """Answers to ``pdi-api.md`` section 8; each default is the harsh one (see above)."""
+
+    TITLE = "pdi answers"
+
+    contact_search: str = answer(
+        "exact", "fuzzy", "ignore_email", harsh="ignore_email", lenient="exact"
+    )
+    contact_rows_have_emails: bool = answer(True, False, harsh=False, lenient=True)
+    duplicate_invitations: str = answer("refused", "accepted", harsh="accepted", lenient="refused")
+    put_replaces: bool = answer(True, False, harsh=True, lenient=False)
+
+
+HARSH_ANSWERS = PdiAnswers.preset("harsh")
+LENIENT_ANSWERS = PdiAnswers.preset("lenient")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -291,6 +345,38 @@ class _Body:
         return default
 
 
+def _seed_list(obj: Mapping[str, Any], name: str) -> list[Any]:
+    value = obj.get(name) or []
+    if not isinstance(value, list):
+        raise ValueError(f"{name} must be a list")
+    return value
+
+
+def _seed_email(item: Any) -> tuple[str, bool]:
+    """An email given as an address or as an object -> (address, isPrimary)."""
+    if isinstance(item, str):
+        item = {"emailAddress": item}
+    address = item.get("emailAddress") if isinstance(item, dict) else None
+    if not isinstance(address, str) or not address.strip():
+        raise ValueError(f"bad email {item!r}: expected an address or {{emailAddress, ...}}")
+    return address.strip(), parse_bool(item.get("isPrimary")) is True
+
+
+def _seed_phone(item: Any) -> dict[str, Any]:
+    """A phone given as a number or as an object -> ``_add_phone_to`` keyword arguments."""
+    if isinstance(item, str):
+        item = {"phoneNumber": item}
+    number = item.get("phoneNumber") if isinstance(item, dict) else None
+    if not isinstance(number, str) or not number.strip():
+        raise ValueError(f"bad phone {item!r}: expected a number or {{phoneNumber, ...}}")
+    return {
+        "number": number,
+        "phone_type": item.get("phoneType") or "Mobile",
+        "is_primary": parse_bool(item.get("isPrimary")) is True,
+        "extension": item.get("extension") or "",
+    }
+
+
 def _page(
     request: Request,
     items: list[dict[str, Any]],
@@ -360,7 +446,9 @@ class PdiApp:
         naive_expiration: bool = False,
         seed: int = 0,
         time_zone: str = DEFAULT_TIME_ZONE,
+        answers: Mapping[str, Any] | None = None,
     ):
+        self.answers = PdiAnswers.build(answers)
         self.username = username
         self.password = password
         self.api_token = api_token
@@ -380,7 +468,8 @@ class PdiApp:
         self._contacts: dict[str, dict[str, Any]] = {}
         self._invitations: dict[str, dict[str, Any]] = {}
         self._email_index: dict[str, set[str]] = {}  # lower(trimmed email) -> contact ids
-        self._invitation_index: dict[tuple[str, str], str] = {}  # (event, contact) -> invitation
+        # (event, contact) -> its invitation ids (several when duplicates are accepted)
+        self._invitation_index: dict[tuple[str, str], set[str]] = {}
         # event -> its invitation ids, in creation order (dict as an ordered set)
         self._event_invitations: dict[str, dict[str, None]] = {}
         self._contact_seq: dict[str, int] = {}  # contact id -> creation number (list order)
@@ -393,6 +482,11 @@ class PdiApp:
 
     def attach_server(self, server: SandboxServer) -> None:
         self.server = server
+
+    def update_answers(self, changes: Mapping[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.answers.update(changes)
+            return self.answers.as_dict()
 
     def extra_stats(self) -> dict[str, Any]:
         with self._lock:
@@ -489,7 +583,47 @@ class PdiApp:
                 count = len(self._tokens)
                 self._tokens.clear()
             return Response(200, {"expired": count})
+        if key == ("POST", "/__admin/seed"):
+            return self._admin_seed(request.json())
+        if key == ("POST", "/__admin/delete"):
+            return self._admin_delete(request.json())
         return None
+
+    def _admin_seed(self, body: Any) -> Response:
+        kind = body.get("kind") if isinstance(body, dict) else None
+        obj = body.get("object") if isinstance(body, dict) else None
+        if kind not in SEED_KINDS or not isinstance(obj, dict):
+            return _error(
+                400, f'Expected {{"kind": one of {list(SEED_KINDS)}, "object": {{...}}}}.'
+            )
+        seeders: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "contacts": self._seed_contact,
+            "events": self._seed_event,
+            "locations": self._seed_location,
+            "invitations": self._seed_invitation,
+        }
+        with self._lock:
+            try:
+                return Response(200, seeders[kind](obj))
+            except ValueError as exc:
+                return _error(400, f"seed {kind}: {exc}")
+
+    def _admin_delete(self, body: Any) -> Response:
+        kind = body.get("kind") if isinstance(body, dict) else None
+        object_id = body.get("id") if isinstance(body, dict) else None
+        if kind not in SEED_KINDS or not isinstance(object_id, str):
+            return _error(400, f'Expected {{"kind": one of {list(SEED_KINDS)}, "id": "..."}}.')
+        removers: dict[str, Callable[[str], dict[str, Any] | None]] = {
+            "contacts": self._remove_contact,
+            "events": self._remove_event,
+            "locations": self._remove_location,
+            "invitations": self._remove_invitation,
+        }
+        with self._lock:
+            removed = removers[kind](object_id)
+        if removed is None:
+            return _error(404, f"No {kind} with id {object_id!r}.")
+        return Response(200, removed)
 
     # ----------------------------------------------------------------- admin helpers
 
@@ -502,6 +636,114 @@ class PdiApp:
                 "contacts": [self._contact_out(c) for c in self._contacts.values()],
                 "invitations": [dict(i) for i in self._invitations.values()],
             }
+
+    # Seeds store what a PDI user made in the UI: the create defaults (what a create with an
+    # empty body would store), overlaid with any given fields, under a new id.
+
+    def _seed_contact(self, obj: dict[str, Any]) -> dict[str, Any]:
+        emails = [_seed_email(item) for item in _seed_list(obj, "emails")]
+        if isinstance(obj.get("emailAddress"), str) and obj["emailAddress"].strip():
+            emails.insert(0, (obj["emailAddress"].strip(), True))
+        phones = [_seed_phone(item) for item in _seed_list(obj, "phones")]
+        given = {
+            k: v for k, v in obj.items() if k not in ("id", "emails", "phones", "emailAddress")
+        }
+        defaults = {**self._contact_fields(_Body({})), "pdiId": None}
+        contact: dict[str, Any] = {
+            "id": self._new_id(),
+            **defaults,
+            **given,
+            "emails": [],
+            "phones": [],
+        }
+        self._contacts[contact["id"]] = contact
+        self._contact_seq[contact["id"]] = self._counter
+        for address, is_primary in emails:
+            self._add_email_to(contact, address, is_primary)
+        for phone in phones:
+            self._add_phone_to(contact, **phone)
+        return self._contact_out(contact)
+
+    def _seed_event(self, obj: dict[str, Any]) -> dict[str, Any]:
+        calendar_id = next(iter(self._calendars), None)
+        given = {k: v for k, v in obj.items() if k != "id"}
+        defaults = {"calendarId": calendar_id, **self._event_fields(_Body({}))}
+        event = {"id": self._new_id(), **defaults, **given}
+        self._events[event["id"]] = event
+        return dict(event)
+
+    def _seed_location(self, obj: dict[str, Any]) -> dict[str, Any]:
+        given = {k: v for k, v in obj.items() if k != "id"}
+        location = {"id": self._new_id(), **self._location_fields(_Body({})), **given}
+        self._locations[location["id"]] = location
+        return dict(location)
+
+    def _seed_invitation(self, obj: dict[str, Any]) -> dict[str, Any]:
+        # The indexes need both ends: an invitation lives in its event's list.
+        if obj.get("eventId") not in self._events:
+            raise ValueError(f"no event {obj.get('eventId')!r}")
+        if obj.get("contactId") not in self._contacts:
+            raise ValueError(f"no contact {obj.get('contactId')!r}")
+        given = {k: v for k, v in obj.items() if k != "id"}
+        defaults = self._invitation_fields(_Body({}))
+        invitation = {"id": self._new_id(), **defaults, **given}
+        self._store_invitation(invitation)
+        return dict(invitation)
+
+    # Removals keep the indexes consistent; None when there was nothing to remove.
+
+    def _remove_contact(self, contact_id: str) -> dict[str, Any] | None:
+        contact = self._contacts.pop(contact_id, None)
+        if contact is None:
+            return None
+        del self._contact_seq[contact_id]
+        for email in contact["emails"]:
+            holders = self._email_index.get(email["emailAddress"].strip().lower())
+            if holders is not None:
+                holders.discard(contact_id)
+        # Guess: a contact's invitations go with it.
+        for invitation in [i for i in self._invitations.values() if i["contactId"] == contact_id]:
+            self._remove_invitation(invitation["id"])
+        return self._contact_out(contact)
+
+    def _remove_event(self, event_id: str) -> dict[str, Any] | None:
+        event = self._events.pop(event_id, None)
+        if event is None:
+            return None
+        for invitation_id in list(self._event_invitations.get(event_id, {})):
+            self._remove_invitation(invitation_id)
+        self._event_invitations.pop(event_id, None)
+        return dict(event)
+
+    def _remove_location(self, location_id: str) -> dict[str, Any] | None:
+        # Events keep their (now dangling) locationId, as after a deletion in the UI.
+        location = self._locations.pop(location_id, None)
+        return None if location is None else dict(location)
+
+    def _remove_invitation(self, invitation_id: str) -> dict[str, Any] | None:
+        invitation = self._invitations.pop(invitation_id, None)
+        if invitation is None:
+            return None
+        self._unindex_invitation(invitation)
+        self._event_invitations.get(invitation["eventId"], {}).pop(invitation_id, None)
+        return dict(invitation)
+
+    def _index_invitation(self, invitation: dict[str, Any]) -> None:
+        key = (invitation["eventId"], invitation["contactId"])
+        self._invitation_index.setdefault(key, set()).add(invitation["id"])
+
+    def _unindex_invitation(self, invitation: dict[str, Any]) -> None:
+        key = (invitation["eventId"], invitation["contactId"])
+        holders = self._invitation_index.get(key)
+        if holders is not None:
+            holders.discard(invitation["id"])
+            if not holders:
+                del self._invitation_index[key]
+
+    def _store_invitation(self, invitation: dict[str, Any]) -> None:
+        self._invitations[invitation["id"]] = invitation
+        self._index_invitation(invitation)
+        self._event_invitations.setdefault(invitation["eventId"], {})[invitation["id"]] = None
 
     def reset(self) -> None:
         """Forget everything but calendars, credentials and live tokens.
@@ -583,6 +825,25 @@ class PdiApp:
         out["phones"] = [dict(p) for p in contact["phones"]]
         return out
 
+    def _contact_row(self, contact: dict[str, Any]) -> dict[str, Any]:
+        """A row of ``GET /contacts``: emails and phones only if the answer says so."""
+        if self.answers.contact_rows_have_emails:
+            return self._contact_out(contact)
+        return {k: v for k, v in contact.items() if k not in ("emails", "phones")}
+
+    def _put_fields(self, body: _Body, fields: dict[str, Any]) -> dict[str, Any]:
+        """What a PUT stores, per the put_replaces answer.
+
+        ``fields`` were parsed with the create rules (every field, create defaults for those
+        not sent). Replace stores them all; merge keeps only the fields sent, and only their
+        errors count: no field is required on a merge, but a sent field is validated.
+        """
+        if not self.answers.put_replaces:
+            body.errors = {name: errors for name, errors in body.errors.items() if body.has(name)}
+            fields = {name: value for name, value in fields.items() if body.has(name)}
+        body.check()
+        return fields
+
     # ----------------------------------------------------------------- sessions
 
     def _post_session(self, request: Request, _ids: list[str]) -> Response:
@@ -621,7 +882,7 @@ class PdiApp:
         else:
             recurrence = body.choice("recurrenceType", RECURRENCE_TYPES)
         recurrence_end = body.timestamp("recurrenceEndDateTimeUtc")
-        fields = {
+        return {
             "name": name,
             "description": body.string("description"),
             "locationId": location_id,
@@ -635,21 +896,26 @@ class PdiApp:
             "recurrenceType": recurrence,
             "recurrenceEndDateTimeUtc": format_datetime(recurrence_end) if recurrence_end else None,
         }
-        body.check()
-        assert start is not None
-        assert end is not None
-        assert location_id is not None
-        if end < start:
+
+    def _check_event(self, event: Mapping[str, Any], body: _Body) -> None:
+        """Cross-field checks of a whole (created, replaced or merged) event."""
+        start = parse_datetime(str(event.get("startDateTimeUtc") or ""))
+        end = parse_datetime(str(event.get("endDateTimeUtc") or ""))
+        if start is not None and end is not None and end < start:
             raise _Invalid({"endDateTimeUtc": ["The end date must not be before the start date."]})
-        if location_id not in self._locations:
+        # A location id is checked when sent (an event seeded with a stale one keeps it).
+        location_id = event.get("locationId")
+        if body.has("locationId") and location_id not in self._locations:
             raise _Invalid({"locationId": [f"The location '{location_id}' does not exist."]})
-        return fields
 
     def _create_event(self, request: Request, ids: list[str]) -> Response:
         calendar_id = ids[0]
         if calendar_id not in self._calendars:
             return _error(404, "The calendar was not found.")
-        fields = self._event_fields(_Body(request.json()))
+        body = _Body(request.json())
+        fields = self._event_fields(body)
+        body.check()
+        self._check_event(fields, body)
         event = {"id": self._new_id(), "calendarId": calendar_id, **fields}
         self._events[event["id"]] = event
         self._wrote(request)
@@ -669,8 +935,13 @@ class PdiApp:
         low, high = bounds
         events = []
         for event in self._events.values():
-            day = date.fromisoformat(event["startDateTimeUtc"][:10])
-            if (low is None or day >= low) and (high is None or day <= high):
+            if low is None and high is None:
+                events.append(event)
+                continue
+            # A seeded event may have no (or an odd) start: no date filter matches it.
+            start = parse_datetime(str(event.get("startDateTimeUtc") or ""))
+            day = start.date() if start is not None else None
+            if day is not None and (low is None or day >= low) and (high is None or day <= high):
                 events.append(event)
         return self._list(request, events)
 
@@ -687,7 +958,9 @@ class PdiApp:
         event = self._find_event(ids[0])
         if event is None:
             return _error(404, "The event was not found.")
-        fields = self._event_fields(_Body(request.json()))
+        body = _Body(request.json())
+        fields = self._put_fields(body, self._event_fields(body))
+        self._check_event({**event, **fields}, body)
         event.update(fields)
         self._wrote(request)
         return Response(200, dict(event))
@@ -695,18 +968,18 @@ class PdiApp:
     # ----------------------------------------------------------------- locations
 
     def _location_fields(self, body: _Body) -> dict[str, Any]:
-        fields = {
+        return {
             "locationName": body.string("locationName", required=True),
             "locationAddress": body.string("locationAddress", default=""),
         }
-        body.check()
-        return fields
 
     def _list_locations(self, request: Request, _ids: list[str]) -> Response:
         return self._list(request, list(self._locations.values()))
 
     def _create_location(self, request: Request, _ids: list[str]) -> Response:
-        fields = self._location_fields(_Body(request.json()))
+        body = _Body(request.json())
+        fields = self._location_fields(body)
+        body.check()
         location = {"id": self._new_id(), **fields}
         self._locations[location["id"]] = location
         self._wrote(request)
@@ -722,9 +995,11 @@ class PdiApp:
         location = self._locations.get(ids[0])
         if location is None:
             return _error(404, "The location was not found.")
-        location.update(self._location_fields(_Body(request.json())))
+        body = _Body(request.json())
+        location.update(self._put_fields(body, self._location_fields(body)))
         self._wrote(request)
-        return Response(200, {"code": 201, "data": dict(location)})
+        # No "data" key: see the module docstring (Parsons' update_location).
+        return Response(200, {"code": 201, "message": "Location updated."})
 
     # ----------------------------------------------------------------- contacts
 
@@ -790,9 +1065,7 @@ class PdiApp:
         candidates: list[dict[str, Any]]
         email = (request.arg("email") or "").strip().lower()
         if search_by_email and email:
-            holders = self._email_index.get(email, set())
-            ids = sorted(holders, key=self._contact_seq.__getitem__)
-            candidates = [self._contacts[i] for i in ids]
+            candidates = self._email_search(email)
         else:
             # Guess: without searchByEmail=true the email parameter is not used.
             candidates = list(self._contacts.values())
@@ -810,7 +1083,29 @@ class PdiApp:
         if (request.arg("zipCode") or "").strip():
             # The simulator stores no addresses, so no contact has a zip code.
             candidates = []
-        return self._list(request, candidates, self._contact_out)
+        return self._list(request, candidates, self._contact_row)
+
+    def _email_search(self, email: str) -> list[dict[str, Any]]:
+        """Contacts an email search returns, per the contact_search answer, in list order."""
+        mode = self.answers.contact_search
+        if mode == "ignore_email":
+            return list(self._contacts.values())
+        ids = set(self._email_index.get(email, set()))
+        if mode == "fuzzy":
+            ids |= self._resembling(email)
+        return [self._contacts[i] for i in sorted(ids, key=self._contact_seq.__getitem__)]
+
+    def _resembling(self, email: str) -> set[str]:
+        """Contacts with an email whose local part contains the query's local part."""
+        local = email.partition("@")[0]
+        if not local:
+            return set()
+        return {
+            contact_id
+            for address, holders in self._email_index.items()
+            if local in address.partition("@")[0]
+            for contact_id in holders
+        }
 
     def _create_contact(self, request: Request, _ids: list[str]) -> Response:
         body = _Body(request.json())
@@ -844,28 +1139,15 @@ class PdiApp:
         if contact is None:
             return _error(404, "The contact was not found.")
         body = _Body(request.json())
-        fields = self._contact_fields(body)  # pdiId and emailAddress are ignored on update
-        body.check()
-        contact.update(fields)
+        # pdiId and emailAddress are ignored on update; emails and phones are never touched.
+        contact.update(self._put_fields(body, self._contact_fields(body)))
         self._wrote(request)
-        return Response(200, {"code": 201, "data": self._contact_out(contact)})
+        # No "data" key: see the module docstring (Parsons' update_contact).
+        return Response(200, {"code": 201, "message": "Contact updated."})
 
     def _delete_contact(self, request: Request, ids: list[str]) -> Response:
-        contact = self._contacts.pop(ids[0], None)
-        if contact is None:
+        if self._remove_contact(ids[0]) is None:
             return Response(200)  # PDI deletes succeed for unknown ids
-        del self._contact_seq[contact["id"]]
-        for email in contact["emails"]:
-            holders = self._email_index.get(email["emailAddress"].strip().lower())
-            if holders is not None:
-                holders.discard(contact["id"])
-        # Guess: a contact's invitations go with it.
-        for invitation_id in [
-            i["id"] for i in self._invitations.values() if i["contactId"] == contact["id"]
-        ]:
-            invitation = self._invitations.pop(invitation_id)
-            self._invitation_index.pop((invitation["eventId"], invitation["contactId"]), None)
-            self._event_invitations.get(invitation["eventId"], {}).pop(invitation_id, None)
         self._wrote(request)
         return Response(200)
 
@@ -897,6 +1179,19 @@ class PdiApp:
             # The key must be sent (PR #1417); "" is fine.
             body.fail("extension", "The Extension field is required.")
         body.check()
+        assert number is not None
+        phone = self._add_phone_to(contact, number, phone_type, is_primary, extension)
+        self._wrote(request)
+        return Response(200, dict(phone))
+
+    def _add_phone_to(
+        self,
+        contact: dict[str, Any],
+        number: str,
+        phone_type: str | None,
+        is_primary: bool,
+        extension: str | None,
+    ) -> dict[str, Any]:
         phones: list[dict[str, Any]] = contact["phones"]
         is_primary = is_primary or not phones
         if is_primary:
@@ -910,8 +1205,7 @@ class PdiApp:
             "extension": extension,
         }
         phones.append(phone)
-        self._wrote(request)
-        return Response(200, dict(phone))
+        return phone
 
     # ----------------------------------------------------------------- invitations
 
@@ -929,6 +1223,27 @@ class PdiApp:
         if contact_id and contact_id.strip() and contact_id not in self._contacts:
             body.fail("contactId", f"The contact '{contact_id}' does not exist.")
         return contact_id
+
+    def _invitation_fields(self, body: _Body) -> dict[str, Any]:
+        contact_id = self._contact_id_field(body)
+        rsvp = body.choice("rsvpStatus", RSVP_STATUSES, required=True)
+        attended = body.boolean("attended", required=True)
+        is_confirmed = body.boolean("isConfirmed")
+        occurrence = body.timestamp("specificOcurrenceStartUtc")
+        return {
+            "contactId": contact_id,
+            "rsvpStatus": rsvp,
+            "isConfirmed": is_confirmed,
+            "attended": attended,
+            "specificOcurrenceStartUtc": format_datetime(occurrence) if occurrence else None,
+        }
+
+    def _refuses_duplicate(self, event_id: str, contact_id: str) -> bool:
+        """Whether inviting the contact again is refused (per duplicate_invitations)."""
+        return (
+            self.answers.duplicate_invitations == "refused"
+            and (event_id, contact_id) in self._invitation_index
+        )
 
     def _list_invitations(self, request: Request, ids: list[str]) -> Response:
         event_id = ids[0]
@@ -949,28 +1264,12 @@ class PdiApp:
         if event_id not in self._events:
             return _error(404, "The event was not found.")
         body = _Body(request.json())
-        contact_id = self._contact_id_field(body)
-        rsvp = body.choice("rsvpStatus", RSVP_STATUSES, required=True)
-        attended = body.boolean("attended", required=True)
-        is_confirmed = body.boolean("isConfirmed")
-        occurrence = body.timestamp("specificOcurrenceStartUtc")
+        fields = self._invitation_fields(body)
         body.check()
-        assert contact_id is not None
-        if (event_id, contact_id) in self._invitation_index:
+        if self._refuses_duplicate(event_id, fields["contactId"]):
             return _error(400, MSG_DUPLICATE_INVITATION)
-        invitation_id = self._new_id()
-        invitation: dict[str, Any] = {
-            "id": invitation_id,
-            "eventId": event_id,
-            "contactId": contact_id,
-            "rsvpStatus": rsvp,
-            "isConfirmed": is_confirmed,
-            "attended": attended,
-            "specificOcurrenceStartUtc": format_datetime(occurrence) if occurrence else None,
-        }
-        self._invitations[invitation_id] = invitation
-        self._invitation_index[(event_id, contact_id)] = invitation_id
-        self._event_invitations.setdefault(event_id, {})[invitation_id] = None
+        invitation: dict[str, Any] = {"id": self._new_id(), "eventId": event_id, **fields}
+        self._store_invitation(invitation)
         self._wrote(request)
         return Response(200, dict(invitation))
 
@@ -982,28 +1281,13 @@ class PdiApp:
         if invitation is None or invitation["eventId"] != event_id:
             return _error(404, "The invitation was not found.")
         body = _Body(request.json())
-        contact_id = self._contact_id_field(body)
-        changes: dict[str, Any] = {}
-        if body.raw("rsvpStatus") is not None:
-            changes["rsvpStatus"] = body.choice("rsvpStatus", RSVP_STATUSES)
-        if body.raw("attended") is not None:
-            changes["attended"] = body.boolean("attended")
-        if body.raw("isConfirmed") is not None:
-            changes["isConfirmed"] = body.boolean("isConfirmed")
-        if body.raw("specificOcurrenceStartUtc") is not None:
-            occurrence = body.timestamp("specificOcurrenceStartUtc")
-            changes["specificOcurrenceStartUtc"] = (
-                format_datetime(occurrence) if occurrence else None
-            )
-        body.check()
-        assert contact_id is not None
-        if contact_id != invitation["contactId"]:
-            if (event_id, contact_id) in self._invitation_index:
-                return _error(400, MSG_DUPLICATE_INVITATION)
-            del self._invitation_index[(event_id, invitation["contactId"])]
-            self._invitation_index[(event_id, contact_id)] = invitation_id
-            changes["contactId"] = contact_id
-        invitation.update(changes)
+        fields = self._put_fields(body, self._invitation_fields(body))
+        contact_id = fields.get("contactId", invitation["contactId"])
+        if contact_id != invitation["contactId"] and self._refuses_duplicate(event_id, contact_id):
+            return _error(400, MSG_DUPLICATE_INVITATION)
+        self._unindex_invitation(invitation)
+        invitation.update(fields)
+        self._index_invitation(invitation)
         self._wrote(request)
         return Response(200, dict(invitation))
 
@@ -1044,11 +1328,12 @@ def build_app(args: argparse.Namespace) -> PdiApp:
         naive_expiration=args.naive_expiration,
         seed=args.seed,
         time_zone=args.calendar_time_zone,
+        answers=getattr(args, "answer_values", None),
     )
 
 
 def main(argv: list[str] | None = None) -> None:
-    run_cli("PDI sandbox", _add_arguments, build_app, argv)
+    run_cli("PDI sandbox", _add_arguments, build_app, argv, answers_class=PdiAnswers)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,14 @@ import requests
 
 from sandbox._server import SandboxServer, Switches, make_server
 from sandbox.datagen import GENERATED_AT, Dataset, DatasetSpec, generate
-from sandbox.mobilize import DEFAULT_API_KEY, MobilizeApp, main
+from sandbox.mobilize import (
+    DEFAULT_API_KEY,
+    HARSH_ANSWERS,
+    LENIENT_ANSWERS,
+    MobilizeAnswers,
+    MobilizeApp,
+    main,
+)
 
 SPEC = DatasetSpec(seed=11, events=120, timeslots_per_event=3, people=300, attendances=700)
 KEY = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
@@ -63,6 +70,17 @@ class Sim:
     def switches(self, **changes: Any) -> None:
         response = self.http.post(f"{self.url}/__admin/switches", json=changes, timeout=10)
         assert response.status_code == 200, response.text
+
+    def answers(self, **changes: Any) -> dict[str, Any]:
+        """Set answers at run time (the way tests state the answer they rely on)."""
+        response = self.http.post(f"{self.url}/__admin/answers", json=changes, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def admin_json(self, path: str) -> Any:
+        response = self.http.get(f"{self.url}/__admin/{path}", timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()
 
 
 def _start(spec: DatasetSpec, **kwargs: Any) -> Iterator[Sim]:
@@ -210,14 +228,7 @@ def test_bad_integer_in_repeated_param_is_drf_style(sim: Sim) -> None:
 # -- filters -------------------------------------------------------------------------------
 
 
-def test_updated_since_is_inclusive(sim: Sim) -> None:
-    dates = sorted(p["modified_date"] for p in sim.dataset.people)
-    pivot = dates[len(dates) // 2]
-    rows, _ = sim.all_pages("/v1/organizations/1/people", {"updated_since": pivot, "per_page": 100})
-    assert {p["id"] for p in rows} == {
-        p["id"] for p in sim.dataset.people if p["modified_date"] >= pivot
-    }
-    assert any(p["modified_date"] == pivot for p in rows)
+def test_updated_since_must_be_an_integer(sim: Sim) -> None:
     assert sim.get("/v1/organizations/1/people", {"updated_since": "yesterday"}).status_code == 400
 
 
@@ -423,6 +434,7 @@ def test_small_pages_keep_masked_rows_in_place() -> None:
 
 
 def test_deleted_events_hide_private_without_key(fresh: Sim) -> None:
+    fresh.answers(updated_since="inclusive")  # the since query below is the deleted_date itself
     private = next(e for e in fresh.dataset.events if e["visibility"] == "PRIVATE")
     deleted = fresh.mutate(op="delete_event", id=private["id"])
     assert deleted["deleted_date"] >= GENERATED_AT
@@ -544,6 +556,7 @@ def test_admin_load_regenerates(fresh: Sim) -> None:
 
 
 def test_attendance_mutations_bump_modified_date(fresh: Sim) -> None:
+    fresh.answers(updated_since="inclusive")  # a status change bumps under every answer
     horizon = max(a["modified_date"] for a in fresh.dataset.attendances) + 1
     assert fresh.ok("/v1/organizations/1/attendances", {"updated_since": horizon})["count"] == 0
     event = next(
@@ -574,6 +587,7 @@ def test_attendance_mutations_bump_modified_date(fresh: Sim) -> None:
 
 
 def test_event_mutations_bump_and_keep_copies_consistent(fresh: Sim) -> None:
+    fresh.answers(updated_since="inclusive", timeslot_edits_bump_event=True)
     event = next(a for a in fresh.dataset.attendances if a["id"] is not None)["event"]
     event_id = event["id"]
     horizon = GENERATED_AT
@@ -600,6 +614,7 @@ def test_event_mutations_bump_and_keep_copies_consistent(fresh: Sim) -> None:
 
 
 def test_person_mutations(fresh: Sim) -> None:
+    fresh.answers(updated_since="inclusive")
     added = fresh.mutate(
         op="add_person", given_name="Ada", family_name="Lovelace", email="ada@example.org"
     )
@@ -629,3 +644,260 @@ def test_bad_mutations_are_400(fresh: Sim) -> None:
         assert (
             fresh.http.post(f"{fresh.url}/__admin/mutate", json=op, timeout=10).status_code == 400
         )
+
+
+# -- answers to the open questions (mobilize-api.md section 8) -----------------------------
+
+
+def test_presets_cover_every_answer_with_two_values() -> None:
+    assert set(HARSH_ANSWERS) == set(LENIENT_ANSWERS) == set(MobilizeAnswers.choices())
+    assert all(HARSH_ANSWERS[name] != LENIENT_ANSWERS[name] for name in HARSH_ANSWERS)
+    assert HARSH_ANSWERS == {
+        "updated_since": "exclusive",
+        "timeslot_edits_bump_event": False,
+        "attended_bumps_attendance": False,
+        "deleted_event_attendances": "listed",
+        "removed_timeslot_attendances": "listed",
+    }
+    dataset = generate(DatasetSpec(seed=1, events=2, people=2, attendances=2))
+    assert MobilizeApp(dataset).answers.as_dict() == HARSH_ANSWERS  # harsh by default
+    assert MobilizeApp(dataset, answers=LENIENT_ANSWERS).answers.as_dict() == LENIENT_ANSWERS
+    with pytest.raises(ValueError, match="unknown"):
+        MobilizeApp(dataset, answers={"nope": True})
+    with pytest.raises(ValueError, match="invalid value"):
+        MobilizeApp(dataset, answers={"timeslot_edits_bump_event": 1})  # 1 is not true
+
+
+def test_admin_answers_get_post_and_400s(fresh: Sim) -> None:
+    url = f"{fresh.url}/__admin/answers"
+    assert fresh.admin_json("answers") == HARSH_ANSWERS
+    changed = fresh.answers(updated_since="inclusive")
+    assert changed == {**HARSH_ANSWERS, "updated_since": "inclusive"}
+    for body, fragment in (
+        ({"nope": 1}, "unknown"),
+        ({"updated_since": "sometimes"}, "invalid value"),
+        ({"attended_bumps_attendance": "true"}, "invalid value"),  # JSON true, not a string
+        # Checked as a whole: the valid change beside a bad one is not applied either.
+        ({"deleted_event_attendances": "hidden", "bogus": 1}, "unknown"),
+        (["updated_since"], "JSON object"),
+    ):
+        response = fresh.http.post(url, json=body, timeout=10)
+        assert response.status_code == 400, body
+        assert fragment in response.json()["message"]
+    bad_json = fresh.http.post(url, data=b"{not json", timeout=10)
+    assert bad_json.status_code == 400
+    assert fresh.admin_json("answers") == changed
+
+
+def _pivot(dates: list[int]) -> int:
+    """A date that some row has exactly, so inclusive and exclusive differ."""
+    return sorted(dates)[len(dates) // 2]
+
+
+@pytest.mark.parametrize("mode", ["inclusive", "exclusive"])
+def test_updated_since_answer_applies_to_every_filter(fresh: Sim, mode: str) -> None:
+    def passes(value: int, since: int) -> bool:
+        return value >= since if mode == "inclusive" else value > since
+
+    data = fresh.dataset
+    fresh.mutate(op="delete_event", id=data.events[0]["id"])  # a deleted_date to compare
+    cases: list[tuple[str, list[Any], Any, str]] = [
+        ("/v1/organizations", data.organizations, {}, "modified_date"),
+        ("/v1/organizations/1/events", data.events, ALL_EVENTS, "modified_date"),
+        ("/v1/organizations/1/people", data.people, {}, "modified_date"),
+        ("/v1/organizations/1/attendances", data.attendances, {}, "modified_date"),
+        ("/v1/organizations/1/events/deleted", data.deleted_events, {}, "deleted_date"),
+    ]
+    other = "exclusive" if mode == "inclusive" else "inclusive"
+    for path, rows, params, date_field in cases:
+        since = _pivot([r[date_field] for r in rows])
+        query = {**params, "updated_since": since, "per_page": 100}
+        fresh.answers(updated_since=other)
+        fresh.all_pages(path, query)  # cached under the other answer: must not leak
+        fresh.answers(updated_since=mode)
+        got, _ = fresh.all_pages(path, query)
+        expected = [r for r in rows if passes(r[date_field], since)]
+        assert [r["id"] for r in got] == [r["id"] for r in expected], path
+        assert any(r[date_field] == since for r in got) == (mode == "inclusive"), path
+
+
+@pytest.mark.parametrize("bumps", [True, False])
+def test_timeslot_edits_bump_event_answer(fresh: Sim, bumps: bool) -> None:
+    fresh.answers(timeslot_edits_bump_event=bumps, updated_since="exclusive")
+    event_id = fresh.dataset.events[0]["id"]
+
+    def modified() -> int:
+        return int(fresh.ok(f"/v1/organizations/1/events/{event_id}")["data"]["modified_date"])
+
+    def incremental_ids(since: int) -> set[int]:
+        rows, _ = fresh.all_pages(
+            "/v1/organizations/1/events", {**ALL_EVENTS, "updated_since": since, "per_page": 100}
+        )
+        return {e["id"] for e in rows}
+
+    added = fresh.mutate(
+        op="add_timeslot", event_id=event_id, start_date=1800000000, end_date=1800003600
+    )
+    slot_id = added["timeslots"][-1]["id"]
+    for op in (
+        {
+            "op": "update_timeslot",
+            "event_id": event_id,
+            "timeslot_id": slot_id,
+            "fields": {"is_full": True},
+        },
+        {"op": "remove_timeslot", "event_id": event_id, "timeslot_id": slot_id},
+    ):
+        before = modified()
+        fresh.mutate(**op)
+        assert (modified() > before) == bumps, op["op"]
+        assert (event_id in incremental_ids(before)) == bumps, op["op"]
+    # The edits themselves are always visible on a full read.
+    event = fresh.ok(f"/v1/organizations/1/events/{event_id}")["data"]
+    assert slot_id not in {t["id"] for t in event["timeslots"]}
+    before = modified()
+    fresh.mutate(op="update_event", id=event_id, fields={"title": "Renamed"})
+    assert modified() > before  # other event edits bump under every answer
+
+
+@pytest.mark.parametrize("bumps", [True, False])
+def test_attended_bumps_attendance_answer(fresh: Sim, bumps: bool) -> None:
+    fresh.answers(attended_bumps_attendance=bumps, updated_since="exclusive")
+    attendance = next(
+        a for a in fresh.dataset.attendances if a["id"] is not None and a["status"] == "REGISTERED"
+    )
+    path = f"/v1/organizations/1/attendances/{attendance['id']}"
+    before = fresh.ok(path)["data"]["modified_date"]
+    marked = fresh.mutate(
+        op="update_attendance", id=attendance["id"], attended=attendance["attended"] is not True
+    )
+    assert fresh.ok(path)["data"]["attended"] is marked["attended"]
+    assert (fresh.ok(path)["data"]["modified_date"] > before) == bumps
+    changed, _ = fresh.all_pages(
+        "/v1/organizations/1/attendances", {"updated_since": before, "per_page": 100}
+    )
+    assert (attendance["id"] in {a["id"] for a in changed}) == bumps
+    # A status change bumps under every answer, even when attended changes with it.
+    before = fresh.ok(path)["data"]["modified_date"]
+    fresh.mutate(op="update_attendance", id=attendance["id"], status="CANCELLED", attended=False)
+    assert fresh.ok(path)["data"]["modified_date"] > before
+
+
+def _attendance_ids(sim: Sim, path: str = "/v1/organizations/1/attendances") -> set[int]:
+    rows, _ = sim.all_pages(path, {"per_page": 100})
+    return {a["id"] for a in rows if a["id"] is not None}
+
+
+@pytest.mark.parametrize("mode", ["listed", "hidden"])
+def test_deleted_event_attendances_answer(fresh: Sim, mode: str) -> None:
+    fresh.answers(deleted_event_attendances=mode)
+    attendance = next(
+        a
+        for a in fresh.dataset.attendances
+        if a["id"] is not None and a["event"]["approval_status"] == "APPROVED"
+    )
+    event_id = attendance["event"]["id"]
+    of_event = _attendance_ids(fresh, f"/v1/organizations/1/events/{event_id}/attendances")
+    counts_before = fresh.admin_json("counts")
+    fresh.mutate(op="delete_event", id=event_id)
+
+    listed = {
+        a["id"]: a
+        for a in fresh.all_pages("/v1/organizations/1/attendances", {"per_page": 100})[0]
+        if a["id"] is not None
+    }
+    single = fresh.get(f"/v1/organizations/1/attendances/{attendance['id']}")
+    if mode == "listed":
+        assert of_event <= set(listed)
+        # The embedded copy still looks live and approved.
+        assert listed[attendance["id"]]["event"] == attendance["event"]
+        assert single.status_code == 200
+    else:
+        assert not of_event & set(listed)
+        assert single.status_code == 404
+    counts = fresh.admin_json("counts")
+    assert counts["attendances"] == len(listed)
+    hidden = len(of_event) if mode == "hidden" else 0
+    assert counts["attendances"] == counts_before["attendances"] - hidden
+
+
+@pytest.mark.parametrize("mode", ["listed", "hidden"])
+def test_removed_timeslot_attendances_answer(fresh: Sim, mode: str) -> None:
+    fresh.answers(removed_timeslot_attendances=mode, deleted_event_attendances="listed")
+    attendance = next(a for a in fresh.dataset.attendances if a["id"] is not None)
+    event_id, slot = attendance["event"]["id"], dict(attendance["timeslot"])
+    of_slot = {
+        a["id"]
+        for a in fresh.dataset.attendances
+        if a["id"] is not None and a["timeslot"]["id"] == slot["id"]
+    }
+    fresh.mutate(op="remove_timeslot", event_id=event_id, timeslot_id=slot["id"])
+
+    everywhere = _attendance_ids(fresh)
+    per_event = _attendance_ids(fresh, f"/v1/organizations/1/events/{event_id}/attendances")
+    single = fresh.get(f"/v1/organizations/1/attendances/{attendance['id']}")
+    if mode == "listed":
+        assert of_slot <= everywhere
+        assert of_slot <= per_event
+        assert single.json()["data"]["timeslot"] == slot  # the embedded copy is unchanged
+    else:
+        assert not of_slot & everywhere
+        assert not of_slot & per_event
+        assert single.status_code == 404
+    assert fresh.admin_json("counts")["attendances"] == len(everywhere)
+
+
+def _cli_app(monkeypatch: pytest.MonkeyPatch, *flags: str) -> MobilizeApp:
+    seen: dict[str, Any] = {}
+
+    def fake_make_server(app: MobilizeApp, host: str, port: int, switches: Switches) -> Any:
+        seen["app"] = app
+        raise SystemExit(0)
+
+    monkeypatch.setattr("sandbox._server.make_server", fake_make_server)
+    size = ["--events", "3", "--people", "3", "--attendances", "3"]
+    with pytest.raises(SystemExit) as exited:
+        main(["--port", "0", *size, *flags])
+    assert exited.value.code == 0
+    return seen["app"]
+
+
+def test_cli_answers_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _cli_app(monkeypatch).answers.as_dict() == HARSH_ANSWERS
+    assert _cli_app(monkeypatch, "--answers", "lenient").answers.as_dict() == LENIENT_ANSWERS
+    app = _cli_app(
+        monkeypatch,
+        "--answer",
+        "updated_since=inclusive",
+        "--answer",
+        "timeslot_edits_bump_event=true",
+    )
+    assert app.answers.as_dict() == {
+        **HARSH_ANSWERS,
+        "updated_since": "inclusive",
+        "timeslot_edits_bump_event": True,
+    }
+    # Applied after the preset, whatever their order on the command line.
+    app = _cli_app(
+        monkeypatch, "--answer", "deleted_event_attendances=listed", "--answers", "lenient"
+    )
+    assert app.answers.as_dict() == {**LENIENT_ANSWERS, "deleted_event_attendances": "listed"}
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--answer", "nope=1"],
+        ["--answer", "updated_since=sometimes"],
+        ["--answer", "updated_since"],
+        ["--answers", "medium"],
+    ],
+)
+def test_cli_rejects_bad_answers(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], flags: list[str]
+) -> None:
+    monkeypatch.setattr("sandbox._server.make_server", lambda *a, **k: pytest.fail("started"))
+    with pytest.raises(SystemExit) as exited:
+        main(["--port", "0", "--events", "3", "--people", "3", "--attendances", "3", *flags])
+    assert exited.value.code == 2
+    assert "answer" in capsys.readouterr().err
