@@ -6,13 +6,14 @@ import decimal
 import email.utils
 import time
 import typing as t
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
 from datetime import datetime, timezone
 from functools import cached_property
 from urllib.parse import ParseResult, urlparse
 
 import backoff
 import requests
+from singer_sdk import metrics
 from singer_sdk.authenticators import BearerTokenAuthenticator, SimpleAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.pagination import BaseHATEOASPaginator
@@ -52,6 +53,10 @@ RequestCall = Callable[[requests.PreparedRequest, "Context | None"], requests.Re
 
 class MobilizeFatalError(FatalAPIError):
     """A failure the user has to fix; the message is one line and names the setting."""
+
+
+class MobilizeNotFoundError(MobilizeFatalError):
+    """HTTP 404: fatal for a stream's own list, skippable where a row vanished meanwhile."""
 
 
 def to_epoch(value: object) -> int:
@@ -178,12 +183,48 @@ class MobilizeStream(RESTStream[ParseResult]):
         token = page.next_page_token
         if token is None:
             return super().get_http_request(page=page)
+        return self._next_page_request(token, self.path or "")
+
+    def _next_page_request(self, token: ParseResult, path: str) -> HTTPRequest:
         # `next` repeats every query parameter; adding ours again doubles them, which
         # the real API has rejected. So the URL is used verbatim, with no params.
-        self._check_next_url(token)
+        self._check_next_url(token, path)
         return HTTPRequest(url=token.geturl(), method="GET", headers=self.http_headers)
 
-    def _check_next_url(self, token: ParseResult) -> None:
+    def request_path(
+        self, path: str, params: dict[str, t.Any], **path_values: int
+    ) -> Iterator[dict[str, t.Any]]:
+        """Page another endpoint the way this stream pages its own.
+
+        ``path`` is a template under url_base like :attr:`path`: ``{organization_id}`` and
+        ``path_values`` are filled in. Same session, authenticator, shared throttle,
+        retries, error messages, verbatim ``next`` links and next-link host check as
+        :meth:`request_records`, which is tied to the stream's own path and parameters.
+        """
+        url = self.url_base + path.format(organization_id=self.organization_id, **path_values)
+        send = self.request_decorator(self._request)
+        paginator = self.get_new_paginator()
+        # The template, not the URL, tags the metric: one series, not one per event.
+        with metrics.http_request_counter(self.name, endpoint=path) as counter:
+            while not paginator.finished:
+                token = paginator.current_value
+                request = (
+                    HTTPRequest(url=url, params=params, headers=self.http_headers)
+                    if token is None
+                    else self._next_page_request(token, path)
+                )
+                prepared = self.build_prepared_request(
+                    method=request.method,
+                    url=request.url,
+                    params=request.encode_params(),
+                    headers=request.headers,
+                )
+                response = send(prepared, None)
+                counter.increment()
+                yield from self.parse_response(response)
+                paginator.advance(response)
+
+    def _check_next_url(self, token: ParseResult, path: str) -> None:
         # The next link is followed with the bearer key attached; never hand the key to a
         # host that is neither the configured API nor Mobilize's own.
         host = (token.hostname or "").lower()
@@ -192,7 +233,7 @@ class MobilizeStream(RESTStream[ParseResult]):
         if host == "mobilize.us" or host.endswith(".mobilize.us"):
             return
         raise MobilizeFatalError(
-            f"Mobilize's next-page link for {self.path} points to another host ({host}); "
+            f"Mobilize's next-page link for {path} points to another host ({host}); "
             "refusing to send the API key there: check the api_url setting"
         )
 
@@ -287,7 +328,7 @@ class MobilizeStream(RESTStream[ParseResult]):
                 f"on {path}: {hint}"
             )
         if status == 404:
-            raise MobilizeFatalError(
+            raise MobilizeNotFoundError(
                 f"Mobilize answered HTTP 404 for {path}: check the organization_id setting "
                 f"({org}) and the api_url setting"
             )
@@ -371,6 +412,18 @@ class MobilizeStream(RESTStream[ParseResult]):
 
     # -------------------------------------------------------------------- records
 
+    def now(self) -> int:
+        """Wall-clock epoch seconds (a method, so tests can fix the clock)."""
+        return int(time.time())
+
+    def prior_bookmark(self, context: Context | None) -> t.Any:
+        """The bookmark this run started from, or None on a first run.
+
+        Unsorted streams keep this run's maximum in progress markers until the end, so
+        this stays the incoming value for the whole read.
+        """
+        return self.get_context_state(context).get("replication_key_value")
+
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         if self.requires_api_key and not self.api_key:
             self.logger.warning(
@@ -380,27 +433,52 @@ class MobilizeStream(RESTStream[ParseResult]):
                 self.organization_id,
             )
             return
+        # Taken before the first request: a row changed while the read runs may be
+        # missed by it, so the bookmark must not pass this moment (see _settle_bookmark).
+        read_started = self.now()
+        bookmark = self.prior_bookmark(context)
         # id -> highest replication value emitted: pages can shift while rows change,
         # so the same row may come twice; only a newer version is worth re-emitting.
-        seen: dict[int, t.Any] = {}
-        key = self.replication_key
+        seen: dict[t.Any, t.Any] = {}
         for record in self.request_records(context):
             if self.dry_run_limit_reached(len(seen)):
                 return
-            record_id = record.get("id")
-            if record_id is None:
-                self.masked_count += 1
-                continue
-            version = record.get(key) if key else None
-            if record_id in seen:
-                previous = seen[record_id]
-                if version is None or (previous is not None and version <= previous):
-                    self.duplicate_count += 1
-                    continue
-            seen[record_id] = version
-            yield record
-        self._keep_bookmark_monotonic(context)
+            if self.is_new_version(record, seen):
+                yield record
+        if not self.dry_run_limit_reached(len(seen)):
+            yield from self.records_after_read(context, seen, bookmark)
+        self._settle_bookmark(context, read_started)
         self.report_end_of_stream()
+
+    def records_after_read(
+        self, context: Context | None, seen: dict[t.Any, t.Any], bookmark: t.Any
+    ) -> Iterable[dict[str, t.Any]]:
+        """Rows to emit after the incremental read (none by default).
+
+        ``seen`` is the run's id -> replication value map, to share the dedupe;
+        ``bookmark`` is the incoming bookmark (None on a first run).
+        """
+        return ()
+
+    def is_new_version(self, record: dict[str, t.Any], seen: dict[t.Any, t.Any]) -> bool:
+        """True if the row should be emitted; records it in ``seen``, counts what is not.
+
+        A masked row (null id) cannot be keyed downstream; a row already emitted this run
+        is emitted again only with a newer replication value.
+        """
+        record_id = record.get("id")
+        if record_id is None:
+            self.masked_count += 1
+            return False
+        key = self.replication_key
+        version = record.get(key) if key else None
+        if record_id in seen:
+            previous = seen[record_id]
+            if version is None or (previous is not None and version <= previous):
+                self.duplicate_count += 1
+                return False
+        seen[record_id] = version
+        return True
 
     def dry_run_limit_reached(self, emitted: int) -> bool:
         """True once a --test run (or the SDK test suite) has all the rows it asked for.
@@ -411,22 +489,29 @@ class MobilizeStream(RESTStream[ParseResult]):
         limit = self.ABORT_AT_RECORD_COUNT
         return limit is not None and emitted >= limit
 
-    def _keep_bookmark_monotonic(self, context: Context | None) -> None:
+    def _settle_bookmark(self, context: Context | None, read_started: int) -> None:
         # The SDK promotes an unsorted stream's bookmark to the maximum seen *this run*.
-        # With the lookback re-reading older rows, that maximum can sit below the
-        # previous bookmark (e.g. the newest row was deleted), and the bookmark would
-        # slide backwards run after run. Never let it go below where it was.
+        # Two corrections before it does:
+        # - Cap it at the read's start. Rows are read in id order, not modified_date
+        #   order, so a row changed during a long read (a big organization, 429 back-off)
+        #   can sit on a page already read; were the bookmark the newest value seen,
+        #   the next run's updated_since (bookmark - lookback) could pass it for ever.
+        # - Never below the prior bookmark. With the lookback (and the attendances
+        #   re-check) re-reading older rows, the maximum can sit below it, and the
+        #   bookmark would slide back run after run; a prior bookmark ahead of our clock
+        #   (skew) is kept as well rather than stepped back to the start time.
         state = self.get_context_state(context)
-        prior = state.get("replication_key_value")
         markers = state.get("progress_markers")
-        if prior is None or not isinstance(markers, dict):
+        if not isinstance(markers, dict) or markers.get("replication_key_value") is None:
             return
-        current = markers.get("replication_key_value")
+        prior = state.get("replication_key_value")
         try:
-            if current is not None and current < prior:
-                markers["replication_key_value"] = prior
+            settled = min(markers["replication_key_value"], read_started)
+            if prior is not None:
+                settled = max(settled, prior)
         except TypeError:  # a hand-edited state of another type: leave it to the SDK
             return
+        markers["replication_key_value"] = settled
 
     def report_end_of_stream(self) -> None:
         """One warning per stream for masked rows, so a run's log says what was left out."""

@@ -4,16 +4,33 @@ from __future__ import annotations
 
 import logging
 import typing as t
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
 
 from tap_mobilize import schemas
-from tap_mobilize.client import MobilizeStream
+from tap_mobilize.client import MobilizeNotFoundError, MobilizeStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 VISIBILITIES = ["PUBLIC", "PRIVATE"]
 APPROVAL_STATUSES = ["APPROVED", "NEEDS_APPROVAL", "REJECTED", "NEEDS_HOST_VERIFICATION"]
+DAY_SECONDS = 86_400
+EVENTS_PATH = "/organizations/{organization_id}/events"
+EVENT_ATTENDANCES_PATH = "/organizations/{organization_id}/events/{event_id}/attendances"
+
+
+def _utc(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def event_list_params(api_key: str | None) -> dict[str, t.Any]:
+    """Visibility and approval filters for an organization's events list."""
+    if not api_key:
+        # PRIVATE or non-APPROVED without a key is a 403; the defaults are public only.
+        return {}
+    # Both are opt-in even with a key: Mobilize defaults to PUBLIC + APPROVED.
+    return {"visibility": VISIBILITIES, "approval_status": APPROVAL_STATUSES}
 
 
 class OrganizationStream(MobilizeStream):
@@ -29,12 +46,14 @@ class OrganizationStream(MobilizeStream):
     schema = schemas.ORGANIZATION_SCHEMA
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        read_started = self.now()
         wanted = self.organization_id
         for record in self.request_records(context):
             if self.dry_run_limit_reached(0):  # a zero-record dry run asks for nothing
                 return
             if record.get("id") == wanted:
                 yield record
+                self._settle_bookmark(context, read_started)
                 # Ids are unique in the list, so later pages cannot add anything.
                 return
         if self.get_context_state(context).get("replication_key_value") is None:
@@ -50,15 +69,11 @@ class EventsStream(MobilizeStream):
     """Events owned, co-owned or promoted by the organization, nested timeslots kept."""
 
     name = "events"
-    path = "/organizations/{organization_id}/events"
+    path = EVENTS_PATH
     schema = schemas.EVENTS_SCHEMA
 
     def extra_params(self) -> dict[str, t.Any]:
-        if not self.api_key:
-            # PRIVATE or non-APPROVED without a key is a 403; the defaults are public only.
-            return {}
-        # Both are opt-in even with a key: Mobilize defaults to PUBLIC + APPROVED.
-        return {"visibility": VISIBILITIES, "approval_status": APPROVAL_STATUSES}
+        return event_list_params(self.api_key)
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         if not self.api_key:
@@ -147,7 +162,12 @@ class PeopleStream(MobilizeStream):
 
 
 class AttendancesStream(MobilizeStream):
-    """Signups for the organization's events, or that it promoted (needs an API key)."""
+    """Signups for the organization's events, or that it promoted (needs an API key).
+
+    Incremental runs also re-read the signups of events with a timeslot near now (the
+    re-check window), because Mobilize does not say whether marking ``attended`` or
+    changing a timeslot bumps an attendance's ``modified_date``.
+    """
 
     name = "attendances"
     path = "/organizations/{organization_id}/attendances"
@@ -161,6 +181,79 @@ class AttendancesStream(MobilizeStream):
             nested = row.get(field)
             row[f"{field}_id"] = nested.get("id") if isinstance(nested, dict) else None
         return row
+
+    def records_after_read(
+        self, context: Context | None, seen: dict[t.Any, t.Any], bookmark: t.Any
+    ) -> Iterable[dict[str, t.Any]]:
+        # A first (or full) read has just read every signup: nothing to re-check.
+        if bookmark is None or not self.config.get("recheck_recent_signups", True):
+            return ()
+        return self.recheck_recent_signups(seen)
+
+    def recheck_window(self) -> tuple[int, int]:
+        """(latest timeslot start, earliest timeslot end) of the re-check, epoch seconds."""
+        now = self.now()
+        before = int(self.config.get("recheck_days_before", 2))
+        after = int(self.config.get("recheck_days_after", 3))
+        return now + before * DAY_SECONDS, now - after * DAY_SECONDS
+
+    def recheck_recent_signups(self, seen: dict[t.Any, t.Any]) -> Iterator[dict[str, t.Any]]:
+        """Every signup of the window's events, unless already emitted in this version.
+
+        Emitted even when older than the bookmark: that is the point, a change Mobilize
+        did not timestamp. The run's ``seen`` map keeps one emission per id and version.
+        """
+        latest_start, earliest_end = self.recheck_window()
+        event_ids = self.window_event_ids(latest_start, earliest_end)
+        reread = emitted = 0
+        for event_id in event_ids:
+            for row in self.event_signups(event_id):
+                if self.dry_run_limit_reached(len(seen)):
+                    return
+                reread += 1
+                if self.is_new_version(row, seen):
+                    emitted += 1
+                    yield row
+        self.logger.info(
+            "Stream 'attendances': re-check window %s to %s: %d event(s) with a timeslot "
+            "in it, %d signup(s) re-read, %d of them not already emitted by this run.",
+            _utc(earliest_end),
+            _utc(latest_start),
+            len(event_ids),
+            reread,
+            emitted,
+        )
+
+    def window_event_ids(self, latest_start: int, earliest_end: int) -> list[int]:
+        """Ids of the events with a timeslot in the window, in Mobilize's order.
+
+        Timeslot filters trim each event's nested ``timeslots``, so these event rows are
+        incomplete and must never be emitted: only their ids are used.
+        """
+        params = {
+            "per_page": int(self.config.get("per_page", 100)),
+            "timeslot_start": f"lte_{latest_start}",
+            "timeslot_end": f"gte_{earliest_end}",
+            **event_list_params(self.api_key),
+        }
+        ids: dict[int, None] = {}  # ordered set: an event can repeat across pages
+        for event in self.request_path(EVENTS_PATH, params):
+            event_id = event.get("id")
+            if isinstance(event_id, int) and not isinstance(event_id, bool):
+                ids[event_id] = None
+        return list(ids)
+
+    def event_signups(self, event_id: int) -> Iterator[dict[str, t.Any]]:
+        """One event's signups; none if the event vanished (404) since it was listed."""
+        params = {"per_page": int(self.config.get("per_page", 100))}
+        try:
+            yield from self.request_path(EVENT_ATTENDANCES_PATH, params, event_id=event_id)
+        except MobilizeNotFoundError:
+            self.logger.info(
+                "Stream 'attendances': event %s answered HTTP 404 (deleted since the re-check "
+                "listed it); its signups were not re-read.",
+                event_id,
+            )
 
 
 STREAM_TYPES: list[type[MobilizeStream]] = [

@@ -124,6 +124,39 @@ class TapMobilize(Tap):
             ),
         ),
         th.Property(
+            "recheck_recent_signups",
+            th.BooleanType,
+            default=True,
+            title="Re-check recent signups",
+            description=(
+                "On incremental runs, also re-read every signup of the events that have a "
+                "timeslot in the re-check window (see recheck_days_before/after), even if "
+                "its modified_date did not change, because Mobilize does not say whether "
+                "marking attended or editing a timeslot updates it. Costs one events list "
+                "request plus one request per event in the window (more if paged), per run."
+            ),
+        ),
+        th.Property(
+            "recheck_days_before",
+            th.IntegerType(minimum=0),
+            default=2,
+            title="Re-check days before",
+            description=(
+                "Re-check window: events with a timeslot starting up to this many days "
+                "from now (timeslot_start <= now + days)."
+            ),
+        ),
+        th.Property(
+            "recheck_days_after",
+            th.IntegerType(minimum=0),
+            default=3,
+            title="Re-check days after",
+            description=(
+                "Re-check window: events with a timeslot that ended up to this many days "
+                "ago (timeslot_end >= now - days)."
+            ),
+        ),
+        th.Property(
             "request_timeout",
             th.IntegerType,
             default=60,

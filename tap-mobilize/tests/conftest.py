@@ -38,6 +38,9 @@ class FakeMobilize:
 
     rsps: responses.RequestsMock
     pages: dict[str, list[list[dict[str, Any]]]] = field(default_factory=dict)
+    # Pages served instead, per (path, query parameter), when the query has that
+    # parameter: the same path filtered (e.g. events with timeslot_start) answers otherwise.
+    pages_when: dict[tuple[str, str], list[list[dict[str, Any]]]] = field(default_factory=dict)
     # Replies served (in order) before the normal pages, per path: errors, 429s...
     failures: dict[str, list[Reply]] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
@@ -65,8 +68,8 @@ class FakeMobilize:
         if queue:
             status, headers, body = queue.pop(0)
             return status, headers, json.dumps(body)
-        pages = self.pages.get(path, [[]])
         query = parse_qs(parsed.query, keep_blank_values=True)
+        pages = self._pages_for(path, query)
         index = int(query.pop("cursor", ["0"])[0])
         next_url = None
         if index + 1 < len(pages):
@@ -81,11 +84,30 @@ class FakeMobilize:
         }
         return 200, {"Content-Type": "application/json"}, json.dumps(body)
 
+    def _pages_for(self, path: str, query: dict[str, list[str]]) -> list[list[dict[str, Any]]]:
+        for (variant_path, parameter), pages in self.pages_when.items():
+            if variant_path == path and parameter in query:
+                return pages
+        return self.pages.get(path, [[]])
+
 
 @pytest.fixture
 def mobilize() -> Iterator[FakeMobilize]:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         yield FakeMobilize(rsps)
+
+
+# "Now" for tests that fix the tap's clock (2023-11-14T22:13:20Z).
+NOW = 1_700_000_000
+
+
+@pytest.fixture
+def fixed_now(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Fix the tap's wall clock (read start, re-check window) at NOW."""
+    from tap_mobilize.client import MobilizeStream
+
+    monkeypatch.setattr(MobilizeStream, "now", lambda self: NOW)
+    return NOW
 
 
 @pytest.fixture

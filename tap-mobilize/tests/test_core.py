@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import time
 from collections.abc import Iterator
 from contextlib import redirect_stdout
 from typing import Any
@@ -113,7 +115,12 @@ def test_a_second_run_reads_only_what_changed(sandbox: SandboxServer) -> None:
 
     bookmark = _state(first)["bookmarks"]["attendances"]["replication_key_value"]
 
-    second = _run({**SANDBOX_CONFIG, "lookback_seconds": 0}, state=_state(first))
+    # The re-check window would add the signups of events near now; this test is about
+    # what updated_since alone brings (test_an_incremental_run_rechecks_... covers it).
+    second = _run(
+        {**SANDBOX_CONFIG, "lookback_seconds": 0, "recheck_recent_signups": False},
+        state=_state(first),
+    )
 
     again = {a["id"]: a for a in _records(second, "attendances")}
     assert again[attendance["id"]]["status"] == "CANCELLED"
@@ -164,3 +171,56 @@ def test_transient_failures_and_rate_limits_are_ridden_out(
     statuses = requests.get(f"{sandbox.url}/__admin/stats", timeout=5).json()["statuses"]
     assert statuses.get("503") == 2
     assert statuses.get("429", 0) > 0
+
+
+def _mutate(sandbox: SandboxServer, **body: Any) -> dict[str, Any]:
+    response = requests.post(f"{sandbox.url}/__admin/mutate", json=body, timeout=5)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_an_incremental_run_rechecks_signups_of_events_near_now(
+    sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = _run(SANDBOX_CONFIG)
+    listed = {e["id"] for e in _records(first, "events")}
+    signup = next(
+        a
+        for a in _records(first, "attendances")
+        if a["event_id"] in listed and a["timeslot_id"] is not None
+    )
+    # Move its timeslot to now, so the event is in the window whatever the dataset's dates.
+    now = int(time.time())
+    _mutate(
+        sandbox,
+        op="update_timeslot",
+        event_id=signup["event_id"],
+        timeslot_id=signup["timeslot_id"],
+        fields={"start_date": now - 3600, "end_date": now + 3600},
+    )
+    marked = not signup["attended"]
+    _mutate(sandbox, op="update_attendance", id=signup["id"], attended=marked)
+
+    # Whether the simulator bumps modified_date on that mark is a switch; either way an
+    # incremental run must bring the mark.
+    second = _run(SANDBOX_CONFIG, state=_state(first))
+    again = {a["id"]: a for a in _records(second, "attendances")}
+    assert again[signup["id"]]["attended"] is marked
+
+    # With a bookmark past anything the simulator can have stamped (our clock behind
+    # Mobilize's), updated_since cannot bring the mark: only the re-check can.
+    state = _state(second)
+    ahead = now + 86_400
+    state["bookmarks"]["attendances"]["replication_key_value"] = ahead
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    third = _run(SANDBOX_CONFIG, state=state)
+    again = {a["id"]: a for a in _records(third, "attendances")}
+    assert again[signup["id"]]["attended"] is marked
+    assert _state(third)["bookmarks"]["attendances"]["replication_key_value"] == ahead
+    assert "event(s) with a timeslot in it" in caplog.text
+    # The window's event rows have trimmed timeslots and are never emitted: any event
+    # emitted (the lookback re-reads the moved one) is the events stream's full copy.
+    full = {e["id"]: len(e["timeslots"]) for e in _records(first, "events")}
+    assert all(len(e["timeslots"]) == full[e["id"]] for e in _records(third, "events"))
+    assert len(_records(third, "events")) <= 1

@@ -172,3 +172,56 @@ def test_organization_stream_keeps_only_the_configured_org_and_stops_paging(
     assert [r["name"] for r in result.records("organization")] == ["Ours"]
     assert len(mobilize.calls_to("/organizations")) == 2  # the third page is never needed
     assert result.bookmark("organization") == 12
+
+
+def _bookmark_state(stream: str, value: int, key: str = "modified_date") -> dict:
+    return {"bookmarks": {stream: {"replication_key": key, "replication_key_value": value}}}
+
+
+def test_bookmark_is_capped_at_the_time_the_read_began(
+    mobilize, run_tap, config, make_event, fixed_now
+):
+    # Event 2 changed while the read was running (after it began): the bookmark may not
+    # pass the start, or a row changed on an already-read page could be missed for ever.
+    mobilize.pages[EVENTS] = [[make_event(1, fixed_now - 50), make_event(2, fixed_now + 900)]]
+
+    first = run_tap({**config, "lookback_seconds": 300}, streams=["events"])
+
+    assert first.bookmark("events") == fixed_now
+    run_tap({**config, "lookback_seconds": 300}, state=first.final_state, streams=["events"])
+    # The next run reaches back before the read's start, over what changed during it.
+    assert _query(mobilize.calls_to(EVENTS)[-1])["updated_since"] == [str(fixed_now - 300)]
+
+
+def test_a_bookmark_below_the_read_start_is_not_capped(
+    mobilize, run_tap, config, make_event, fixed_now
+):
+    mobilize.pages[EVENTS] = [[make_event(1, fixed_now - 50), make_event(2, fixed_now - 10)]]
+    result = run_tap(config, state=_bookmark_state("events", fixed_now - 400), streams=["events"])
+    assert result.bookmark("events") == fixed_now - 10
+
+
+def test_a_prior_bookmark_after_the_read_start_is_kept(
+    mobilize, run_tap, config, make_event, fixed_now
+):
+    # Mobilize's clock ahead of ours: the prior bookmark is later than our start. The
+    # cap must not step it back to the start time.
+    mobilize.pages[EVENTS] = [[make_event(1, fixed_now + 1_200)]]
+    state = _bookmark_state("events", fixed_now + 1_000)
+
+    result = run_tap(config, state=state, streams=["events"])
+
+    assert result.bookmark("events") == fixed_now + 1_000
+
+
+def test_every_incremental_stream_is_capped(mobilize, run_tap, config, fixed_now):
+    later = fixed_now + 60
+    mobilize.pages["/organizations"] = [[{"id": 7, "modified_date": later}]]
+    mobilize.pages["/organizations/7/events/deleted"] = [[{"id": 9, "deleted_date": later}]]
+    mobilize.pages["/organizations/7/people"] = [[{"id": 3, "modified_date": later}]]
+    mobilize.pages["/organizations/7/attendances"] = [[{"id": 4, "modified_date": later}]]
+
+    result = run_tap(config, streams=["organization", "deleted_events", "people", "attendances"])
+
+    for stream in ("organization", "deleted_events", "people", "attendances"):
+        assert result.bookmark(stream) == fixed_now, stream
