@@ -378,6 +378,23 @@ class PDIClient:
         result = self.request("POST", path, body=dict(body), find_existing=find_existing)
         return result if isinstance(result, Mapping) else {}
 
+    def list_page(
+        self, path: str, params: Mapping[str, Any] | None = None, *, limit: int, cursor: int = 1
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """One page of a list endpoint: its rows and PDI's `totalCount` (None if not given)."""
+        page = self.get(path, {**(params or {}), "limit": limit, "cursor": cursor})
+        if isinstance(page, list):  # tolerate a bare list
+            rows = [r for r in page if isinstance(r, dict)]
+            return rows, len(rows)
+        if not isinstance(page, Mapping):
+            return [], 0
+        lowered = {str(k).lower(): v for k, v in page.items()}
+        data = lowered.get("data") or []
+        total = lowered.get("totalcount")
+        rows = [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
+        counted = isinstance(total, int) and not isinstance(total, bool)
+        return rows, total if counted else None
+
     def list_all(
         self, path: str, params: Mapping[str, Any] | None = None, *, limit: int = PAGE_LIMIT
     ) -> list[dict[str, Any]]:
@@ -388,19 +405,11 @@ class PDIClient:
         rows: list[dict[str, Any]] = []
         cursor = 1
         while True:
-            page = self.get(path, {**(params or {}), "limit": limit, "cursor": cursor})
-            if isinstance(page, list):  # tolerate a bare list
-                rows.extend(r for r in page if isinstance(r, dict))
-                return rows
-            if not isinstance(page, Mapping):
-                return rows
-            lowered = {str(k).lower(): v for k, v in page.items()}
-            data = lowered.get("data") or []
-            total = lowered.get("totalcount")
-            rows.extend(r for r in data if isinstance(r, dict))
+            data, total = self.list_page(path, params, limit=limit, cursor=cursor)
+            rows.extend(data)
             if not data:
                 return rows
-            if isinstance(total, int) and not isinstance(total, bool):
+            if total is not None:
                 if len(rows) >= total:
                     return rows
             elif len(data) < limit:

@@ -3,6 +3,11 @@
 A record lands here when PDI refuses it (record-level 4xx) or when it cannot be written at all (no
 email). The SDK still advances the bookmark past it, so this file is the only way back: the next run
 loads it, retries those records before new ones, and rewrites it with only the ones still failing.
+
+Records are kept exactly as they came, because they are retried from here: a redacted copy would
+write altered data to PDI (a redaction pattern can match ordinary text or part of an email). The
+file therefore holds personal data: it is created readable by its owner only (0600). The reason
+and PDI's answer are redacted, as everything that is logged.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from target_pdi.payloads import json_default
-from target_pdi.redact import redact, redact_obj
+from target_pdi.redact import redact
 
 LOGGER = logging.getLogger("target-pdi")
 BODY_LIMIT = 2000
@@ -72,7 +77,7 @@ class DeadLetterStore:
             "reason": redact(reason, limit=500),
             "http_status": http_status,
             "body": redact(body, limit=BODY_LIMIT),
-            "record": redact_obj(record),
+            "record": record,
             "ts": datetime.now(UTC).isoformat(),
         }
         with self._lock:
@@ -107,7 +112,9 @@ class DeadLetterStore:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
-        with tmp.open("w", encoding="utf-8") as fh:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # also when the file existed with wider permissions
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
             for entry in entries:
                 fh.write(json.dumps(entry, sort_keys=True, default=json_default) + "\n")
         os.replace(tmp, self.path)

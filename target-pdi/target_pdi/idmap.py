@@ -4,13 +4,18 @@ It is what makes re-runs write nothing: an unchanged payload hash means no reque
 cache of facts about PDI, not the source of truth: if it is lost, the writer recovers ids from PDI
 (lookups) before creating anything. Rows are kept in memory (one load at start) and written through
 in small transactions; a crash between a PDI write and the flush only costs a lookup next run.
+
+It also keeps tombstones (object type ``tombstone``, no PDI id): Mobilize events known to be
+deleted and timeslots known to be removed, so that a signup Mobilize still lists for them can
+never bring them back as live PDI events, in this run or any later one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
-from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +55,9 @@ ID_MAP = Table(
 )
 
 FLUSH_EVERY = 200
+# Keys longer than this are stored shortened (a prefix plus a hash of the whole key): a venue
+# address can exceed the column, and PostgreSQL, unlike SQLite, enforces VARCHAR lengths.
+KEY_LIMIT = 255
 
 
 @dataclass
@@ -58,6 +66,19 @@ class Entry:
     content_hash: str | None = None
     mobilize_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def stored_key(key: str) -> str:
+    """The key as stored: unchanged when short, else a readable prefix and the key's sha256."""
+    if len(key) <= KEY_LIMIT:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"{key[: KEY_LIMIT - len(digest) - 1]}#{digest}"
+
+
+def key_group(key: str) -> str:
+    """The part of a key before its first ':' (an invitation key's PDI event id)."""
+    return key.split(":", 1)[0]
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -78,9 +99,12 @@ class IdMap:
         self._lock = threading.RLock()
         self._rows: dict[tuple[str, str], Entry] = {}
         self._by_mobilize: dict[tuple[str, int], set[str]] = {}
-        # How many keys point at each PDI object: a recovery must not claim an owned one.
-        self._owners: Counter[tuple[str, str]] = Counter()
-        self._pending: dict[tuple[str, str], Entry] = {}
+        # Keys pointing at each PDI object: a recovery must not claim an owned one.
+        self._by_pdi: dict[tuple[str, str], set[str]] = {}
+        # Keys by group (an invitation's PDI event): what must follow an event that moves.
+        self._by_group: dict[tuple[str, str], set[str]] = {}
+        # Written at the next flush; None = delete the row.
+        self._pending: dict[tuple[str, str], Entry | None] = {}
         self._engine: Engine | None = None
         path = sqlite_path(url)
         if read_only and path is not None and not path.exists():
@@ -110,30 +134,62 @@ class IdMap:
                 self._remember(row.object_type, row.source_key, entry)
 
     def _remember(self, object_type: str, key: str, entry: Entry) -> None:
-        previous = self._rows.get((object_type, key))
-        if previous is not None:
-            self._owners[(object_type, previous.pdi_id)] -= 1
-        self._owners[(object_type, entry.pdi_id)] += 1
+        self._forget(object_type, key)
         self._rows[(object_type, key)] = entry
+        self._by_pdi.setdefault((object_type, entry.pdi_id), set()).add(key)
+        self._by_group.setdefault((object_type, key_group(key)), set()).add(key)
         if entry.mobilize_id is not None:
             self._by_mobilize.setdefault((object_type, entry.mobilize_id), set()).add(key)
+
+    def _forget(self, object_type: str, key: str) -> Entry | None:
+        previous = self._rows.pop((object_type, key), None)
+        if previous is not None:
+            self._by_pdi.get((object_type, previous.pdi_id), set()).discard(key)
+            self._by_group.get((object_type, key_group(key)), set()).discard(key)
+            if previous.mobilize_id is not None:
+                self._by_mobilize.get((object_type, previous.mobilize_id), set()).discard(key)
+        return previous
 
     def __len__(self) -> int:
         return len(self._rows)
 
     def get(self, object_type: str, key: str) -> Entry | None:
         with self._lock:
-            return self._rows.get((object_type, key))
+            return self._rows.get((object_type, stored_key(key)))
 
     def keys_for_mobilize_id(self, object_type: str, mobilize_id: int) -> list[tuple[str, Entry]]:
         with self._lock:
             keys = sorted(self._by_mobilize.get((object_type, mobilize_id), set()))
             return [(k, self._rows[(object_type, k)]) for k in keys]
 
+    def keys_in_group(self, object_type: str, group: str) -> list[tuple[str, Entry]]:
+        """Entries whose key starts with ``group:`` (the invitations of one PDI event)."""
+        with self._lock:
+            keys = sorted(self._by_group.get((object_type, group), set()))
+            return [(k, self._rows[(object_type, k)]) for k in keys]
+
+    def items(self, object_type: str) -> Iterator[tuple[str, Entry]]:
+        """A snapshot of every entry of one type."""
+        with self._lock:
+            rows = [(k, e) for (t, k), e in self._rows.items() if t == object_type]
+        yield from rows
+
+    def keys_for_pdi_id(self, object_type: str, pdi_id: str) -> list[str]:
+        with self._lock:
+            return sorted(self._by_pdi.get((object_type, str(pdi_id)), set()))
+
     def owns(self, object_type: str, pdi_id: str) -> bool:
         """Whether some key already maps to this PDI object."""
         with self._lock:
-            return self._owners[(object_type, str(pdi_id))] > 0
+            return bool(self._by_pdi.get((object_type, str(pdi_id))))
+
+    def drop(self, object_type: str, key: str) -> None:
+        """Forget a mapping whose PDI object is gone (a stale id)."""
+        key = stored_key(key)
+        with self._lock:
+            if self._forget(object_type, key) is None:
+                return
+            self._pending[(object_type, key)] = None
 
     def put(
         self,
@@ -151,6 +207,7 @@ class IdMap:
             mobilize_id=mobilize_id,
             extra=extra or {},
         )
+        key = stored_key(key)
         with self._lock:
             self._remember(object_type, key, entry)
             if self.read_only:
@@ -164,6 +221,7 @@ class IdMap:
             if not self._pending or self._engine is None or self.read_only:
                 return
             now = datetime.now(UTC).isoformat()
+            keys = [{"b_type": t, "b_key": k} for (t, k) in self._pending]
             rows = [
                 {
                     "object_type": t,
@@ -177,6 +235,7 @@ class IdMap:
                     "updated_at": now,
                 }
                 for (t, k), e in self._pending.items()
+                if e is not None
             ]
             # Portable upsert (SQLite, Postgres...): delete then insert in one transaction.
             stmt = delete(ID_MAP).where(
@@ -186,10 +245,9 @@ class IdMap:
                 )
             )
             with self._engine.begin() as conn:
-                conn.execute(
-                    stmt, [{"b_type": r["object_type"], "b_key": r["source_key"]} for r in rows]
-                )
-                conn.execute(insert(ID_MAP), rows)
+                conn.execute(stmt, keys)
+                if rows:
+                    conn.execute(insert(ID_MAP), rows)
             self._pending.clear()
 
     def close(self) -> None:

@@ -215,6 +215,12 @@ def event_name(event: Record) -> str:
     return title or f"Mobilize event {event.get('id')}"
 
 
+def event_payload_website(event: Record) -> str:
+    """The website a PDI event of this Mobilize event gets (fields.yml may map it)."""
+    value = mapped(event, "Event.website")
+    return _str(event.get("browser_url")) if value is None else value
+
+
 def event_payload(event: Record, timeslot: Record, location_id: str) -> dict[str, Any]:
     """One PDI event per Mobilize timeslot (pdi-api.md 6.1)."""
     contact = _obj(event.get("contact"))
@@ -233,7 +239,7 @@ def event_payload(event: Record, timeslot: Record, location_id: str) -> dict[str
         # PDI requires a name: an empty mapped value falls back to the built-in one.
         "name": mapped(event, "Event.name") or event_name(event),
         "description": field("Event.description", _str(event.get("description"))),
-        "website": field("Event.website", _str(event.get("browser_url"))),
+        "website": event_payload_website(event),
         "startDateTimeUtc": pdi_datetime(start),
         "endDateTimeUtc": pdi_datetime(end),
         "phone": field("Event.phone", _str(contact.get("phone_number"))),
@@ -242,6 +248,25 @@ def event_payload(event: Record, timeslot: Record, location_id: str) -> dict[str
         "isAllDay": "false",
         "eventCategoryId": 0,
     }
+
+
+# browser_url is https://www.mobilize.us/<org>/event/<id>/: the Mobilize event a PDI event is of.
+_EVENT_URL = re.compile(r"/event/(\d+)(?:/|$|\?|#)")
+
+
+def site_key(website: Any) -> str | None:
+    """What identifies the Mobilize event behind a PDI event's website.
+
+    The Mobilize event id when the URL carries one (an event's page), else the URL itself
+    (a fields.yml mapping may have replaced it), else None.
+    """
+    text = _str(website)
+    if not text:
+        return None
+    match = _EVENT_URL.search(text)
+    if match:
+        return f"event:{int(match.group(1))}"
+    return f"url:{text.lower().rstrip('/')}"
 
 
 def canceled_name(name: str) -> str:
@@ -299,6 +324,34 @@ def contact_payload(person: Record) -> dict[str, str]:
     }
 
 
+# What PUT /contacts/{id} takes besides names (pdi-api.md 4.6); a PUT may replace the whole
+# contact, so every one of them is read first and sent back as it was.
+CONTACT_FIELDS = (
+    "namePrefix",
+    "firstName",
+    "middleName",
+    "lastName",
+    "nameSuffix",
+    "nickname",
+    "occupation",
+    "employer",
+    "volunteerStatus",
+    "donorStatus",
+    "memberStatus",
+    "dateOfBirth",
+    "gender",
+)
+
+
+def contact_update_body(current: Mapping[str, Any], owned: Mapping[str, Any]) -> dict[str, Any]:
+    """The PUT body for a contact: what PDI has (read just before), with the fields the sync
+    owns changed. Never blanks a field the sync does not set."""
+    lowered = {str(k).lower(): v for k, v in current.items()}
+    body = {name: lowered[name.lower()] for name in CONTACT_FIELDS if name.lower() in lowered}
+    body.update(owned)
+    return body
+
+
 def phone_payload(number: str) -> dict[str, Any]:
     # `extension` must be present or PDI rejects the phone (Parsons PR #1417).
     return {"phoneNumber": number, "phoneType": "Mobile", "isPrimary": True, "extension": ""}
@@ -321,6 +374,16 @@ def rsvp_status(status: Any, attended: Any) -> str:
     if attended is False:
         return "No-Show"
     return "Yes"
+
+
+def canceled_invitation(contact_id: str, attended: Any) -> dict[str, Any]:
+    """An invitation of a canceled event: "Cancelled", attendance as it was."""
+    return {
+        "contactId": str(contact_id),
+        "rsvpStatus": "Cancelled",
+        "isConfirmed": False,
+        "attended": attended is True or str(attended).lower() == "true",
+    }
 
 
 def invitation_payload(

@@ -17,7 +17,8 @@ _KEYED = re.compile(
     ("[^"]*"|'[^']*'|[^\s,;&}]+)
     """
 )
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
+# A token is long; "Bearer of good news" is not one.
+_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{16,}")
 
 
 def register_secret(value: Any) -> None:
@@ -40,17 +41,3 @@ def redact(text: Any, *, limit: int | None = None) -> str:
     if limit is not None and len(out) > limit:
         out = out[:limit] + f"...[truncated {len(out) - limit} chars]"
     return out
-
-
-def redact_obj(value: Any) -> Any:
-    """Redact every string inside a JSON-like object (dead-letter records)."""
-    if isinstance(value, dict):
-        return {
-            k: (MASK if _KEYED.fullmatch(f"{k}:x") and isinstance(v, str) else redact_obj(v))
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [redact_obj(v) for v in value]
-    if isinstance(value, str):
-        return redact(value)
-    return value

@@ -25,6 +25,8 @@ class Summary:
         self.objects: dict[str, Counter[str]] = {t: Counter() for t in OBJECT_TYPES}
         self.skipped: Counter[str] = Counter()
         self.unrouted: Counter[str] = Counter()
+        # What a PDI user would want to know happened beyond creates and updates.
+        self.notes: Counter[str] = Counter()
         self.dead_letters = 0
         self.dead_letters_retried = 0
         self.read: Counter[str] = Counter()
@@ -43,6 +45,10 @@ class Summary:
     def skip(self, reason: str, n: int = 1) -> None:
         with self._lock:
             self.skipped[reason] += n
+
+    def note(self, what: str, n: int = 1) -> None:
+        with self._lock:
+            self.notes[what] += n
 
     def skip_unrouted(self, event_type: str, n: int = 1) -> None:
         with self._lock:
@@ -67,6 +73,8 @@ class Summary:
         ]
         skipped = dict(sorted(self.skipped.items()))
         out.append(f"{prefix}: skipped: {skipped or 'none'}")
+        if self.notes:
+            out.append(f"{prefix}: notes: {dict(sorted(self.notes.items()))}")
         if self.unrouted:
             out.append(
                 f"{prefix}: timeslots skipped, no calendar for event type: "

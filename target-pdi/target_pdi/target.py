@@ -24,6 +24,7 @@ from singer_sdk.target_base import Target
 
 from target_pdi.client import PDIClient
 from target_pdi.deadletters import DeadLetterStore
+from target_pdi.dry_run import DryRunClient
 from target_pdi.errors import ConfigurationError, FatalError
 from target_pdi.idmap import IdMap
 from target_pdi.mapping_files import MappingError, Mappings, load_mappings, unknown_calendars
@@ -31,7 +32,11 @@ from target_pdi.redact import redact, register_secret
 from target_pdi.routing import CalendarRouter
 from target_pdi.sinks import WRITTEN_STREAMS, BufferSink, IgnoredSink
 from target_pdi.summary import ProgressReporter, Summary, log_info
-from target_pdi.sync import Batch, SyncEngine
+from target_pdi.sync import DEFAULT_APPROVAL_STATUSES, Batch, SyncEngine
+
+# Dead letters are retried as what they are: records of the written streams, and cancels of
+# removed timeslots (never as an events record without timeslots).
+RETRIED_STREAMS = (*WRITTEN_STREAMS, "cancellations")
 
 CALENDAR_REF = th.CustomType({"type": ["string", "integer"]})
 
@@ -56,7 +61,8 @@ class Runtime:
     ) -> None:
         dry_run = bool(config.get("dry_run", False))
         self.dry_run = dry_run
-        self.client = PDIClient(
+        client_class = DryRunClient if dry_run else PDIClient
+        self.client = client_class(
             str(config.get("api_url") or "https://api.bluevote.com"),
             str(config.get("username") or ""),
             str(config.get("password") or ""),
@@ -66,7 +72,6 @@ class Runtime:
             timeout=float(config.get("request_timeout") or 30),
             max_retries=int(config.get("max_retries", 6)),
             backoff_base=float(config.get("backoff_base_seconds", 0.5)),
-            read_only=dry_run,
         )
         calendars_file = mappings.calendars if mappings else None
         self.router = router_for(config, mappings)
@@ -88,9 +93,10 @@ class Runtime:
             self.router,
             self.deadletters,
             summary,
-            dry_run=dry_run,
             max_concurrency=int(config.get("max_concurrency") or 8),
             sync_all_people=bool(config.get("sync_all_people", False)),
+            approval_statuses=config.get("approval_statuses") or DEFAULT_APPROVAL_STATUSES,
+            recovery_window_days=float(config.get("recovery_window_days") or 30),
         )
         self.retry_pending = True
 
@@ -205,6 +211,22 @@ class TargetPDI(Target):
             th.BooleanType,
             default=False,
             description="Create contacts for every person, not only those who signed up",
+        ),
+        th.Property(
+            "approval_statuses",
+            th.ArrayType(th.StringType),
+            default=list(DEFAULT_APPROVAL_STATUSES),
+            description="Mobilize approval statuses whose events go to PDI (APPROVED, "
+            "NEEDS_APPROVAL, REJECTED, NEEDS_HOST_VERIFICATION). An event that leaves them is "
+            "canceled in PDI, and restored if it comes back",
+        ),
+        th.Property(
+            "recovery_window_days",
+            th.NumberType,
+            default=30,
+            description="When the id map does not know a Mobilize event (it is new, or the map "
+            "was lost), its PDI events are looked up by their Mobilize link within this many "
+            "days of its timeslots",
         ),
         th.Property(
             "request_timeout", th.NumberType, default=30, description="Seconds per PDI request"
@@ -324,7 +346,7 @@ class TargetPDI(Target):
         retry = Batch(retry=True)
         for entry in entries:
             stream, record = entry["stream"], entry["record"]
-            if stream not in WRITTEN_STREAMS or (stream, str(entry.get("key"))) in fresh:
+            if stream not in RETRIED_STREAMS or (stream, str(entry.get("key"))) in fresh:
                 continue
             getattr(retry, stream).append(record)
         self.summary.dead_letters_retried += len(retry)

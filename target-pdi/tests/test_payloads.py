@@ -193,3 +193,51 @@ def test_same_content_normalises_pdi_answers() -> None:
 
 def test_content_hash_is_stable() -> None:
     assert P.content_hash({"a": 1, "b": Decimal("2")}) == P.content_hash({"b": 2, "a": 1})
+
+
+@pytest.mark.parametrize(
+    ("website", "key"),
+    [
+        ("https://www.mobilize.us/org/event/101/", "event:101"),
+        ("https://www.mobilize.us/org/event/101", "event:101"),
+        ("https://www.mobilize.us/org/event/101/?timeslot=7", "event:101"),
+        ("https://www.mobilize.us/org/event/1010/", "event:1010"),
+        ("https://example.org/Our-Events/", "url:https://example.org/our-events"),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_site_key_names_the_mobilize_event(website: str | None, key: str | None) -> None:
+    assert P.site_key(website) == key
+
+
+def test_contact_update_keeps_every_field_the_sync_does_not_own() -> None:
+    current = {
+        "id": "C1",
+        "FirstName": "Old",
+        "lastName": "Name",
+        "middleName": "Quinn",
+        "occupation": "Nurse",
+        "gender": "F",
+        "dateOfBirth": "1980-02-03",
+        "emails": [{"emailAddress": "a@b.org"}],
+    }
+    body = P.contact_update_body(current, {"firstName": "New", "lastName": "Name"})
+    assert body == {
+        "firstName": "New",
+        "lastName": "Name",
+        "middleName": "Quinn",
+        "occupation": "Nurse",
+        "gender": "F",
+        "dateOfBirth": "1980-02-03",
+    }
+
+
+def test_redaction_leaves_ordinary_text_alone() -> None:
+    from target_pdi.redact import redact
+
+    assert redact("Bearer of good news") == "Bearer of good news"
+    assert "abcdefghijklmnopqrstuvwx" not in redact(
+        "Authorization: Bearer abcdefghijklmnopqrstuvwx"
+    )
+    assert redact("header Bearer abcdefghijklmnopqrstuvwx.y") == "header Bearer ***"

@@ -25,16 +25,21 @@ def make_project(tmp_path: Path) -> Iterator[MakeProject]:
         pdi_args: list[str] | None = None,
         env: dict[str, str] | None = None,
         name: str = "project",
+        answers: str = "harsh",
     ) -> Project:
+        """answers: how both simulators answer the references' open questions ("harsh", the
+        simulators' default, or "lenient")."""
         workdir = tmp_path / name
         workdir.mkdir()
         mobilize = Simulator(
             "sandbox.mobilize",
-            mobilize_args or [*SMALL, *SMALL_ATTENDANCES],
+            [*(mobilize_args or [*SMALL, *SMALL_ATTENDANCES]), "--answers", answers],
             workdir / "mobilize.log",
         ).start()
         started.append(mobilize)
-        pdi = Simulator("sandbox.pdi", pdi_args or [], workdir / "pdi.log").start()
+        pdi = Simulator(
+            "sandbox.pdi", [*(pdi_args or []), "--answers", answers], workdir / "pdi.log"
+        ).start()
         started.append(pdi)
         return Project(workdir, mobilize, pdi, dict(env or {}))
 

@@ -1,31 +1,50 @@
-"""What PDI should hold after a sync, computed from the Mobilize dataset alone.
+"""What PDI should hold after each sync, computed from the Mobilize data alone.
 
-Written independently of target-pdi's code, from the rules in the issues: one Event per
-timeslot in the routed calendar, Contacts by email, one Invitation per contact and event
-whose rsvpStatus/attended follow the signup.
+Written independently of target-pdi's code, from the rules in the issues, as a small model of
+PDI that is moved forward sync by sync (some rules depend on history: an event canceled stays
+canceled, an event moved to another calendar leaves a canceled copy behind):
+
+- one Event per timeslot of an approved event, in the calendar its type routes to; an event
+  deleted in Mobilize, a timeslot removed, an event no longer approved: "[Canceled] " and every
+  invitation "Cancelled"; an event approved again comes back with its invitations;
+- an event whose calendar changes: a new event in the new calendar with its invitations, the
+  old one canceled;
+- Contacts by email, one per email that ever had an invitation;
+- one Invitation per contact and event, from the latest signup; a signup whose person's email
+  changed: the old contact's invitation "Cancelled", the new contact's live.
+
+`compare(model, pdi_state)` compares the whole PDI state with the model, never a sample.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-LABELS = {"Phone Bank": "PHONE_BANK", "Canvass": "CANVASS", "Text Bank": "TEXT_BANK"}
+CANCELED = "[Canceled] "
+PERMANENT = {"deleted", "removed", "moved"}
+
+Route = Callable[[str], str | None]
+Triple = tuple[str, bool, bool]  # (rsvpStatus, isConfirmed, attended)
+EventKey = tuple[str, str, str, str, str]  # (calendar, name, start, end, website)
 
 
 def pdi_time(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def email_of(person: dict[str, Any]) -> str | None:
-    for row in person.get("email_addresses") or []:
+def email_of(person: dict[str, Any] | None) -> str | None:
+    for row in (person or {}).get("email_addresses") or []:
         if (row.get("address") or "").strip():
             return str(row["address"]).strip().lower()
     return None
 
 
-def rsvp(status: str, attended: bool | None) -> tuple[str, bool, bool]:
+def rsvp(status: str, attended: bool | None) -> Triple:
     """(rsvpStatus, isConfirmed, attended) for a Mobilize signup."""
     if status == "CANCELLED":
         return "Cancelled", False, attended is True
@@ -36,77 +55,203 @@ def rsvp(status: str, attended: bool | None) -> tuple[str, bool, bool]:
     return "Yes", status == "CONFIRMED", False
 
 
-EventKey = tuple[str, str, str]  # (calendar name, event name, start)
+def router(table: dict[str, str], default: str | None) -> Route:
+    return lambda event_type: table.get(event_type, default)
 
 
-def expected_state(dataset: dict[str, Any], route: Callable[[str], str | None]) -> dict[str, Any]:
-    """Events, contact emails and invitations PDI should hold (by natural keys)."""
-    deleted = {d["id"] for d in dataset.get("deleted_events", [])}
-    events: dict[EventKey, dict[str, Any]] = {}
-    by_timeslot: dict[int, EventKey] = {}
-    for event in dataset["events"]:
-        calendar = route(event["event_type"])
+@dataclass
+class Invitation:
+    live: Triple
+    attendance: int
+    modified: tuple[int, int]
+    superseded: bool = False  # the signup's person now has another email
+
+
+@dataclass
+class ModelEvent:
+    calendar: str
+    title: str
+    start: int
+    end: int
+    website: str
+    canceled: str | None = None
+    invitations: dict[str, Invitation] = field(default_factory=dict)  # by email
+
+    @property
+    def key(self) -> EventKey:
+        name = CANCELED + self.title if self.canceled else self.title
+        return (self.calendar, name, pdi_time(self.start), pdi_time(self.end), self.website)
+
+    def shown(self, invitation: Invitation) -> Triple:
+        if self.canceled or invitation.superseded:
+            return "Cancelled", False, invitation.live[2]
+        return invitation.live
+
+
+@dataclass
+class PdiModel:
+    route: Route
+    approved: tuple[str, ...] = ("APPROVED",)
+    events: dict[int, ModelEvent] = field(default_factory=dict)  # by Mobilize timeslot id
+    retired: list[ModelEvent] = field(default_factory=list)  # canceled copies left behind
+    emails: set[str] = field(default_factory=set)
+    # What earlier syncs saw: a timeslot's event (deleted events are no longer listed), and
+    # the email each signup was under.
+    timeslot_events: dict[int, int] = field(default_factory=dict)
+    attendance_emails: dict[int, str] = field(default_factory=dict)
+
+    def sync(self, dataset: dict[str, Any], *, recreated: Iterable[int] = ()) -> None:
+        """Apply one sync of Mobilize's current data. `recreated`: timeslots whose PDI event is
+        expected to be canceled and made anew (moved while the id map was lost)."""
+        deleted = {d["id"] for d in dataset.get("deleted_events", [])}
+        listed: dict[int, int] = {}  # timeslot -> event, for events Mobilize lists
+        for ts_id in recreated:
+            old = self.events.pop(ts_id)
+            if not old.canceled:
+                old.canceled = "removed"
+            self.retired.append(old)
+        for event in dataset["events"]:
+            for slot in event.get("timeslots") or []:
+                listed[slot["id"]] = event["id"]
+                self.timeslot_events[slot["id"]] = event["id"]
+        for ts_id, model in self.events.items():
+            if model.canceled in PERMANENT:
+                continue
+            if self.timeslot_events.get(ts_id) in deleted:
+                model.canceled = "deleted"
+            elif ts_id not in listed:
+                model.canceled = "removed"
+        for event in dataset["events"]:
+            self._sync_event(event, deleted)
+        self._sync_signups(dataset)
+
+    def _sync_event(self, event: dict[str, Any], deleted: set[int]) -> None:
+        if event["id"] in deleted:
+            return
+        slots = event.get("timeslots") or []
+        if event.get("approval_status", "APPROVED") not in self.approved:
+            for slot in slots:
+                model = self.events.get(slot["id"])
+                if model is not None and not model.canceled:
+                    model.canceled = "unapproved"
+            return
+        calendar = self.route(event["event_type"])
         if calendar is None:
-            continue
-        for slot in event.get("timeslots") or []:
-            name = event["title"]
-            if event["id"] in deleted:
-                name = f"[Canceled] {name}"
-            key = (calendar, name, pdi_time(slot["start_date"]))
-            events[key] = {"website": event["browser_url"], "end": pdi_time(slot["end_date"])}
-            by_timeslot[slot["id"]] = key
-    people = {p["id"]: p for p in dataset["people"]}
-    latest: dict[tuple[EventKey, str], dict[str, Any]] = {}
-    for att in dataset["attendances"]:
-        if att.get("id") is None or att["timeslot"]["id"] not in by_timeslot:
-            continue
-        email = email_of(people.get(att["person"]["id"], att["person"]))
-        if email is None:
-            continue
-        key = (by_timeslot[att["timeslot"]["id"]], email)
-        if key not in latest or att["modified_date"] >= latest[key]["modified_date"]:
-            latest[key] = att
-    invitations = {}
-    for (event_key, email), att in latest.items():
-        status, confirmed, attended = rsvp(att["status"], att["attended"])
-        if event_key[1].startswith("[Canceled] "):
-            # A canceled event cancels its signups, confirmed or not.
-            status, confirmed = "Cancelled", False
-        invitations[(event_key, email)] = (status, confirmed, attended)
-    return {
-        "events": events,
-        "emails": {email for _, email in latest},
-        "invitations": invitations,
-    }
+            return
+        for slot in slots:
+            model = self.events.get(slot["id"])
+            if model is None:
+                model = self.events[slot["id"]] = ModelEvent(
+                    calendar, event["title"], slot["start_date"], slot["end_date"], ""
+                )
+            if model.canceled in PERMANENT:
+                continue
+            model.canceled = None
+            if model.calendar != calendar:
+                old = copy.deepcopy(model)
+                old.canceled = "moved"
+                self.retired.append(old)
+                model.calendar = calendar
+            model.title = event["title"]
+            model.start, model.end = slot["start_date"], slot["end_date"]
+            model.website = event["browser_url"]
+
+    def _sync_signups(self, dataset: dict[str, Any]) -> None:
+        people = {p["id"]: p for p in dataset["people"]}
+        for att in dataset["attendances"]:
+            if att.get("id") is None or (att.get("timeslot") or {}).get("id") is None:
+                continue
+            model = self.events.get(att["timeslot"]["id"])
+            if model is None:
+                continue
+            person = people.get(att["person"]["id"], att["person"])
+            email = email_of(person)
+            if email is None:
+                continue
+            before = self.attendance_emails.get(att["id"])
+            if before is not None and before != email:
+                for other in (model, *self.retired):
+                    if before in other.invitations:
+                        other.invitations[before].superseded = True
+            self.attendance_emails[att["id"]] = email
+            modified = (att["modified_date"], att["id"])
+            current = model.invitations.get(email)
+            if current is None or modified >= current.modified:
+                model.invitations[email] = Invitation(
+                    rsvp(att["status"], att["attended"]), att["id"], modified
+                )
+            self.emails.add(email)
+        for old in self.retired:
+            for email, invitation in old.invitations.items():
+                # A moved event's signups live on in the new one, never in the old.
+                if old.canceled == "moved":
+                    invitation.superseded = True
+                self.emails.add(email)
+
+    def expected(self) -> dict[str, Any]:
+        events: Counter[EventKey] = Counter()
+        invitations: dict[tuple[EventKey, str], Triple] = {}
+        for model in [*self.events.values(), *self.retired]:
+            events[model.key] += 1
+            for email, invitation in model.invitations.items():
+                invitations[(model.key, email)] = model.shown(invitation)
+        return {"events": events, "emails": set(self.emails), "invitations": invitations}
 
 
-def actual_state(state: dict[str, Any]) -> dict[str, Any]:
+def actual_state(state: dict[str, Any], ignore_emails: Iterable[str] = ()) -> dict[str, Any]:
+    """PDI's whole state by natural keys (contacts seeded by a test may be left out)."""
     calendars = {c["id"]: c["name"] for c in state["calendars"]}
     events: dict[str, EventKey] = {
-        e["id"]: (calendars[e["calendarId"]], e["name"], e["startDateTimeUtc"])
+        e["id"]: (
+            calendars[e["calendarId"]],
+            e["name"],
+            e["startDateTimeUtc"],
+            e["endDateTimeUtc"],
+            e["website"],
+        )
         for e in state["events"]
     }
+    ignored = set(ignore_emails)
     emails_by_contact = {
         c["id"]: str(c["emails"][0]["emailAddress"]).lower() for c in state["contacts"]
     }
-    invitations = {
-        (events[i["eventId"]], emails_by_contact[i["contactId"]]): (
-            i["rsvpStatus"],
-            bool(i.get("isConfirmed")),
-            bool(i.get("attended")),
-        )
-        for i in state["invitations"]
-    }
+    invitations: dict[tuple[EventKey, str], Triple] = {}
+    duplicates = 0
+    for i in state["invitations"]:
+        key = (events[i["eventId"]], emails_by_contact[i["contactId"]])
+        duplicates += key in invitations
+        invitations[key] = (i["rsvpStatus"], bool(i.get("isConfirmed")), bool(i.get("attended")))
+    emails = [e for e in emails_by_contact.values() if e not in ignored]
     return {
-        "events": {
-            key: {"website": e["website"], "end": e["endDateTimeUtc"]}
-            for key, e in zip(events.values(), state["events"], strict=True)
-        },
-        "emails": set(emails_by_contact.values()),
+        "events": Counter(events.values()),
+        "emails": set(emails),
+        "contacts": len(emails),
         "invitations": invitations,
-        "counts": {k: len(state[k]) for k in ("events", "contacts", "invitations")},
+        "duplicate_invitations": duplicates,
     }
 
 
-def router(table: dict[str, str], default: str | None) -> Callable[[str], str | None]:
-    return lambda event_type: table.get(event_type, default)
+def differences(
+    model: PdiModel, state: dict[str, Any], ignore_emails: Iterable[str] = ()
+) -> list[str]:
+    """Every discrepancy between PDI and the model, as readable lines (empty: none)."""
+    want = model.expected()
+    got = actual_state(state, ignore_emails)
+    out: list[str] = []
+    for key in sorted(set(want["events"]) | set(got["events"])):
+        if want["events"][key] != got["events"][key]:
+            out.append(f"event {key}: expected {want['events'][key]}, PDI has {got['events'][key]}")
+    for email in sorted(want["emails"] ^ got["emails"]):
+        where = "missing from PDI" if email in want["emails"] else "unexpected in PDI"
+        out.append(f"contact {email}: {where}")
+    if got["contacts"] != len(got["emails"]):
+        out.append(f"{got['contacts'] - len(got['emails'])} duplicate contacts")
+    for key in sorted(set(want["invitations"]) | set(got["invitations"])):
+        if want["invitations"].get(key) != got["invitations"].get(key):
+            out.append(
+                f"invitation {key}: expected {want['invitations'].get(key)}, "
+                f"PDI has {got['invitations'].get(key)}"
+            )
+    if got["duplicate_invitations"]:
+        out.append(f"{got['duplicate_invitations']} duplicate invitations")
+    return out

@@ -1,0 +1,236 @@
+"""Finding what PDI already holds for objects the id map does not know.
+
+The id map is a cache: after it is lost (or after a crash before it was saved) the sync must find
+its own PDI objects again before it creates anything. PDI has no external-id field, so:
+
+- events are recognised by their website, the Mobilize page that names the Mobilize event
+  (`payloads.site_key`), and their start time, never by name alone: the events of a distributed
+  program share title and start;
+- contacts by email only, and a match counts only once the contact itself shows that email,
+  whatever PDI's search matches (pdi-api.md 8.6 cannot say whether it is exact).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from target_pdi import payloads as P
+from target_pdi.client import PDIClient, object_id
+from target_pdi.errors import RecordRejected
+from target_pdi.idmap import IdMap
+
+LOGGER = logging.getLogger("target-pdi")
+DAY = 86400
+# PDI lists events by date; these bound a read of "every event" (dates of a deleted Mobilize
+# event are unknown) without relying on PDI accepting a list without dates.
+EVERY_DAY = ("2000-01-01", "2100-12-31")
+
+Row = dict[str, Any]
+
+
+def lower_keys(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {str(k).lower(): v for k, v in row.items()}
+
+
+def row_start(row: Mapping[str, Any]) -> datetime | None:
+    return P.parse_pdi_datetime(lower_keys(row).get("startdatetimeutc"))
+
+
+def row_is_canceled(row: Mapping[str, Any]) -> bool:
+    return str(lower_keys(row).get("name") or "").startswith(P.CANCELED_PREFIX)
+
+
+def row_payload(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A PDI event row as a PUT body: every field it has but its id and calendar (a PUT may
+    replace the whole event, so nothing may be left out)."""
+    return {k: v for k, v in row.items() if str(k).lower() not in ("id", "calendarid")}
+
+
+class PdiEvents:
+    """PDI events read for recovery, indexed by the Mobilize event their website names.
+
+    Read in date windows, each at most once per run; rows the id map owns, or that this run
+    already claimed, are never handed out again.
+    """
+
+    def __init__(self, client: PDIClient, idmap: IdMap, event_kind: str) -> None:
+        self.client = client
+        self.idmap = idmap
+        self.kind = event_kind
+        self._lock = threading.Lock()
+        self._windows: list[tuple[str, str]] = []
+        self._rows: dict[str, Row] = {}  # PDI id -> row (original keys)
+        self._claimed: set[str] = set()
+
+    def around(self, starts: Iterable[int], margin_days: float) -> None:
+        """Make sure every PDI event within margin_days of these start times is indexed."""
+        valid = [s for s in starts if s is not None]
+        if not valid:
+            return
+        margin = int(margin_days * DAY)
+        self._read(P.pdi_date(min(valid) - margin), P.pdi_date(max(valid) + margin))
+
+    def everything(self) -> None:
+        self._read(*EVERY_DAY)
+
+    def _read(self, first: str, last: str, *, refresh: bool = False) -> None:
+        with self._lock:
+            if not refresh and any(lo <= first and last <= hi for lo, hi in self._windows):
+                return
+        rows = self.client.list_all("/events", {"startDate": first, "endDate": last})
+        with self._lock:
+            if not refresh:
+                self._windows.append((first, last))
+            for row in rows:
+                pdi_id = object_id(row)
+                if pdi_id:
+                    self._rows[pdi_id] = row
+
+    def of_site(self, site: str | None) -> list[Row]:
+        """Unowned, unclaimed rows whose website names this Mobilize event (or URL)."""
+        if site is None:
+            return []
+        with self._lock:
+            rows = list(self._rows.values())
+        return [
+            row
+            for row in rows
+            if P.site_key(lower_keys(row).get("website")) == site and self._free(row)
+        ]
+
+    def _free(self, row: Row) -> bool:
+        pdi_id = str(object_id(row))
+        return pdi_id not in self._claimed and not self.idmap.owns(self.kind, pdi_id)
+
+    def claim(self, row: Row) -> bool:
+        pdi_id = str(object_id(row))
+        with self._lock:
+            if pdi_id in self._claimed or self.idmap.owns(self.kind, pdi_id):
+                return False
+            self._claimed.add(pdi_id)
+            return True
+
+    def mark_created(self, pdi_id: str) -> None:
+        with self._lock:
+            self._claimed.add(pdi_id)
+
+    def claim_live(
+        self, site: str | None, start: int, calendar_id: str | None = None
+    ) -> Row | None:
+        """Claim the live row of this Mobilize event at this start (same calendar if given)."""
+        want = datetime.fromtimestamp(start, tz=UTC)
+        for row in self.of_site(site):
+            if row_is_canceled(row) or row_start(row) != want:
+                continue
+            calendar = lower_keys(row).get("calendarid")
+            if calendar_id is not None and calendar not in (None, "", calendar_id):
+                continue
+            if self.claim(row):
+                return row
+        return None
+
+    def find_created(self, site: str | None, start: int, calendar_id: str) -> Row | None:
+        """After a create whose answer was lost: the event, if PDI made it after all."""
+        self._read(P.pdi_date(start - DAY), P.pdi_date(start + DAY), refresh=True)
+        return self.claim_live(site, start, calendar_id)
+
+
+class ContactFinder:
+    """Finds the PDI contact holding an email, confirmed on the contact itself."""
+
+    PAGE = 50
+    # Rows to confirm with a read each, when PDI's search rows do not show emails.
+    CONFIRM_MAX = 5
+
+    def __init__(self, client: PDIClient) -> None:
+        self.client = client
+        self._lock = threading.Lock()
+        self._reads: dict[str, Row | None] = {}
+        self._warned = False
+
+    def read(self, contact_id: str, *, fresh: bool = False) -> Row | None:
+        """GET /contacts/{id} (None when PDI no longer has it); kept for the run."""
+        with self._lock:
+            if not fresh and contact_id in self._reads:
+                return self._reads[contact_id]
+        try:
+            found = self.client.get(f"/contacts/{contact_id}")
+        except RecordRejected as exc:
+            if exc.http_status != 404:
+                raise
+            found = None
+        row = dict(found) if isinstance(found, Mapping) else None
+        with self._lock:
+            self._reads[contact_id] = row
+        return row
+
+    def forget(self, contact_id: str) -> None:
+        with self._lock:
+            self._reads.pop(contact_id, None)
+
+    def find(self, email: str, first: str, last: str) -> Row | None:
+        params = {"email": email, "searchByEmail": "true"}
+        rows, total = self.client.list_page("/contacts", params, limit=self.PAGE)
+        found, settled = self._confirm(rows, email)
+        if found is not None:
+            return found
+        if settled and (total is None or total <= len(rows)):
+            return None
+        # The search answered more than one page, or rows it would cost too many reads to
+        # check: it does not filter by email. Narrow it by name, then confirm the email.
+        self._warn_once(total)
+        if not (first or last):
+            return None
+        narrowed = {**params, "firstName": first, "lastName": last}
+        rows, _ = self.client.list_page("/contacts", narrowed, limit=self.PAGE)
+        found, _ = self._confirm(rows, email)
+        return found
+
+    def _confirm(self, rows: list[Row], email: str) -> tuple[Row | None, bool]:
+        """(the row holding this email, whether every row was checked)."""
+        unshown: list[Row] = []
+        for row in rows:
+            if not object_id(row):
+                continue
+            emails = row_emails(row)
+            if email in emails:
+                return row, True
+            if not emails:
+                unshown.append(row)
+        for row in unshown[: self.CONFIRM_MAX]:
+            contact = self.read(str(object_id(row)))
+            if contact is not None and email in row_emails(contact):
+                return contact, True
+        return None, len(unshown) <= self.CONFIRM_MAX
+
+    def _warn_once(self, total: int | None) -> None:
+        with self._lock:
+            if self._warned:
+                return
+            self._warned = True
+        LOGGER.warning(
+            "PDI's contact search answered %s contacts for one email address: it does not "
+            "filter by email. Contacts are matched by name, then by the email each one holds.",
+            total if total is not None else "many",
+        )
+
+
+def row_emails(row: Mapping[str, Any]) -> set[str]:
+    """Every email a PDI contact row shows, whatever the shape (flat field or a list)."""
+    out: set[str] = set()
+    for key, value in lower_keys(row).items():
+        if "email" not in key:
+            continue
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, Mapping):
+                low = lower_keys(item)
+                item = low.get("emailaddress") or low.get("email")
+            email = P.normalize_email(item)
+            if email:
+                out.add(email)
+    return out
