@@ -1,7 +1,15 @@
 """PDI HTTP client: session auth, paging, retries, rate limit, lost-create safety.
 
 Thread-safe: one `requests.Session` per thread (Session is not documented as thread-safe),
-one shared token bucket (`max_requests_per_second`) and one bearer token guarded by a lock.
+one shared adaptive rate (`max_requests_per_second` is its ceiling) and one bearer token
+guarded by a lock.
+
+Failures are sorted by what can escape them. A 429 is PDI's normal way of saying "slower":
+it never uses up a request's retries, the run's time budget bounds it instead. A 5xx or a
+dropped connection while PDI answers other requests is this request's own failure, retried
+`max_retries` times and then the record's (RequestFailed, dead-lettered). The same while PDI
+answers nobody is an outage: waited out without counting, fatal after `outage_seconds`.
+When most writes fail (say every record answers 400 after a PDI change), the run stops.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import random
 import re
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,7 +33,10 @@ from target_pdi.errors import (
     AuthenticationError,
     ConfigurationError,
     RecordRejected,
+    RequestFailed,
+    TimeBudgetSpent,
 )
+from target_pdi.rate import AdaptiveRate
 from target_pdi.redact import redact, register_secret
 
 LOGGER = logging.getLogger("target-pdi")
@@ -64,30 +75,12 @@ def parse_expiration(value: Any, now: datetime) -> datetime:
     return now + timedelta(hours=1)
 
 
-class TokenBucket:
-    """Shared requests-per-second budget; `acquire()` blocks until a token is free."""
-
-    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate = float(rate) if rate and rate > 0 else 0.0
-        self.capacity = max(1.0, self.rate)  # allow a one-second burst, no more
-        self._tokens = self.capacity
-        self._clock = clock
-        self._stamp = clock()
-        self._lock = threading.Lock()
-
-    def acquire(self) -> None:
-        if self.rate <= 0:
-            return
-        while True:
-            with self._lock:
-                now = self._clock()
-                self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-                self._stamp = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return
-                wait = (1 - self._tokens) / self.rate
-            time.sleep(wait)
+# The run stops when this many of the last WRITE_WINDOW writes failed: no later record can
+# escape what makes nearly every write fail.
+WRITE_WINDOW = 50
+WRITE_FAILURES_FATAL = 45
+# Longest wait between two tries while PDI answers nobody, so the run resumes soon after.
+OUTAGE_PAUSE_MAX = 10.0
 
 
 class PDIClient:
@@ -104,9 +97,12 @@ class PDIClient:
         max_retries: int = 6,
         backoff_base: float = 0.5,
         backoff_max: float = 30,
+        outage_seconds: float = 600,
+        time_budget_seconds: float = 14400,
         read_only: bool = False,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         missing = [
             n
@@ -119,7 +115,7 @@ class PDIClient:
             register_secret(secret)
         self.base_url = api_url.rstrip("/")
         self._credentials = {"Username": username, "Password": password, "ApiToken": api_token}
-        self._bucket = TokenBucket(max_requests_per_second)
+        self.rate = AdaptiveRate(max_requests_per_second, clock=clock, sleep=sleep)
         self._pool_size = max(1, pool_size)
         self._timeout = timeout
         self._max_retries = max(0, max_retries)
@@ -128,6 +124,13 @@ class PDIClient:
         self.read_only = read_only
         self._sleep = sleep
         self._now = now
+        self._clock = clock
+        self._outage_seconds = outage_seconds
+        self._deadline = clock() + time_budget_seconds
+        self._budget = time_budget_seconds
+        self._health_lock = threading.Lock()
+        self._last_answer = clock()  # when PDI last answered anyone (any status below 500)
+        self._writes: deque[bool] = deque(maxlen=WRITE_WINDOW)
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._token_lock = threading.Lock()
@@ -201,29 +204,36 @@ class PDIClient:
     def login(self) -> None:
         """POST /sessions. Bad credentials -> AuthenticationError (fatal); outages are retried."""
         url = f"{self.base_url}/sessions"
-        attempt = 0
+        failures = waits = 0
         while True:
-            attempt += 1
-            self._bucket.acquire()
+            self._check_budget("PDI login")
+            episode = self.rate.acquire()
+            sent_at = self._clock()
             self._count("POST")
-            try:
-                response = self._session().post(
-                    url, data=json.dumps(self._credentials), timeout=self._timeout
-                )
-            except _LOST as exc:
-                if attempt > self._max_retries:
-                    raise APIUnavailableError(
-                        f"PDI login: no answer from {self.base_url} after {attempt} attempts "
-                        f"({type(exc).__name__}); check setting api_url"
-                    ) from None
-                self._sleep(self._backoff(attempt))
+            response, reason = self._send(
+                "POST", url, data=json.dumps(self._credentials), timeout=self._timeout
+            )
+            status = response.status_code if response is not None else None
+            if status == 429:
+                assert response is not None
+                self._answered()
+                self.rate.on_throttled(episode, self._retry_after(response))
                 continue
-            status = response.status_code
-            if status == 429 or status >= 500:
-                if attempt > self._max_retries:
-                    raise APIUnavailableError(f"PDI login: HTTP {status} after {attempt} attempts")
-                self._sleep(self._retry_after(response) or self._backoff(attempt))
+            if status is None or status >= 500:
+                if self._own_failure(sent_at):
+                    failures += 1
+                    if failures > self._max_retries:
+                        raise APIUnavailableError(
+                            f"PDI login: {reason} {failures} times from {self.base_url}; "
+                            "check setting api_url"
+                        )
+                    self._sleep(self._backoff(failures))
+                else:
+                    waits += 1
+                    self._sleep(min(OUTAGE_PAUSE_MAX, self._backoff(waits)))
                 continue
+            assert response is not None
+            self._answered()
             if status >= 400:
                 raise AuthenticationError(
                     f"PDI login failed (HTTP {status}): check settings username, password and "
@@ -288,69 +298,160 @@ class PDIClient:
         if self.read_only and method != "GET":
             raise RuntimeError(f"dry run: refusing {method} {path}")
         url = f"{self.base_url}{path}"
-        attempt = 0
+        failures = waits = 0
         renewed = False
         while True:
-            attempt += 1
+            self._check_budget(f"{method} {path}")
             token = self._bearer()
-            self._bucket.acquire()
+            episode = self.rate.acquire()
+            sent_at = self._clock()
             self._count(method)
-            try:
-                response = self._session().request(
-                    method,
-                    url,
-                    params=dict(params) if params else None,
-                    data=json.dumps(body) if body is not None else None,
-                    headers={"Authorization": f"Bearer {token}"},
-                    timeout=self._timeout,
-                )
-            except _LOST as exc:
-                reason = type(exc).__name__
-                if attempt > self._max_retries:
-                    raise APIUnavailableError(
-                        f"{method} {path}: no answer from PDI after {attempt} attempts ({reason})"
-                    ) from None
-                self._sleep(self._backoff(attempt))
+            response, reason = self._send(
+                method,
+                url,
+                params=dict(params) if params else None,
+                data=json.dumps(body) if body is not None else None,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=self._timeout,
+            )
+            status = response.status_code if response is not None else None
+            if status == 429:
+                # "Not processed": nothing to look up, and no retry used up.
+                assert response is not None
+                self._answered()
+                self.rate.on_throttled(episode, self._retry_after(response))
+                continue
+            if status is None or status >= 500:
+                if self._own_failure(sent_at):
+                    failures += 1
+                    if failures > self._max_retries:
+                        raise self._gave_up(method, path, failures, reason, response)
+                    self._sleep(self._backoff(failures))
+                else:
+                    waits += 1
+                    self._sleep(min(OUTAGE_PAUSE_MAX, self._backoff(waits)))
+                # A 5xx or a lost answer to a create may still have created the object.
                 found = self._lookup_lost(method, path, find_existing, reason)
                 if found is not None:
                     return found
                 continue
-            status = response.status_code
+            assert response is not None
+            self._answered()
+            self.rate.on_success()
             if status == 401 and not renewed:
                 renewed = True
                 self._renew_after_401(token)
-                attempt -= 1  # a renewal is not a failure of the request itself
                 continue
             if status in (401, 403):
                 raise AuthenticationError(
                     f"{method} {path}: PDI refused the session (HTTP {status}); check settings "
                     "username, password and api_token and the account's permissions"
                 )
-            if status == 429 or status >= 500:
-                if attempt > self._max_retries:
-                    raise APIUnavailableError(
-                        f"{method} {path}: PDI answered HTTP {status} {attempt} times; "
-                        f"last body: {self._body_text(response)[:300]}"
-                    )
-                wait = self._retry_after(response) if status == 429 else None
-                self._sleep(wait if wait is not None else self._backoff(attempt))
-                # 429 means "not processed"; a 5xx on a create may still have created the object.
-                if status >= 500:
-                    found = self._lookup_lost(method, path, find_existing, f"HTTP {status}")
-                    if found is not None:
-                        return found
-                continue
             if status >= 400:
                 text = self._body_text(response)
+                # A 404 (stale id) and a 409 (already there) are answers the sync heals from.
+                self._note_write(method, ok=status in (404, 409), reason=f"HTTP {status}")
                 raise RecordRejected(
                     f"{method} {path}: HTTP {status}: {text[:300]}", http_status=status, body=text
                 )
+            self._note_write(method, ok=True, reason="")
             if not response.content:
                 return None
             try:
                 return response.json()
             except ValueError:
                 return None
+
+    # --- failure policy ------------------------------------------------------------------------
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> tuple[requests.Response | None, str]:
+        """The answer, or None and why there was none."""
+        try:
+            response = self._session().request(method, url, **kwargs)
+        except _LOST as exc:
+            return None, f"no answer ({type(exc).__name__})"
+        return response, f"HTTP {response.status_code}"
+
+    def _answered(self) -> None:
+        with self._health_lock:
+            self._last_answer = self._clock()
+
+    def _check_budget(self, what: str) -> None:
+        if self._clock() > self._deadline:
+            raise TimeBudgetSpent(
+                f"{what}: the run's time budget of {self._budget:.0f} s is spent "
+                "(setting time_budget_seconds); the next run goes on from the last bookmark"
+            )
+
+    def _own_failure(self, sent_at: float) -> bool:
+        """Whether a 5xx or lost answer is this request's own, or PDI answers nobody (False).
+
+        PDI answered someone since this request was sent, or answers a probe now: it is up, so
+        the failure counts against this request's retries. Otherwise it is an outage, waited
+        out without counting, and fatal once PDI has been silent for `outage_seconds`.
+        """
+        with self._health_lock:
+            if self._last_answer >= sent_at:
+                return True
+        if self._probe():
+            return True
+        with self._health_lock:
+            silent = self._clock() - self._last_answer
+        if silent > self._outage_seconds:
+            raise APIUnavailableError(
+                f"PDI at {self.base_url} answered nothing for {silent:.0f} s (longer than "
+                f"setting outage_seconds={self._outage_seconds:.0f}); the next run goes on "
+                "from the last bookmark"
+            )
+        return False
+
+    def _probe(self) -> bool:
+        """One cheap GET: any answer below 500 (a 401 included) shows PDI is up."""
+        self.rate.acquire()
+        self._count("GET")
+        token = self._token
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        response, _ = self._send(
+            "GET",
+            f"{self.base_url}/calendars",
+            params={"limit": 1},
+            headers=headers,
+            timeout=self._timeout,
+        )
+        if response is None or response.status_code >= 500:
+            return False
+        self._answered()
+        return True
+
+    def _gave_up(
+        self,
+        method: str,
+        path: str,
+        failures: int,
+        reason: str,
+        response: requests.Response | None,
+    ) -> RecordRejected:
+        text = self._body_text(response) if response is not None else ""
+        message = f"{method} {path}: {reason} {failures} times while PDI answered other requests"
+        self._note_write(method, ok=False, reason=reason)
+        return RequestFailed(
+            message,
+            http_status=response.status_code if response is not None else None,
+            body=text,
+        )
+
+    def _note_write(self, method: str, *, ok: bool, reason: str) -> None:
+        """Stop the run when nearly every recent write failed: no later record escapes that."""
+        if method == "GET":
+            return
+        with self._health_lock:
+            self._writes.append(ok)
+            failed = self._writes.count(False)
+        if failed >= WRITE_FAILURES_FATAL:
+            raise APIUnavailableError(
+                f"{failed} of the last {WRITE_WINDOW} PDI writes failed (last: {reason}); "
+                "stopping so the failures can be looked at (see the dead letters)"
+            )
 
     def _lookup_lost(
         self, method: str, path: str, find_existing: FindExisting | None, reason: str

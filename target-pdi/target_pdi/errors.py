@@ -23,7 +23,11 @@ class AuthenticationError(FatalError):
 
 
 class APIUnavailableError(FatalError):
-    """PDI kept failing (5xx, 429, timeouts, dropped connections) after every retry."""
+    """PDI answered nobody for longer than the outage window, or nearly every write failed."""
+
+
+class TimeBudgetSpent(FatalError):
+    """The run used up its time budget (`time_budget_seconds`), 429 back-offs included."""
 
 
 class RecordRejected(TargetPDIError):
@@ -33,3 +37,8 @@ class RecordRejected(TargetPDIError):
         super().__init__(message)
         self.http_status = http_status
         self.body = body
+
+
+class RequestFailed(RecordRejected):
+    """One request still failed (5xx, no answer) after its retries while PDI answered others:
+    the record's failure, dead-lettered like a refusal and retried next run."""

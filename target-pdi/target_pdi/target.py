@@ -25,7 +25,7 @@ from singer_sdk.target_base import Target
 from target_pdi.client import PDIClient
 from target_pdi.deadletters import DeadLetterStore
 from target_pdi.dry_run import DryRunClient
-from target_pdi.errors import ConfigurationError, FatalError
+from target_pdi.errors import ConfigurationError, FatalError, RecordRejected
 from target_pdi.idmap import IdMap
 from target_pdi.mapping_files import MappingError, Mappings, load_mappings, unknown_calendars
 from target_pdi.redact import redact, register_secret
@@ -72,6 +72,8 @@ class Runtime:
             timeout=float(config.get("request_timeout") or 30),
             max_retries=int(config.get("max_retries", 6)),
             backoff_base=float(config.get("backoff_base_seconds", 0.5)),
+            outage_seconds=float(config.get("outage_seconds") or 600),
+            time_budget_seconds=float(config.get("time_budget_seconds") or 14400),
         )
         calendars_file = mappings.calendars if mappings else None
         self.router = router_for(config, mappings)
@@ -174,7 +176,8 @@ class TargetPDI(Target):
             "max_requests_per_second",
             th.NumberType,
             default=20,
-            description="Shared PDI request rate",
+            description="Ceiling of the PDI request rate shared by all workers; on a 429 "
+            "every worker pauses for its Retry-After and the rate halves, then climbs back",
         ),
         th.Property(
             "dead_letter_path",
@@ -232,7 +235,25 @@ class TargetPDI(Target):
             "request_timeout", th.NumberType, default=30, description="Seconds per PDI request"
         ),
         th.Property(
-            "max_retries", th.IntegerType, default=6, description="Retries of a failing PDI request"
+            "max_retries",
+            th.IntegerType,
+            default=6,
+            description="Retries of a PDI request that fails (5xx, no answer) while PDI answers "
+            "others; then its record goes to the dead letters. 429s use up no retries",
+        ),
+        th.Property(
+            "outage_seconds",
+            th.IntegerType,
+            default=600,
+            description="How long PDI may answer nothing at all before the run stops "
+            "(it waits, and goes on where it was when PDI is back)",
+        ),
+        th.Property(
+            "time_budget_seconds",
+            th.IntegerType,
+            default=14400,
+            description="Longest a run may take, 429 back-offs included; then it stops and "
+            "the next run goes on from the last bookmark",
         ),
         th.Property(
             "backoff_base_seconds",
@@ -438,8 +459,10 @@ class TargetPDI(Target):
             super().invoke(
                 about=about, about_format=about_format, config=config, file_input=file_input
             )
-        except FatalError as exc:
+        except (FatalError, RecordRejected) as exc:
             # One clear line (no traceback, no secrets) and a non-zero exit; no STATE was written.
+            # A RecordRejected gets here only from a request that serves no one record (the
+            # calendars, a recovery search): the run cannot go on without it.
             cls.logger.error("target-pdi stopped: %s", redact(exc))
             sys.exit(1)
 

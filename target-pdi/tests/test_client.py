@@ -10,8 +10,15 @@ import pytest
 import requests
 import responses
 from responses import matchers
-from target_pdi.client import PDIClient, TokenBucket, parse_expiration
-from target_pdi.errors import APIUnavailableError, AuthenticationError, RecordRejected
+from target_pdi.client import WRITE_FAILURES_FATAL, WRITE_WINDOW, PDIClient, parse_expiration
+from target_pdi.errors import (
+    APIUnavailableError,
+    AuthenticationError,
+    RecordRejected,
+    RequestFailed,
+    TimeBudgetSpent,
+)
+from target_pdi.rate import AdaptiveRate
 
 URL = "https://pdi.test"
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -26,6 +33,7 @@ class Clock:
 
 
 def client(clock: Clock | None = None, **kw: Any) -> PDIClient:
+    pdi_up()
     return PDIClient(
         URL,
         "user",
@@ -165,33 +173,139 @@ def test_paging_stops_on_empty_page() -> None:
 
 @responses.activate
 def test_429_honours_retry_after_then_5xx_then_ok() -> None:
-    sleeps: list[float] = []
-    c = PDIClient(
-        URL,
-        "u",
-        "pppp",
-        "tttt",
-        max_requests_per_second=0,
-        backoff_base=0.0,
-        sleep=sleeps.append,
-        now=Clock(),
-    )
+    ticks = Ticks()
+    c = ticking(ticks, max_requests_per_second=0)
     login()
+    pdi_up()
     responses.add(responses.GET, f"{URL}/x", status=429, headers={"Retry-After": "7"})
     responses.add(responses.GET, f"{URL}/x", status=503)
     responses.add(responses.GET, f"{URL}/x", body=requests.ConnectionError("reset"))
     responses.add(responses.GET, f"{URL}/x", json={"ok": True})
     assert c.get("/x") == {"ok": True}
-    assert sleeps[0] == 7.0
-    assert c.requests_by_method["GET"] == 4
+    assert ticks.t - 1000.0 >= 7.0  # the Retry-After was waited out
+    assert [r.request.url for r in responses.calls].count(f"{URL}/x") == 4
+
+
+class Ticks:
+    """A monotonic clock that only moves when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.t += seconds
+
+
+def ticking(ticks: Ticks, **kw: Any) -> PDIClient:
+    return PDIClient(
+        URL,
+        "user",
+        "s3cret-pass",
+        "tok-123456",
+        backoff_base=0.5,
+        sleep=ticks.sleep,
+        clock=ticks,
+        now=Clock(),
+        **kw,
+    )
+
+
+def pdi_up() -> None:
+    """The probe a client sends when a request fails: PDI answers it (401 without a token)."""
+    responses.add(responses.GET, f"{URL}/calendars", status=401)
+
+
+def pdi_down() -> None:
+    responses.add(responses.GET, f"{URL}/calendars", body=requests.ConnectionError("refused"))
 
 
 @responses.activate
-def test_5xx_exhausted_is_fatal() -> None:
+def test_5xx_while_pdi_answers_others_is_the_records_failure() -> None:
     login()
-    responses.add(responses.GET, f"{URL}/x", status=500)
-    with pytest.raises(APIUnavailableError):
+    pdi_up()
+    responses.add(responses.GET, f"{URL}/x", status=500, body="boom")
+    with pytest.raises(RequestFailed) as exc:
         client(max_retries=2).get("/x")
+    # A RecordRejected: the sync dead-letters the record and goes on.
+    assert isinstance(exc.value, RecordRejected)
+    assert exc.value.http_status == 500
+    assert "HTTP 500 3 times" in str(exc.value)
+    assert len([c for c in responses.calls if c.request.url == f"{URL}/x"]) == 3
+
+
+@responses.activate
+def test_429s_use_up_no_retries_and_pause_for_retry_after() -> None:
+    ticks = Ticks()
+    login()
+    for _ in range(20):
+        responses.add(responses.GET, f"{URL}/x", status=429, headers={"Retry-After": "2"})
+    responses.add(responses.GET, f"{URL}/x", json={"ok": True})
+    c = ticking(ticks, max_retries=1, max_requests_per_second=20)
+    assert c.get("/x") == {"ok": True}
+    assert c.rate.throttled == 20
+    assert ticks.t - 1000.0 >= 20 * 2  # every Retry-After was waited out
+
+
+@responses.activate
+def test_an_outage_is_waited_out_without_using_up_retries() -> None:
+    ticks = Ticks()
+    login()
+    for _ in range(8):
+        responses.add(responses.GET, f"{URL}/x", body=requests.ConnectionError("refused"))
+    responses.add(responses.GET, f"{URL}/x", json={"ok": True})
+    pdi_down()
+    c = ticking(ticks, max_retries=1, outage_seconds=120)
+    assert c.get("/x") == {"ok": True}
+    assert max(ticks.slept) <= 10  # back soon after PDI is
+
+
+@responses.activate
+def test_an_outage_longer_than_the_window_stops_the_run() -> None:
+    ticks = Ticks()
+    login()
+    responses.add(responses.GET, f"{URL}/x", status=503)
+    pdi_down()
+    c = ticking(ticks, max_retries=1, outage_seconds=60)
+    with pytest.raises(APIUnavailableError, match="outage_seconds=60"):
+        c.get("/x")
+    assert 60 < ticks.t - 1000.0 < 90
+
+
+@responses.activate
+def test_the_time_budget_bounds_a_429_storm() -> None:
+    ticks = Ticks()
+    login()
+    responses.add(responses.GET, f"{URL}/x", status=429, headers={"Retry-After": "5"})
+    c = ticking(ticks, time_budget_seconds=100)
+    with pytest.raises(TimeBudgetSpent, match="time_budget_seconds"):
+        c.get("/x")
+
+
+@responses.activate
+def test_most_writes_failing_stops_the_run() -> None:
+    login()
+    responses.add(responses.POST, f"{URL}/contacts", status=400, json={"message": "no"})
+    c = client()
+    for _ in range(WRITE_FAILURES_FATAL - 1):
+        with pytest.raises(RecordRejected):
+            c.create("/contacts", {"firstName": "A"}, None)
+    with pytest.raises(APIUnavailableError, match=f"of the last {WRITE_WINDOW} PDI writes failed"):
+        c.create("/contacts", {"firstName": "A"}, None)
+
+
+@responses.activate
+def test_stale_ids_do_not_count_as_failing_writes() -> None:
+    login()
+    responses.add(responses.PUT, f"{URL}/events/1", status=404)
+    c = client()
+    for _ in range(WRITE_WINDOW + 5):
+        with pytest.raises(RecordRejected):
+            c.put("/events/1", {})
 
 
 @responses.activate
@@ -246,11 +360,42 @@ def test_dry_run_client_refuses_writes() -> None:
         client(read_only=True).put("/events/1", {})
 
 
-def test_token_bucket_limits_rate() -> None:
-    import time
+def test_a_429_pauses_every_worker_and_halves_the_rate_once_per_episode() -> None:
+    ticks = Ticks()
+    rate = AdaptiveRate(16, clock=ticks, sleep=ticks.sleep)
+    sent_before = [rate.acquire() for _ in range(3)]  # three requests in flight at 16/s
+    rate.on_throttled(sent_before[0], retry_after=3)
+    assert rate.rate == 8
+    # The others' 429s were sent at the old rate: they say nothing new.
+    rate.on_throttled(sent_before[1], retry_after=3)
+    rate.on_throttled(sent_before[2], retry_after=None)
+    assert rate.rate == 8
+    # Every caller, not only the one that got the 429, waits out the Retry-After.
+    start = ticks.t
+    episode = rate.acquire()
+    assert ticks.t - start >= 3 - 3 / 16
+    rate.on_throttled(episode, retry_after=0)
+    assert rate.rate == 4
 
-    bucket = TokenBucket(50)
-    start = time.monotonic()
-    for _ in range(60):  # a 50-token burst, then 10 more at 50/s
-        bucket.acquire()
-    assert time.monotonic() - start >= 0.15
+
+def test_the_rate_climbs_back_slowly_to_the_ceiling() -> None:
+    ticks = Ticks()
+    rate = AdaptiveRate(20, clock=ticks, sleep=ticks.sleep)
+    rate.on_throttled(rate.acquire(), retry_after=0)
+    assert rate.rate == 10
+    start = ticks.t
+    while rate.rate < 20:
+        rate.acquire()
+        rate.on_success()
+    # About one request/s more per second of clean answers: 10 -> 20 takes seconds, not a burst.
+    assert 5 < ticks.t - start < 20
+    rate.on_success()
+    assert rate.rate == 20
+
+
+def test_requests_are_spaced_at_the_rate() -> None:
+    ticks = Ticks()
+    rate = AdaptiveRate(50, clock=ticks, sleep=ticks.sleep)
+    for _ in range(51):
+        rate.acquire()
+    assert ticks.t - 1000.0 == pytest.approx(1.0)
