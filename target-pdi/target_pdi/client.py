@@ -34,6 +34,7 @@ from target_pdi.errors import (
     ConfigurationError,
     RecordRejected,
     RequestFailed,
+    Stopped,
     TimeBudgetSpent,
 )
 from target_pdi.rate import AdaptiveRate
@@ -53,6 +54,13 @@ _LOST = (
 )
 
 FindExisting = Callable[[], Mapping[str, Any] | None]
+
+# Set on SIGTERM: no request starts after it, the ones in flight finish (see TargetPDI.invoke).
+STOP = threading.Event()
+STOPPED_MESSAGE = (
+    "SIGTERM received: the requests in flight were finished and the id map saved; no bookmark "
+    "was saved past an unwritten record, so the next run goes on from the last one"
+)
 
 
 def parse_expiration(value: Any, now: datetime) -> datetime:
@@ -377,6 +385,8 @@ class PDIClient:
             self._last_answer = self._clock()
 
     def _check_budget(self, what: str) -> None:
+        if STOP.is_set():
+            raise Stopped(STOPPED_MESSAGE)
         if self._clock() > self._deadline:
             raise TimeBudgetSpent(
                 f"{what}: the run's time budget of {self._budget:.0f} s is spent "

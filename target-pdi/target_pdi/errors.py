@@ -26,6 +26,10 @@ class APIUnavailableError(FatalError):
     """PDI answered nobody for longer than the outage window, or nearly every write failed."""
 
 
+class Stopped(FatalError):
+    """SIGTERM: the requests in flight were finished and the id map saved; no STATE follows."""
+
+
 class TimeBudgetSpent(FatalError):
     """The run used up its time budget (`time_budget_seconds`), 429 back-offs included."""
 

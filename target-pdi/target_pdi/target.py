@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
@@ -22,10 +24,10 @@ from singer_sdk.plugin_base import PluginBase
 from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 
-from target_pdi.client import PDIClient
+from target_pdi.client import STOP, STOPPED_MESSAGE, PDIClient
 from target_pdi.deadletters import DeadLetterStore
 from target_pdi.dry_run import DryRunClient
-from target_pdi.errors import ConfigurationError, FatalError, RecordRejected
+from target_pdi.errors import ConfigurationError, FatalError, RecordRejected, Stopped
 from target_pdi.idmap import IdMap
 from target_pdi.mapping_files import MappingError, Mappings, load_mappings, unknown_calendars
 from target_pdi.redact import redact, register_secret
@@ -37,6 +39,9 @@ from target_pdi.sync import DEFAULT_APPROVAL_STATUSES, Batch, SyncEngine
 # Dead letters are retried as what they are: records of the written streams, and cancels of
 # removed timeslots (never as an events record without timeslots).
 RETRIED_STREAMS = (*WRITTEN_STREAMS, "cancellations")
+# A batch: enough records for the workers to overlap, few enough to redo after a crash.
+DEFAULT_BATCH_ROWS = 1000
+DEFAULT_BATCH_SECONDS = 60.0
 
 CALENDAR_REF = th.CustomType({"type": ["string", "integer"]})
 
@@ -242,6 +247,19 @@ class TargetPDI(Target):
             "others; then its record goes to the dead letters. 429s use up no retries",
         ),
         th.Property(
+            "batch_size_rows",
+            th.IntegerType,
+            default=DEFAULT_BATCH_ROWS,
+            description="Records read before they are written to PDI and a bookmark saved "
+            "(events, deleted events, people and signups counted together)",
+        ),
+        th.Property(
+            "batch_wait_seconds",
+            th.NumberType,
+            default=DEFAULT_BATCH_SECONDS,
+            description="Longest a read record waits before its batch is written",
+        ),
+        th.Property(
             "outage_seconds",
             th.IntegerType,
             default=600,
@@ -275,6 +293,9 @@ class TargetPDI(Target):
         self._progress: ProgressReporter | None = None
         self._held: dict[str, list[dict[str, Any]]] = {}
         self._held_sinks: list[Sink] = []
+        self._buffered = 0  # records of written streams not yet drained
+        self._draining = False
+        self._batch_started = time.monotonic()
 
     def setup_mapper(self) -> None:
         """Check the mapping files (before any input is read) and add fields_file's stream maps.
@@ -297,10 +318,43 @@ class TargetPDI(Target):
         self._mapper = PluginMapper(plugin_config=config, logger=self.logger)
 
     def _process_record_message(self, message_dict: dict) -> None:
+        if STOP.is_set():
+            raise Stopped(STOPPED_MESSAGE)
         if self._progress is None:
             self._progress = ProgressReporter(self.summary, log_info(self.logger)).start()
-        self.summary.read[str(message_dict.get("stream"))] += 1
+            self._batch_started = time.monotonic()
+        stream = str(message_dict.get("stream"))
+        self.summary.read[stream] += 1
         super()._process_record_message(message_dict)
+        if stream in WRITTEN_STREAMS:
+            self._buffered += 1
+        self._drain_when_due()
+
+    def _process_state_message(self, message_dict: dict) -> None:
+        super()._process_state_message(message_dict)
+        self._drain_when_due()  # a slow tap's last records do not wait for the next record
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """SIGTERM or SIGINT: stop cleanly, never as the SDK does.
+
+        The SDK's handler drains every sink, emits STATE and exits 0, from inside whatever the
+        main thread was doing: in the middle of a batch, that STATE would pass records not yet
+        written. Here no request starts after the signal, the ones in flight finish, the id map
+        is saved, no STATE follows, and the run exits 1 with one line (invoke).
+        """
+        STOP.set()
+        if not getattr(self, "_draining", False):  # the SDK installs this before our __init__
+            raise Stopped(STOPPED_MESSAGE)  # reading input: nothing in flight, nothing unsaved
+
+    def _drain_when_due(self) -> None:
+        """Bounded batches: a crash loses at most one, memory stays flat, and STATE (emitted by
+        the SDK's drain_all after our ordered write) follows the work as it is done."""
+        limit = int(self.config.get("batch_size_rows") or DEFAULT_BATCH_ROWS)
+        wait = float(self.config.get("batch_wait_seconds") or DEFAULT_BATCH_SECONDS)
+        if self._buffered >= limit or (
+            self._buffered and time.monotonic() - self._batch_started >= wait
+        ):
+            self.drain_all()
 
     def get_sink_class(self, stream_name: str) -> type[Sink]:
         return BufferSink if stream_name in WRITTEN_STREAMS else IgnoredSink
@@ -328,6 +382,8 @@ class TargetPDI(Target):
             self._take(list(sink_list))
             return
         self._take(list(sink_list))
+        self._buffered = 0
+        self._batch_started = time.monotonic()
         held, self._held = self._held, {}
         sinks, self._held_sinks = self._held_sinks, []
         batch = Batch(
@@ -346,13 +402,21 @@ class TargetPDI(Target):
             or (self._runtime is not None and self._runtime.retry_pending)
         ):
             runtime = self.runtime()
-            if runtime.retry_pending:
-                runtime.retry_pending = False
-                self._retry_dead_letters(runtime, batch)
-            if len(batch):
-                runtime.engine.run(batch)
+            self._draining = True
+            try:
+                if runtime.retry_pending:
+                    runtime.retry_pending = False
+                    self._retry_dead_letters(runtime, batch)
+                if len(batch):
+                    runtime.engine.run(batch)
+            finally:
+                # Also when the run stops mid-batch (SIGTERM, an outage): what was written is
+                # known next time, so nothing is created twice.
+                self._draining = False
+                runtime.idmap.flush()
+            # Not on a stop: the file would lose the old dead letters not yet retried. This
+            # batch's are not lost: no STATE passes its records, so they are read again.
             runtime.deadletters.save()
-            runtime.idmap.flush()
         for sink in sinks:
             sink.mark_drained()
 

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -292,3 +298,123 @@ def test_token_expiry_is_renewed(pdi: Pdi, config: dict[str, Any]) -> None:
     pdi.admin("tokens/expire", {})
     run(config, "run2.singer")
     assert by_name(pdi.state())["Canvass Springfield (edited)"]
+
+
+def start_target(config: dict[str, Any], tmp_path: Path) -> subprocess.Popen[str]:
+    """target-pdi as Meltano runs it: its own process, input on stdin, STATE on stdout, the
+    log in ``tmp_path / "target.log"`` (a file: a full pipe would block the target)."""
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config))
+    log = (tmp_path / "target.log").open("w")
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from target_pdi.target import TargetPDI; TargetPDI.cli()",
+            "--config",
+            str(config_file),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+    )
+
+
+def snapshot(state: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """PDI's content without its ids: each event with its invitations, and every contact."""
+    emails = {c["id"]: c["emails"][0]["emailAddress"] for c in state["contacts"]}
+    events = {e["id"]: (e["name"], e["startDateTimeUtc"]) for e in state["events"]}
+    rows: list[tuple[Any, ...]] = [("contact", e) for e in emails.values()]
+    rows += [("event", *e) for e in events.values()]
+    rows += [
+        (
+            "invitation",
+            *events[i["eventId"]],
+            emails[i["contactId"]],
+            i["rsvpStatus"],
+            i["attended"],
+        )
+        for i in state["invitations"]
+    ]
+    return sorted(rows, key=repr)
+
+
+def reference_state(config: dict[str, Any], fixture: str) -> dict[str, Any]:
+    """What an uninterrupted run of ``fixture`` leaves in a PDI of its own."""
+    from sandbox._server import make_server
+    from sandbox.pdi import PdiApp
+
+    server = make_server(PdiApp()).start_in_thread()
+    try:
+        other = {**config, "api_url": f"http://127.0.0.1:{server.server_address[1]}"}
+        other["id_map_url"] = str(config["id_map_url"]).replace(".sqlite", "-reference.sqlite")
+        other["dead_letter_path"] = str(config["dead_letter_path"]) + ".reference"
+        run(other, fixture)
+        return json.loads(
+            urllib.request.urlopen(f"{other['api_url']}/__admin/state", timeout=10).read()  # noqa: S310
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_sigterm_finishes_what_is_in_flight_and_saves_no_state(
+    pdi: Pdi, config: dict[str, Any], tmp_path: Path
+) -> None:
+    pdi.switches(latency_ms=150)  # slow enough to stop it halfway
+    target = start_target({**config, "max_concurrency": 2}, tmp_path)
+    assert target.stdin is not None
+    target.stdin.write((FIXTURES / "run1.singer").read_text())
+    target.stdin.close()
+    deadline = time.monotonic() + 60
+    while pdi.writes() < 4:
+        assert target.poll() is None, "the run ended before it could be stopped"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    target.send_signal(signal.SIGTERM)
+    assert target.wait(timeout=60) == 1
+    assert target.stdout is not None
+    out, err = target.stdout.read(), (tmp_path / "target.log").read_text()
+    stopped = [line for line in err.splitlines() if "target-pdi stopped" in line]
+    assert len(stopped) == 1
+    assert "SIGTERM received" in stopped[0]
+    assert "Traceback" not in err
+    assert out.strip() == ""  # no STATE: no bookmark past what was not written
+    assert 4 <= pdi.writes() < 22
+
+    # The id map knew everything the stopped run had made: the next run completes the work
+    # without a duplicate, to the same PDI as a run never stopped.
+    pdi.switches(latency_ms=0)
+    run(config, "run1.singer")
+    assert snapshot(pdi.state()) == snapshot(reference_state(config, "run1.singer"))
+
+
+def test_batches_are_written_as_they_fill_and_state_follows_each(
+    pdi: Pdi, config: dict[str, Any], tmp_path: Path
+) -> None:
+    """A long input is written batch by batch, with its STATE, before the input ends: a crash
+    loses at most one batch and a bookmark never passes an unwritten record."""
+    lines = (FIXTURES / "run1.singer").read_text().splitlines()
+    schema, events = lines[2], [line for line in lines if '"stream": "events"' in line][1:]
+    state = lines[-1]
+    target = start_target({**config, "batch_size_rows": 2}, tmp_path)
+    assert target.stdin is not None
+    assert target.stdout is not None
+    reader = ThreadPoolExecutor(1)
+    try:
+        target.stdin.write("\n".join([schema, events[0], state, events[1]]) + "\n")
+        target.stdin.flush()
+        # The second record fills the batch: it is written and the STATE read so far emitted,
+        # while the input is still open.
+        first_line = reader.submit(target.stdout.readline).result(timeout=30)
+        assert json.loads(first_line) == json.loads(state)["value"]
+        assert {e["name"] for e in pdi.state()["events"]} >= {"Canvass Springfield"}
+        written = pdi.writes()
+        target.stdin.write("\n".join(events[2:]) + "\n")
+        target.stdin.close()
+        assert target.wait(timeout=60) == 0
+        assert pdi.writes() > written
+    finally:
+        target.kill()
+        reader.shutdown(wait=False)

@@ -127,6 +127,9 @@ class Project:
                 "TARGET_PDI_ID_MAP_URL": f"sqlite:///{self.id_map}",
                 "TARGET_PDI_DEAD_LETTER_PATH": str(self.dead_letters),
                 "TARGET_PDI_MAX_REQUESTS_PER_SECOND": "1000",
+                # Small batches: every run of the small dataset is written in several drains,
+                # so each scenario also proves that batch boundaries change nothing.
+                "TARGET_PDI_BATCH_SIZE_ROWS": "100",
             }
         )
         env.update(self.extra_env)

@@ -360,7 +360,12 @@ def test_crash_mid_run_then_rerun_misses_nothing_and_duplicates_nothing(
 ) -> None:
     project = make_project()
     use_calendars(project, CALENDARS_YML)
-    project.extra_env.update({"TARGET_PDI_MAX_RETRIES": "1"})
+    # PDI answering nothing but 503 is an outage: stop soon instead of waiting it out. One
+    # batch, so that the break comes before any bookmark (the reliability suite breaks runs
+    # between batches).
+    project.extra_env.update(
+        {"TARGET_PDI_OUTAGE_SECONDS": "3", "TARGET_PDI_BATCH_SIZE_ROWS": "100000"}
+    )
     # Slow PDI down so that the run can be broken while it writes.
     project.pdi.admin("switches", {"latency_ms": 30})
     running = project.start_sync()
