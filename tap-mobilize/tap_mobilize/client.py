@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import decimal
 import email.utils
+import logging
+import random
+import sys
 import time
 import typing as t
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from functools import cached_property
 from urllib.parse import ParseResult, urlparse
 
-import backoff
 import requests
 from singer_sdk import metrics
 from singer_sdk.authenticators import BearerTokenAuthenticator, SimpleAuthenticator
@@ -21,7 +23,13 @@ from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from tap_mobilize import __version__
-from tap_mobilize.throttle import Throttle
+from tap_mobilize.throttle import (
+    DEFAULT_PAUSE_SECONDS,
+    AdaptiveRate,
+    Clock,
+    OutOfTimeError,
+    RunHealth,
+)
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Auth, Context
@@ -33,19 +41,24 @@ DEFAULT_MAX_TRIES = 8
 DRY_RUN_MAX_TRIES = 3
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 60.0
+# While Mobilize answers nobody, try again at least this often, so a run picks up
+# within half a minute of its return.
+OUTAGE_BACKOFF_CAP_SECONDS = 30.0
+DEFAULT_TIME_BUDGET_SECONDS = 14400
+DEFAULT_OUTAGE_SECONDS = 600
+# The cheap GET that tells "Mobilize is down" from "this request fails": public (no key
+# to send), tiny, and unrelated to the organization's data.
+PROBE_PATH = "/enums"
 # A Retry-After beyond this is treated as a misconfigured proxy, not as advice to idle.
 RETRY_AFTER_CAP_SECONDS = 600.0
 
-_TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+# Failures with no HTTP answer at all: retried, or waited out as an outage.
+_NETWORK_ERRORS: tuple[type[Exception], ...] = (
     ConnectionResetError,
-    RetriableAPIError,
     requests.exceptions.Timeout,
     requests.exceptions.ConnectionError,
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
-)
-_NETWORK_ERRORS: tuple[type[Exception], ...] = tuple(
-    e for e in _TRANSIENT_ERRORS if e is not RetriableAPIError
 )
 
 RequestCall = Callable[[requests.PreparedRequest, "Context | None"], requests.Response]
@@ -57,6 +70,14 @@ class MobilizeFatalError(FatalAPIError):
 
 class MobilizeNotFoundError(MobilizeFatalError):
     """HTTP 404: fatal for a stream's own list, skippable where a row vanished meanwhile."""
+
+
+class MobilizeTimeBudgetError(MobilizeFatalError):
+    """The run used up ``time_budget_seconds`` (429 pauses and outage waits included)."""
+
+
+class MobilizeUnavailableError(MobilizeFatalError):
+    """Mobilize answered nobody for longer than ``outage_seconds``."""
 
 
 def to_epoch(value: object) -> int:
@@ -104,6 +125,27 @@ def retry_after_seconds(response: requests.Response | None) -> float | None:
     return min(max(seconds, 0.0), RETRY_AFTER_CAP_SECONDS)
 
 
+def make_rate(config: t.Mapping[str, t.Any], clock: Clock) -> AdaptiveRate:
+    """The run's request rate: ``max_requests_per_second`` is its ceiling."""
+    return AdaptiveRate(float(config.get("max_requests_per_second", 10)), clock=clock)
+
+
+def make_health(config: t.Mapping[str, t.Any], clock: Clock) -> RunHealth:
+    """The run's time budget and outage window."""
+    return RunHealth(
+        budget_seconds=float(config.get("time_budget_seconds", DEFAULT_TIME_BUDGET_SECONDS)),
+        outage_seconds=float(config.get("outage_seconds", DEFAULT_OUTAGE_SECONDS)),
+        clock=clock,
+    )
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of a URL: no user info, path or query to leak."""
+    parsed = urlparse(url)
+    host = parsed.hostname or ""
+    return f"{parsed.scheme}://{host}" + (f":{parsed.port}" if parsed.port else "")
+
+
 class MobilizeNextLinkPaginator(BaseHATEOASPaginator):
     """Follows the envelope's absolute ``next`` URL, which already carries every parameter."""
 
@@ -133,7 +175,9 @@ class MobilizeStream(RESTStream[ParseResult]):
         self.masked_count = 0
         self.duplicate_count = 0
         self._last_parsed: tuple[requests.Response, t.Any] | None = None
-        self._own_throttle: Throttle | None = None
+        self._own_clock: Clock | None = None
+        self._own_rate: AdaptiveRate | None = None
+        self._own_health: RunHealth | None = None
         super().__init__(*args, **kwargs)
 
     # ----------------------------------------------------------------- settings
@@ -164,15 +208,37 @@ class MobilizeStream(RESTStream[ParseResult]):
     def timeout(self) -> int:
         return int(self.config.get("request_timeout", 60))
 
+    # One clock, rate and health per tap (TapMobilize builds them), so the sum of all
+    # streams stays under the per-IP limit, a 429 pauses every stream, and the budget
+    # and outage window are the run's, not each stream's. A stream built without a
+    # TapMobilize (never in a run) makes its own.
+
     @property
-    def throttle(self) -> Throttle:
-        # One throttle per tap keeps the sum of all streams under the per-IP limit.
-        shared = getattr(self._tap, "throttle", None)
-        if isinstance(shared, Throttle):
+    def clock(self) -> Clock:
+        shared = getattr(self._tap, "clock", None)
+        if isinstance(shared, Clock):
             return shared
-        if self._own_throttle is None:
-            self._own_throttle = Throttle(float(self.config.get("max_requests_per_second", 10)))
-        return self._own_throttle
+        if self._own_clock is None:
+            self._own_clock = Clock()
+        return self._own_clock
+
+    @property
+    def rate(self) -> AdaptiveRate:
+        shared = getattr(self._tap, "rate", None)
+        if isinstance(shared, AdaptiveRate):
+            return shared
+        if self._own_rate is None:
+            self._own_rate = make_rate(self.config, self.clock)
+        return self._own_rate
+
+    @property
+    def health(self) -> RunHealth:
+        shared = getattr(self._tap, "health", None)
+        if isinstance(shared, RunHealth):
+            return shared
+        if self._own_health is None:
+            self._own_health = make_health(self.config, self.clock)
+        return self._own_health
 
     # ------------------------------------------------------------ requests/paging
 
@@ -344,71 +410,190 @@ class MobilizeStream(RESTStream[ParseResult]):
             return max(1, min(configured, DRY_RUN_MAX_TRIES))
         return max(1, configured)
 
-    def backoff_wait_generator(self) -> Generator[float, t.Any, None]:
-        # backoff sends each caught exception into the generator, so a 429 can be
-        # answered with the server's own Retry-After, anything else with capped expo.
-        exc = yield 0.0  # priming send(None)
-        attempt = 0
-        while True:
-            response = exc.response if isinstance(exc, RetriableAPIError) else None
-            wait = retry_after_seconds(response)
-            if wait is None:
-                wait = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
-            attempt += 1
-            exc = yield wait
-
-    def backoff_handler(self, details: t.Any) -> None:
-        # The SDK's handler logs the call's args; ours names only the path and the cause.
-        exc = details.get("exception")
-        if isinstance(exc, RetriableAPIError):
-            cause = str(exc)
-        else:
-            args = details.get("args") or ()
-            request = args[0] if args and isinstance(args[0], requests.PreparedRequest) else None
-            where = urlparse(request.url or "") if request is not None else urlparse(self.url_base)
-            cause = f"{type(exc).__name__} calling {where.scheme}://{where.netloc}{where.path}"
-        self.logger.warning(
-            "Retrying in %.1fs (attempt %d of %d failed): %s",
-            details.get("wait", 0.0),
-            details.get("tries", 0),
-            self.backoff_max_tries(),
-            cause,
-        )
-
     def request_decorator(self, func: RequestCall) -> RequestCall:
-        throttle = self.throttle
-
-        def paced(request: requests.PreparedRequest, context: Context | None) -> requests.Response:
-            throttle.wait()  # every attempt, retries included, counts against the limit
-            return func(request, context)
-
-        max_tries = self.backoff_max_tries()
-        retrying: RequestCall = backoff.on_exception(
-            self.backoff_wait_generator,
-            _TRANSIENT_ERRORS,
-            max_tries=max_tries,
-            on_backoff=self.backoff_handler,
-            jitter=backoff.random_jitter,
-            logger=None,  # backoff's own log lines repeat the exception; ours suffice
-        )(paced)
-
         def call(request: requests.PreparedRequest, context: Context | None) -> requests.Response:
-            try:
-                return retrying(request, context)
-            except RetriableAPIError as exc:
-                raise MobilizeFatalError(
-                    f"Mobilize kept failing after {max_tries} attempts: {exc}; "
-                    "try again later, or lower the max_requests_per_second setting"
-                ) from exc
-            except _NETWORK_ERRORS as exc:
-                origin = urlparse(self.url_base)
-                raise MobilizeFatalError(
-                    f"Could not reach the Mobilize API at {origin.scheme}://{origin.netloc} "
-                    f"after {max_tries} attempts ({type(exc).__name__}): "
-                    "check the api_url setting and the network"
-                ) from exc
+            return self.send_with_retries(func, request, context)
 
         return call
+
+    def send_with_retries(
+        self, func: RequestCall, request: requests.PreparedRequest, context: Context | None
+    ) -> requests.Response:
+        """Send ``request`` until Mobilize answers it, sorting failures by what can fix them.
+
+        - 429 is Mobilize's normal "slower": every stream pauses and the shared rate drops
+          (:class:`AdaptiveRate`). It never uses up this request's attempts; the run's
+          ``time_budget_seconds`` bounds it instead.
+        - 5xx, 408, timeouts and dropped connections while Mobilize answers others (or a
+          probe) are this request's own failures: ``backoff_max_tries`` attempts.
+        - The same while Mobilize answers nobody is an outage: waited out without
+          counting, and fatal after ``outage_seconds`` without any answer.
+        """
+        rate, health, clock = self.rate, self.health, self.clock
+        max_tries = self.backoff_max_tries()
+        path = urlparse(request.url or "").path
+        failures = 0
+        outage_waits = 0
+        previous_attempt: float | None = None
+        while True:
+            episode = self._acquire(path)  # every attempt, retries included, is paced
+            sent_at = clock.now()
+            response: requests.Response | None = None
+            error: Exception
+            try:
+                response = func(request, context)
+            except RetriableAPIError as exc:
+                response, error = exc.response, exc
+            except _NETWORK_ERRORS as exc:
+                error = exc
+            else:
+                health.answered()
+                rate.on_success()
+                return response
+            if response is not None and response.status_code < 500:
+                health.answered()  # a 429 or 408 still shows Mobilize is up
+            if response is not None and response.status_code == 429:
+                self._throttled(episode, response, path)
+                previous_attempt = sent_at
+                continue
+            # "Since this request's previous attempt": an answer to anyone in between
+            # means Mobilize is up and this request is the problem.
+            since = sent_at if previous_attempt is None else previous_attempt
+            previous_attempt = sent_at
+            if self._in_outage(since, request, error):
+                wait = min(OUTAGE_BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**outage_waits)
+                outage_waits += 1
+                self.logger.warning(
+                    "Mobilize is not answering (%s; a probe failed too): waiting %.1fs; "
+                    "the run stops after %d s without any answer (%.0f s so far)",
+                    self._cause(error, request),
+                    wait,
+                    health.outage_seconds,
+                    health.silent_for(),
+                )
+            else:
+                failures += 1
+                if failures >= max_tries:
+                    raise self._gave_up(error, max_tries) from error
+                # Jitter keeps threads that failed together from retrying in lockstep.
+                jitter = random.random()  # noqa: S311 - jitter, not a secret
+                wait = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (failures - 1))
+                wait += jitter
+                self.logger.warning(
+                    "Retrying in %.1fs (attempt %d of %d failed): %s",
+                    wait,
+                    failures,
+                    max_tries,
+                    self._cause(error, request),
+                )
+            self._wait(wait, path)
+
+    def _acquire(self, path: str) -> int:
+        try:
+            return self.rate.acquire(deadline=self.health.deadline)
+        except OutOfTimeError as exc:
+            raise self._budget_spent(path, exc.wait) from None
+
+    def _wait(self, seconds: float, path: str) -> None:
+        # Waiting past the deadline only to stop then would waste the rest of the time.
+        if self.clock.now() + seconds > self.health.deadline:
+            raise self._budget_spent(path, seconds)
+        self.clock.sleep(seconds)
+
+    def _budget_spent(self, path: str, wait: float) -> MobilizeTimeBudgetError:
+        health = self.health
+        return MobilizeTimeBudgetError(
+            f"The run's time budget of {health.budget_seconds:.0f} s (setting "
+            f"time_budget_seconds) is used up: {health.elapsed():.0f} s so far and "
+            f"{wait:.0f} s more to wait before the next request to Mobilize for {path}; "
+            "try again later, or raise time_budget_seconds"
+        )
+
+    def _throttled(self, episode: int, response: requests.Response, path: str) -> None:
+        pause = retry_after_seconds(response)
+        rate = self.rate
+        if rate.on_throttled(episode, pause):
+            self.logger.info(
+                "Mobilize answered HTTP 429 for %s: every stream waits %.1fs, then sends at "
+                "most %.1f requests/s, climbing back to %s",
+                path,
+                DEFAULT_PAUSE_SECONDS if pause is None else pause,
+                rate.rate or 0.0,
+                "no ceiling" if rate.ceiling == float("inf") else f"{rate.ceiling:g}/s",
+            )
+
+    def _in_outage(self, since: float, request: requests.PreparedRequest, error: Exception) -> bool:
+        """True if Mobilize answers nobody; raises once that has lasted outage_seconds.
+
+        A --test run counts every failure against its attempts instead: it is there to
+        say quickly that a setting is wrong.
+        """
+        health = self.health
+        if self.ABORT_AT_RECORD_COUNT is not None:
+            return False
+        if health.answered_since(since) or self._probe(urlparse(request.url or "").path):
+            return False
+        silent = health.silent_for()
+        if silent >= health.outage_seconds:
+            raise MobilizeUnavailableError(
+                f"Mobilize at {origin_of(self.url_base)} answered nothing for {silent:.0f} s "
+                f"(setting outage_seconds is {health.outage_seconds:.0f}); last failure: "
+                f"{self._cause(error, request)}; try again later, or check the api_url "
+                "setting and the network"
+            ) from error
+        return True
+
+    def _probe(self, path: str) -> bool:
+        """One cheap GET: does Mobilize answer anyone (any status below 500) right now?"""
+        episode = self._acquire(path)
+        try:
+            # No key: the endpoint is public, and a probe has no business carrying it.
+            response = self.requests_session.get(
+                self.url_base + PROBE_PATH,
+                headers={"User-Agent": self.user_agent},
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+        except _NETWORK_ERRORS:
+            return False
+        if response.status_code >= 500:
+            return False
+        self.health.answered()
+        if response.status_code == 429:
+            self._throttled(episode, response, PROBE_PATH)
+        return True
+
+    def _cause(self, error: Exception, request: requests.PreparedRequest) -> str:
+        # Status, reason and path only; for a lost connection the exception's type, the
+        # origin and the path: its text can repeat the whole URL, query string included.
+        if isinstance(error, RetriableAPIError):
+            return str(error)
+        target = origin_of(request.url or self.url_base) + urlparse(request.url or "").path
+        return f"{type(error).__name__} calling {target}"
+
+    def _gave_up(self, error: Exception, max_tries: int) -> MobilizeFatalError:
+        if isinstance(error, RetriableAPIError):
+            return MobilizeFatalError(
+                f"Mobilize kept failing after {max_tries} attempts: {error}; "
+                "try again later, or raise the backoff_max_tries setting"
+            )
+        return MobilizeFatalError(
+            f"Could not reach the Mobilize API at {origin_of(self.url_base)} "
+            f"after {max_tries} attempts ({type(error).__name__}): "
+            "check the api_url setting and the network"
+        )
+
+    def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
+        # The SDK announces any failure of a stream with a generic ERROR line. Our own
+        # fatal errors are logged once by the tap, as one line naming the setting to
+        # check, so the generic line would only double it: keep it for debugging.
+        if (
+            level >= logging.ERROR
+            and message.startswith("An unhandled error occurred")
+            and isinstance(sys.exc_info()[1], MobilizeFatalError)
+        ):
+            level = logging.DEBUG
+        super().log(message, *args, level=level, **kwargs)
 
     # -------------------------------------------------------------------- records
 

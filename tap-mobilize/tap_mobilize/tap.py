@@ -13,9 +13,17 @@ from singer_sdk import typing as th
 from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.plugin_base import PluginBase
 
-from tap_mobilize.client import DEFAULT_API_URL, DEFAULT_MAX_TRIES, MobilizeFatalError
+from tap_mobilize.client import (
+    DEFAULT_API_URL,
+    DEFAULT_MAX_TRIES,
+    DEFAULT_OUTAGE_SECONDS,
+    DEFAULT_TIME_BUDGET_SECONDS,
+    MobilizeFatalError,
+    make_health,
+    make_rate,
+)
 from tap_mobilize.streams import STREAM_TYPES, SYNC_ORDER
-from tap_mobilize.throttle import Throttle
+from tap_mobilize.throttle import AdaptiveRate, Clock, RunHealth
 
 if t.TYPE_CHECKING:
     import click
@@ -109,8 +117,10 @@ class TapMobilize(Tap):
             default=10,
             title="Max requests per second",
             description=(
-                "Client-side pace shared by all streams. Mobilize allows 15 GET/s per IP; "
-                "0 disables pacing."
+                "Ceiling of the request rate shared by all streams. Mobilize allows 15 GET/s "
+                "per IP: each 429 pauses every stream for its Retry-After and halves the "
+                "rate, which then climbs back by about 1 request/s per second. 0 means no "
+                "ceiling (unpaced until the first 429)."
             ),
         ),
         th.Property(
@@ -119,8 +129,32 @@ class TapMobilize(Tap):
             default=DEFAULT_MAX_TRIES,
             title="Max attempts per request",
             description=(
-                "Attempts per request on 429, 5xx, timeouts and connection errors before "
-                "the run fails (a --test run caps this at 3)."
+                "Attempts per request on 5xx, 408, timeouts and dropped connections while "
+                "Mobilize answers other requests, before the run fails (a --test run caps "
+                "this at 3). 429s and outages do not use them up."
+            ),
+        ),
+        th.Property(
+            "time_budget_seconds",
+            th.IntegerType(minimum=1),
+            default=DEFAULT_TIME_BUDGET_SECONDS,
+            title="Time budget (seconds)",
+            description=(
+                "Longest the run may take, 429 pauses and outage waits included. Once it "
+                "is spent (or the next wait would pass it), the run stops with one error "
+                "line and exit code 1."
+            ),
+        ),
+        th.Property(
+            "outage_seconds",
+            th.IntegerType(minimum=0),
+            default=DEFAULT_OUTAGE_SECONDS,
+            title="Outage window (seconds)",
+            description=(
+                "How long Mobilize may answer nothing at all (5xx, dropped connections, "
+                "and a probe GET /enums failing too) before the run stops with one error "
+                "line. Meanwhile the tap waits (backoff up to 30 s) and these failures do "
+                "not use up backoff_max_tries."
             ),
         ),
         th.Property(
@@ -165,10 +199,22 @@ class TapMobilize(Tap):
         ),
     ).to_dict()
 
+    # One of each per run, shared by every stream (see MobilizeStream.rate).
+
     @cached_property
-    def throttle(self) -> Throttle:
-        """Request pacing shared by every stream of this run."""
-        return Throttle(float(self.config.get("max_requests_per_second", 10)))
+    def clock(self) -> Clock:
+        """Time and sleeping for the rate, the retries and the budget (faked in tests)."""
+        return Clock()
+
+    @cached_property
+    def rate(self) -> AdaptiveRate:
+        """Request rate shared by every stream of this run, adapting to 429s."""
+        return make_rate(self.config, self.clock)
+
+    @cached_property
+    def health(self) -> RunHealth:
+        """Time budget and outage window of this run; the budget starts at first use."""
+        return make_health(self.config, self.clock)
 
     def discover_streams(self) -> list[Stream]:
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
+import requests
 import responses
 
 # The repository root holds the `sandbox` package used by test_core.py.
@@ -30,6 +31,7 @@ ORG = 7
 SECRET = "sk-live-DO-NOT-LEAK-4242"
 
 Reply = tuple[int, dict[str, str], Any]
+DROPPED = 0
 
 
 @dataclass
@@ -42,8 +44,10 @@ class FakeMobilize:
     # parameter: the same path filtered (e.g. events with timeslot_start) answers otherwise.
     pages_when: dict[tuple[str, str], list[list[dict[str, Any]]]] = field(default_factory=dict)
     # Replies served (in order) before the normal pages, per path: errors, 429s...
+    # Status DROPPED stands for a connection dropped before any answer.
     failures: dict[str, list[Reply]] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)  # real monotonic time of each call
     next_base: str = API  # where `next` links point (a test moves it to another host)
 
     def __post_init__(self) -> None:
@@ -62,11 +66,14 @@ class FakeMobilize:
     def _reply(self, request: Any) -> tuple[int, dict[str, str], str]:
         url = str(request.url)
         self.calls.append(url)
+        self.times.append(time.monotonic())
         parsed = urlparse(url)
         path = parsed.path.removeprefix("/v1")
         queue = self.failures.get(path)
         if queue:
             status, headers, body = queue.pop(0)
+            if status == DROPPED:
+                raise requests.exceptions.ConnectionError("Connection aborted.")
             return status, headers, json.dumps(body)
         query = parse_qs(parsed.query, keep_blank_values=True)
         pages = self._pages_for(path, query)
@@ -110,12 +117,42 @@ def fixed_now(monkeypatch: pytest.MonkeyPatch) -> int:
     return NOW
 
 
+class FakeClock:
+    """Time that moves only when someone sleeps; every sleep is recorded."""
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.time = start
+        self.slept: list[float] = []
+
+    def now(self) -> float:
+        return self.time
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.slept.append(seconds)
+            self.time += seconds
+
+
 @pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record backoff waits instead of sleeping, so retry tests take milliseconds."""
-    waited: list[float] = []
-    monkeypatch.setattr(time, "sleep", waited.append)
-    return waited
+def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """Fake the tap's Clock (rate, retries, budget, outage window) and time.sleep.
+
+    Waits then take no real time, and the time budget or the outage window can run out
+    within a test.
+    """
+    from tap_mobilize.throttle import Clock
+
+    fake = FakeClock()
+    monkeypatch.setattr(Clock, "now", lambda self: fake.now())
+    monkeypatch.setattr(Clock, "sleep", lambda self, seconds: fake.sleep(seconds))
+    monkeypatch.setattr(time, "sleep", fake.sleep)
+    return fake
+
+
+@pytest.fixture
+def sleeps(fake_clock: FakeClock) -> list[float]:
+    """Record waits (429 pauses, pacing, backoff) instead of sleeping."""
+    return fake_clock.slept
 
 
 @pytest.fixture

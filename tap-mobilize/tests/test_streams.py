@@ -7,7 +7,6 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from tap_mobilize.client import to_epoch
-from tap_mobilize.throttle import Throttle
 
 EVENTS = "/organizations/7/events"
 ATTENDANCES = "/organizations/7/attendances"
@@ -165,26 +164,3 @@ def test_streams_sync_parents_first(mobilize, run_tap, config):
 )
 def test_to_epoch_accepts_bookmarks_and_start_dates(value, expected):
     assert to_epoch(value) == expected
-
-
-def test_throttle_spaces_requests_at_the_configured_rate():
-    now = [100.0]
-    slept: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    throttle = Throttle(10, clock=lambda: now[0], sleep=sleep)
-    for _ in range(4):
-        throttle.wait()
-    assert slept == pytest.approx([0.1, 0.2, 0.3])
-    assert Throttle(0).wait() == 0.0
-
-
-def test_throttle_is_shared_by_all_streams_of_a_tap(config):
-    from tap_mobilize.tap import TapMobilize
-
-    tap = TapMobilize(config={**config, "max_requests_per_second": 5}, parse_env_config=False)
-    throttles = {id(stream.throttle) for stream in tap.streams.values()}
-    assert len(throttles) == 1
-    assert tap.throttle.interval == pytest.approx(0.2)
