@@ -349,7 +349,13 @@ class MobilizeApp(App):
             "attendance": max(self.attendances, default=5000000),
             "person": max(self.people, default=300000),
             "timeslot": max(
-                (t["id"] for e in dataset.events for t in e["timeslots"] or ()),
+                # Masked timeslots (ids nulled across the firewall) have none to go on from.
+                (
+                    t["id"]
+                    for e in dataset.events
+                    for t in e["timeslots"] or ()
+                    if t.get("id") is not None
+                ),
                 default=2000000,
             ),
         }

@@ -26,6 +26,13 @@ UNKNOWN_VENUE = "Location TBD"
 # ("This event's address is private. Sign up for more details", "This event address is private.").
 _PRIVATE_PLACEHOLDER = re.compile(r"address is private", re.IGNORECASE)
 
+# A usable address: one "@", no white space, a dotted domain without empty labels. Contacts are
+# matched by email only, so a typo ("ann@gmail", "ann smith@x.org") must not become a PDI contact
+# that the corrected address would never match again.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
+NO_EMAIL = "person has no email address"
+MALFORMED_EMAIL = "person has a malformed email address"
+
 Record = Mapping[str, Any]
 
 
@@ -184,22 +191,32 @@ def location_payload(event: Record) -> dict[str, str]:
     }
 
 
+def _raw_coordinates(event: Record) -> tuple[float | None, float | None]:
+    geo = _obj(_obj(event.get("location")).get("location"))
+    return _number(geo.get("latitude")), _number(geo.get("longitude"))
+
+
+def coordinates(event: Record) -> tuple[float, float] | None:
+    """An event's latitude and longitude; None when missing or impossible (NaN, out of range):
+    a geocoder's garbage, the same for unrelated venues, must not merge them into one location."""
+    lat, lon = _raw_coordinates(event)
+    if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return lat, lon
+
+
 def location_key(event: Record) -> str:
     """Id-map key of the PDI location for an event.
 
     Mobilize reuses a location by latitude/longitude (rounded to ~1 m so float noise does not split
     it). Private and virtual events key by name+address instead: a private event must never share
-    (and rename) a public location that happens to sit at the same coordinates.
+    (and rename) a public location that happens to sit at the same coordinates. So do events
+    without usable coordinates.
     """
     payload = location_payload(event)
-    geo = _obj(_obj(event.get("location")).get("location"))
-    lat, lon = _number(geo.get("latitude")), _number(geo.get("longitude"))
-    if (
-        payload["locationName"] not in (PRIVATE_VENUE, VIRTUAL_VENUE)
-        and lat is not None
-        and lon is not None
-    ):
-        return f"geo:{lat:.5f},{lon:.5f}"
+    geo = coordinates(event)
+    if payload["locationName"] not in (PRIVATE_VENUE, VIRTUAL_VENUE) and geo is not None:
+        return f"geo:{geo[0]:.5f},{geo[1]:.5f}"
     return name_address_key(payload["locationName"], payload["locationAddress"])
 
 
@@ -269,6 +286,26 @@ def site_key(website: Any) -> str | None:
     return f"url:{text.lower().rstrip('/')}"
 
 
+def event_problems(event: Record) -> list[str]:
+    """What in an event record the sync works around, for the log (the event is still written)."""
+    problems = []
+    lat, lon = _raw_coordinates(event)
+    if lat is not None and lon is not None and coordinates(event) is None:
+        problems.append(
+            f"coordinates ({lat}, {lon}) are out of range: its location is matched by name and "
+            "address instead"
+        )
+    for slot in event.get("timeslots") or []:
+        start = to_epoch(_obj(slot).get("start_date"))
+        end = to_epoch(_obj(slot).get("end_date"))
+        if start is not None and end is not None and end < start:
+            problems.append(
+                f"timeslot {_obj(slot).get('id')} ends before it starts: its PDI event ends at "
+                "its start"
+            )
+    return problems
+
+
 def canceled_name(name: str) -> str:
     """Prefix once: a name that already carries the prefix is left alone."""
     return name if name.startswith(CANCELED_PREFIX) else CANCELED_PREFIX + name
@@ -283,7 +320,7 @@ def strip_canceled(name: str) -> str:
 
 def normalize_email(value: Any) -> str | None:
     text = _str(value).lower()
-    return text if text and "@" in text else None
+    return text if _EMAIL.fullmatch(text) else None
 
 
 def _primary_first(items: Any) -> list[Mapping[str, Any]]:
@@ -300,6 +337,12 @@ def person_email(person: Record) -> str | None:
     return None
 
 
+def no_email_reason(person: Record) -> str:
+    """Why person_email found none: no address at all, or none well formed."""
+    rows = _primary_first(person.get("email_addresses"))
+    return MALFORMED_EMAIL if any(_str(row.get("address")) for row in rows) else NO_EMAIL
+
+
 def person_phone(person: Record) -> str | None:
     phone = mapped(person, "Contact.phone")
     if phone is not None:
@@ -314,7 +357,7 @@ def person_phone(person: Record) -> str | None:
 def contact_payload(person: Record) -> dict[str, str]:
     email = person_email(person)
     if email is None:
-        raise ValueError("person has no email address")
+        raise ValueError(no_email_reason(person))
     first = mapped(person, "Contact.firstName")
     last = mapped(person, "Contact.lastName")
     return {

@@ -223,8 +223,10 @@ class SyncEngine:
         # Caches for one run (PDI reads are done at most once each).
         self._locations_index: dict[str, dict[str, Any]] | None = None
         self._invitations: dict[str, dict[str, dict[str, Any]]] = {}
-        # Across drains of one run: the freshest `people` record for a person id.
+        # Across drains of one run: the freshest `people` record for a person id, and the
+        # timeslots each event read lists (its signups may come in a later batch).
         self.people_seen: dict[int, Mapping[str, Any]] = {}
+        self._listed_slots: dict[int, set[int | None]] = {}
         self._logged_unrouted: set[str] = set()
         self._rerouted = False
         # Per batch.
@@ -290,6 +292,11 @@ class SyncEngine:
         self._batch_events = {
             int(k): v for k, v in latest_by(batch.events, _record_id).items() if k is not None
         }
+        for event_id, event in self._batch_events.items():
+            listed = _timeslot_ids(event)
+            # A dead letter retried is an old read: what it lists may be out of date.
+            if listed is not None and not batch.retry:
+                self._listed_slots[event_id] = listed
         masked = sum(1 for r in batch.events if _record_id(r) is None)
         if masked:
             self.summary.skip("masked events (null id)", masked)
@@ -437,6 +444,8 @@ class SyncEngine:
             if calendar_id is None:
                 self._unrouted(event.get("event_type"), len(slots))
                 continue
+            for problem in P.event_problems(event):
+                LOGGER.warning("Event %s: %s", event_id, problem)
             for slot in slots:
                 if P.mobilize_id(slot.get("id")) is None:
                     self.summary.skip("masked timeslots (null id)")
@@ -1147,7 +1156,7 @@ class SyncEngine:
         event = self._batch_events.get(event_id)
         embedded = _as_map(att.get("event"))
         source = event if event is not None else embedded
-        listed = _timeslot_ids(event) if event is not None else None
+        listed = _timeslot_ids(event) if event is not None else self._listed_slots.get(event_id)
         reason = None
         if self._deleted(event_id):
             reason = "signups of deleted events"
@@ -1157,6 +1166,14 @@ class SyncEngine:
             # The event as read in this run no longer lists it: removed. Remember that.
             self.idmap.put(TOMBSTONE, f"ts:{ts_id}", "", None, mobilize_id=event_id)
             reason = "signups of removed timeslots"
+            # Never synced, so no cancel will say so: this is the one line naming it.
+            LOGGER.warning(
+                "Timeslot %s is not listed by event %s (signup %s): taken as removed, its "
+                "signups are skipped",
+                ts_id,
+                event_id,
+                att_id,
+            )
         elif not self._approved(source):
             reason = "signups of events not approved"
         if reason is not None:
@@ -1244,7 +1261,7 @@ class SyncEngine:
                     "people",
                     chosen_id,
                     people_record or chosen_person,
-                    "person has no email address",
+                    P.no_email_reason(chosen_person),
                 )
                 continue
             by_email[email].append((chosen_id, chosen_person))
@@ -1259,6 +1276,7 @@ class SyncEngine:
         def do(item: tuple[str, list[tuple[int, Mapping[str, Any]]]]) -> None:
             email, persons = item
             person_id, person = max(persons, key=lambda p: _modified(p[1]))
+            self._warn_shared_email(email, {pid for pid, _ in persons}, person_id, person)
             # Only a `people` record may rename a contact found in PDI without an id-map entry:
             # an attendance's embedded copy can be older than what is already there.
             authoritative = sources[person_id] == "people"
@@ -1276,6 +1294,28 @@ class SyncEngine:
 
         self._parallel(sorted(by_email.items()), do)
         return moved
+
+    def _warn_shared_email(
+        self, email: str, people: set[int], person_id: int, person: Mapping[str, Any]
+    ) -> None:
+        """Contacts are matched by email only: people sharing one get one contact, which can
+        bear only one name. Say so, whether they are in this batch or one came earlier."""
+        named_after = person_id
+        entry = self.idmap.get(CONTACT, f"email:{email}")
+        if entry is not None and entry.mobilize_id is not None and entry.mobilize_id != person_id:
+            people = {*people, entry.mobilize_id}
+            if (P.to_epoch(person.get("modified_date")) or 0) < int(
+                entry.extra.get("person_modified") or 0
+            ):
+                named_after = entry.mobilize_id
+        if len(people) > 1:
+            LOGGER.warning(
+                "People %s and %s share one email address: one PDI contact, named after "
+                "person %s (the most recently modified)",
+                ", ".join(map(str, sorted(people - {named_after}))),
+                named_after,
+                named_after,
+            )
 
     def _upsert_contact(
         self, email: str, person: Mapping[str, Any], person_id: int, *, authoritative: bool = True
@@ -1392,7 +1432,7 @@ class SyncEngine:
             if email is None:
                 self.summary.skip("attendances of people without email")
                 self._dead_letter(
-                    "attendances", signup.attendance_id, att, "person has no email address"
+                    "attendances", signup.attendance_id, att, P.no_email_reason(person or {})
                 )
                 continue
             contact = self.idmap.get(CONTACT, f"email:{email}")

@@ -13,12 +13,22 @@ canceled, an event moved to another calendar leaves a canceled copy behind):
 - one Invitation per contact and event, from the latest signup; a signup whose person's email
   changed: the old contact's invitation "Cancelled", the new contact's live.
 
+And where Mobilize's data is bad (docs/reliability.md, "Bad input"):
+
+- an email address that is not one (no "@", a space, no dotted domain) counts as none; PDI
+  refuses a contact without a first and a last name: neither gets a contact or an invitation;
+- a timeslot with a null id (masked) is no PDI event; one ending before it starts ends at its
+  start;
+- a signup of an event Mobilize never listed (nor deleted) brings its event from the signup's
+  own copy; a timeslot its listed event does not list was removed: no event.
+
 `compare(model, pdi_state)` compares the whole PDI state with the model, never a sample.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -37,11 +47,20 @@ def pdi_time(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
+# One "@", no white space, a dotted domain with no empty label.
+EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+
+
 def email_of(person: dict[str, Any] | None) -> str | None:
     for row in (person or {}).get("email_addresses") or []:
-        if (row.get("address") or "").strip():
-            return str(row["address"]).strip().lower()
+        address = str(row.get("address") or "").strip().lower()
+        if EMAIL.fullmatch(address):
+            return address
     return None
+
+
+def named(person: dict[str, Any]) -> bool:
+    return all(str(person.get(k) or "").strip() for k in ("given_name", "family_name"))
 
 
 def rsvp(status: str, attended: bool | None) -> Triple:
@@ -112,18 +131,22 @@ class PdiModel:
             self.retired.append(old)
         for event in dataset["events"]:
             for slot in event.get("timeslots") or []:
+                if slot.get("id") is None:
+                    continue
                 listed[slot["id"]] = event["id"]
                 self.timeslot_events[slot["id"]] = event["id"]
+        events = {e["id"] for e in dataset["events"]}
         for ts_id, model in self.events.items():
             if model.canceled in PERMANENT:
                 continue
             if self.timeslot_events.get(ts_id) in deleted:
                 model.canceled = "deleted"
-            elif ts_id not in listed:
+            elif ts_id not in listed and self.timeslot_events.get(ts_id) in events:
+                # (An event known only from a signup is never listed: nothing says it changed.)
                 model.canceled = "removed"
         for event in dataset["events"]:
             self._sync_event(event, deleted)
-        self._sync_signups(dataset)
+        self._sync_signups(dataset, events | deleted)
 
     def _sync_event(self, event: dict[str, Any], deleted: set[int]) -> None:
         if event["id"] in deleted:
@@ -139,6 +162,8 @@ class PdiModel:
         if calendar is None:
             return
         for slot in slots:
+            if slot.get("id") is None:
+                continue
             model = self.events.get(slot["id"])
             if model is None:
                 model = self.events[slot["id"]] = ModelEvent(
@@ -153,20 +178,41 @@ class PdiModel:
                 self.retired.append(old)
                 model.calendar = calendar
             model.title = event["title"]
-            model.start, model.end = slot["start_date"], slot["end_date"]
+            model.start, model.end = slot["start_date"], max(slot["start_date"], slot["end_date"])
             model.website = event["browser_url"]
 
-    def _sync_signups(self, dataset: dict[str, Any]) -> None:
+    def _first_seen_in_signup(self, att: dict[str, Any], known: set[int]) -> ModelEvent | None:
+        """The PDI event of a signup whose event Mobilize never listed nor deleted (`known`):
+        made from the signup's own copy, if approved and routed."""
+        event, slot = att.get("event") or {}, att["timeslot"]
+        if event.get("id") in known or slot["id"] in self.timeslot_events:
+            return None
+        if event.get("approval_status", "APPROVED") not in self.approved:
+            return None
+        calendar = self.route(event.get("event_type") or "")
+        if calendar is None:
+            return None
+        self.timeslot_events[slot["id"]] = event["id"]
+        self.events[slot["id"]] = ModelEvent(
+            calendar,
+            event["title"],
+            slot["start_date"],
+            max(slot["start_date"], slot["end_date"]),
+            event["browser_url"],
+        )
+        return self.events[slot["id"]]
+
+    def _sync_signups(self, dataset: dict[str, Any], known: set[int]) -> None:
         people = {p["id"]: p for p in dataset["people"]}
         for att in dataset["attendances"]:
             if att.get("id") is None or (att.get("timeslot") or {}).get("id") is None:
                 continue
-            model = self.events.get(att["timeslot"]["id"])
+            model = self.events.get(att["timeslot"]["id"]) or self._first_seen_in_signup(att, known)
             if model is None:
                 continue
             person = people.get(att["person"]["id"], att["person"])
             email = email_of(person)
-            if email is None:
+            if email is None or not named(person):
                 continue
             before = self.attendance_emails.get(att["id"])
             if before is not None and before != email:

@@ -552,6 +552,23 @@ def test_admin_load_regenerates(fresh: Sim) -> None:
     assert fresh.ok("/v1/organizations/1/people")["count"] == 9
 
 
+def test_admin_load_takes_a_masked_timeslot(fresh: Sim) -> None:
+    """A loaded dataset may hold a timeslot whose id Mobilize nulled (firewall masking)."""
+    data = fresh.admin_json("dataset")
+    event = data["events"][0]
+    masked = {"id": None, "start_date": GENERATED_AT, "end_date": GENERATED_AT + 3600}
+    event["timeslots"] = [*event["timeslots"], {**masked, "is_full": False, "instructions": None}]
+    response = fresh.http.post(f"{fresh.url}/__admin/load", json={"dataset": data}, timeout=10)
+    assert response.status_code == 200, response.text
+    served = fresh.ok(f"/v1/organizations/1/events/{event['id']}", ALL_EVENTS)["data"]
+    assert [s["id"] for s in served["timeslots"]][-1] is None
+    highest = max(s["id"] for e in data["events"] for s in e["timeslots"] if s["id"] is not None)
+    added = fresh.mutate(
+        op="add_timeslot", event_id=event["id"], start_date=GENERATED_AT, end_date=GENERATED_AT + 1
+    )
+    assert added["timeslots"][-1]["id"] == highest + 1
+
+
 # -- mutations -----------------------------------------------------------------------------
 
 
