@@ -150,17 +150,22 @@ class Project:
             log.write(f"$ meltano {' '.join(args)}\n{output}\n")
         return RunResult(done.returncode, output, done.stdout)
 
-    def start_sync(self) -> subprocess.Popen[str]:
-        """A sync in the background, for tests that act while it runs."""
-        log = (self.workdir / "background-sync.log").open("w")
-        return subprocess.Popen(
-            [MELTANO, "run", "tap-mobilize", "target-pdi"],
-            cwd=REPO,
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+    def start_sync(self, *extra: str) -> subprocess.Popen[str]:
+        """A sync in the background, for tests that act while it runs. It leads a process
+        group of its own, so that a signal can reach Meltano, the tap and the target at once,
+        as systemd and container runtimes send it."""
+        with (self.workdir / "background-sync.log").open("a") as log:
+            log.write(f"$ meltano run {' '.join(extra)} tap-mobilize target-pdi\n")
+            log.flush()
+            return subprocess.Popen(
+                [MELTANO, "run", *extra, "tap-mobilize", "target-pdi"],
+                cwd=REPO,
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
 
     def sync(self, *extra: str) -> RunResult:
         return self.meltano("run", *extra, "tap-mobilize", "target-pdi")
