@@ -1,0 +1,121 @@
+"""Runs that meet a PDI and a Mobilize in trouble: a 429 storm with 5xx, dropped connections
+and latency spikes on both sides, and PDI down for two minutes in the middle of a run.
+
+Each is a real `meltano run` that must end with exit 0 and PDI's whole state exact, then a
+re-run that writes nothing. The figures of each run go to `output/reliability/` for
+docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import MakeProject
+from tests.e2e.expect import PdiModel, router
+from tests.e2e.harness import REPO, Project
+from tests.e2e.test_sync import (
+    CALENDARS_YML,
+    ROUTES,
+    check,
+    check_rerun_writes_nothing,
+    sync,
+    use_calendars,
+)
+
+pytestmark = pytest.mark.e2e
+
+FIGURES = REPO / "output" / "reliability"
+# Both APIs: 10% of answers 5xx, 2% of connections dropped, 5% of answers 200 ms late.
+TROUBLE = {"fail_rate": 0.10, "fail_status": 503, "drop_rate": 0.02}
+SPIKES = {"spike_rate": 0.05, "spike_ms": 200}
+# PDI's limit, below the client's starting rate (the harness sets 1000/s).
+PDI_LIMIT = 20
+MOBILIZE_LIMIT = 4
+
+
+def record(case: str, project: Project, seconds: float, extra: dict[str, Any]) -> None:
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    stats = project.pdi.admin("stats")
+    figures = {
+        "case": case,
+        "seconds": round(seconds, 1),
+        "pdi_requests": stats["requests"],
+        "pdi_statuses": stats["statuses"],
+        "mobilize_statuses": project.mobilize.admin("stats")["statuses"],
+        "pdi_objects": sum(
+            len(project.pdi_state()[k]) for k in ("locations", "events", "contacts", "invitations")
+        ),
+        **extra,
+    }
+    (FIGURES / f"{case}.json").write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+
+
+def switches(project: Project, spikes: bool = True) -> dict[str, Any]:
+    """TROUBLE, plus latency spikes where the simulator has them."""
+    known = set(project.pdi.admin("switches"))
+    extra = SPIKES if spikes and set(SPIKES) <= known else {}
+    return {**TROUBLE, **extra}
+
+
+def test_a_429_storm_with_5xx_drops_and_spikes_ends_exact(make_project: MakeProject) -> None:
+    project = make_project()
+    use_calendars(project, CALENDARS_YML)
+    model = PdiModel(router(ROUTES, "Other Events"))
+    trouble = switches(project)
+    project.pdi.admin("switches", {**trouble, "rate_limit": PDI_LIMIT, "retry_after": 1})
+    # Mobilize too: small pages for enough requests to meet the faults, and a limit below
+    # the tap's starting rate (10/s).
+    project.extra_env["TAP_MOBILIZE_PER_PAGE"] = "5"
+    project.mobilize.admin("switches", {**trouble, "rate_limit": MOBILIZE_LIMIT, "retry_after": 1})
+    started = time.monotonic()
+    result = sync(project)
+    seconds = time.monotonic() - started
+    statuses = project.pdi.admin("stats")["statuses"]
+    assert int(statuses.get("429", 0)) > 0, "the storm did not happen"
+    assert int(project.mobilize.admin("stats")["statuses"].get("429", 0)) > 0
+    model.sync(project.dataset())
+    check(project, model)
+    record(
+        "storm",
+        project,
+        seconds,
+        {"switches": trouble, "pdi_rate_limit": PDI_LIMIT, "mobilize_rate_limit": MOBILIZE_LIMIT},
+    )
+    assert "Traceback" not in result.output
+
+    project.reset_pdi_stats()
+    check_rerun_writes_nothing(project, model)
+
+
+def test_pdi_down_two_minutes_mid_run_then_back(make_project: MakeProject) -> None:
+    project = make_project()
+    use_calendars(project, CALENDARS_YML)
+    model = PdiModel(router(ROUTES, "Other Events"))
+    project.pdi.admin("switches", {"latency_ms": 20})  # long enough to go down halfway
+    started = time.monotonic()
+    running = project.start_sync()
+    deadline = time.monotonic() + 120
+    while project.pdi_writes() < 60:
+        assert running.poll() is None, "the run ended before PDI went down"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    # Down: every connection closed without an answer (the admin routes keep working).
+    project.pdi.admin("switches", {"drop_rate": 1.0})
+    down_at = project.pdi_writes()
+    time.sleep(120)
+    assert running.poll() is None, "the run gave up during a two-minute outage"
+    assert project.pdi_writes() == down_at
+    project.pdi.admin("switches", {"drop_rate": 0.0, "latency_ms": 0})
+    assert running.wait(timeout=300) == 0, Path(
+        project.workdir / "background-sync.log"
+    ).read_text()[-4000:]
+    seconds = time.monotonic() - started
+    model.sync(project.dataset())
+    check(project, model)
+    record("outage", project, seconds, {"down_seconds": 120, "writes_before_down": down_at})
+    check_rerun_writes_nothing(project, model)
