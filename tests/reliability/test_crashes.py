@@ -30,6 +30,7 @@ from tests.e2e.test_sync import (
     sync,
     use_calendars,
 )
+from tests.reliability.figures import PDI_OBJECTS, record
 
 pytestmark = pytest.mark.e2e
 
@@ -69,12 +70,14 @@ def break_at(project: Project, sig: signal.Signals, writes: int) -> bool:
     return True
 
 
-def break_chain(project: Project, sig: signal.Signals, points: tuple[int, ...]) -> None:
+def break_chain(project: Project, sig: signal.Signals, points: tuple[int, ...]) -> int:
+    """The runs broken at ``points``, then one that finishes; how many were broken."""
     broken = [break_at(project, sig, writes) for writes in points]
     # Every point but possibly the last must fall inside a run, or the case tests less
     # than it says.
     assert all(broken[:-1]), f"runs ended before their break point: {broken}"
     sync(project, "--force")
+    return sum(broken)
 
 
 def change_many_things(project: Project, pick: Picker) -> None:
@@ -129,14 +132,22 @@ def test_runs_broken_at_ten_points_end_exact(
     model = PdiModel(router(ROUTES, "Other Events"))
     pick = Picker(project.dataset())
 
-    break_chain(project, sig, FIRST_SYNC_POINTS)
+    started = time.monotonic()
+    broken = break_chain(project, sig, FIRST_SYNC_POINTS)
     model.sync(project.dataset())
     check(project, model)
+    first_objects = sum(len(project.pdi_state()[k]) for k in PDI_OBJECTS)
 
     change_many_things(project, pick)
-    break_chain(project, sig, INCREMENTAL_POINTS)
+    broken += break_chain(project, sig, INCREMENTAL_POINTS)
     model.sync(project.dataset())
     check(project, model)
+    record(
+        sig.name.lower(),
+        project,
+        time.monotonic() - started,
+        {"runs_broken": broken, "objects_checked_after_first_sync": first_objects},
+    )
     project.pdi.admin("switches", {"latency_ms": 0})
     project.reset_pdi_stats()
     sync(project, "--force")

@@ -8,7 +8,6 @@ docs/reliability.md.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 
 from tests.e2e.conftest import MakeProject
 from tests.e2e.expect import PdiModel, router
-from tests.e2e.harness import REPO, Project
+from tests.e2e.harness import Project
 from tests.e2e.test_sync import (
     CALENDARS_YML,
     ROUTES,
@@ -26,33 +25,16 @@ from tests.e2e.test_sync import (
     sync,
     use_calendars,
 )
+from tests.reliability.figures import record
 
 pytestmark = pytest.mark.e2e
 
-FIGURES = REPO / "output" / "reliability"
 # Both APIs: 10% of answers 5xx, 2% of connections dropped, 5% of answers 200 ms late.
 TROUBLE = {"fail_rate": 0.10, "fail_status": 503, "drop_rate": 0.02}
 SPIKES = {"spike_rate": 0.05, "spike_ms": 200}
 # PDI's limit, below the client's starting rate (the harness sets 1000/s).
 PDI_LIMIT = 20
 MOBILIZE_LIMIT = 4
-
-
-def record(case: str, project: Project, seconds: float, extra: dict[str, Any]) -> None:
-    FIGURES.mkdir(parents=True, exist_ok=True)
-    stats = project.pdi.admin("stats")
-    figures = {
-        "case": case,
-        "seconds": round(seconds, 1),
-        "pdi_requests": stats["requests"],
-        "pdi_statuses": stats["statuses"],
-        "mobilize_statuses": project.mobilize.admin("stats")["statuses"],
-        "pdi_objects": sum(
-            len(project.pdi_state()[k]) for k in ("locations", "events", "contacts", "invitations")
-        ),
-        **extra,
-    }
-    (FIGURES / f"{case}.json").write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
 
 
 def switches(project: Project, spikes: bool = True) -> dict[str, Any]:
@@ -119,3 +101,25 @@ def test_pdi_down_two_minutes_mid_run_then_back(make_project: MakeProject) -> No
     check(project, model)
     record("outage", project, seconds, {"down_seconds": 120, "writes_before_down": down_at})
     check_rerun_writes_nothing(project, model)
+
+
+def test_access_token_expiring_mid_run(make_project: MakeProject) -> None:
+    project = make_project()
+    use_calendars(project, CALENDARS_YML)
+    model = PdiModel(router(ROUTES, "Other Events"))
+    project.pdi.admin("switches", {"latency_ms": 10})
+    started = time.monotonic()
+    running = project.start_sync()
+    deadline = time.monotonic() + 120
+    for writes in (30, 120):  # twice: in the events phase and among the invitations
+        while project.pdi_writes() < writes:
+            assert running.poll() is None, "the run ended before its token could expire"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert project.pdi.admin("tokens/expire", {})["expired"] >= 1
+    assert running.wait(timeout=300) == 0
+    statuses = project.pdi.admin("stats")["statuses"]
+    assert int(statuses.get("401", 0)) >= 2  # PDI did refuse the expired token
+    model.sync(project.dataset())
+    check(project, model)
+    record("token-expiry", project, time.monotonic() - started, {"tokens_expired": 2})
