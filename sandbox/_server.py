@@ -2,8 +2,8 @@
 
 Each simulator is an ``App`` that turns a ``Request`` into a ``Response``; this module
 owns the socket side: threading, JSON encoding, and the fault-injection switches
-(latency, failures, 429 above a rate, dropped connections) that tests flip at run time
-through ``POST /__admin/switches``.
+(latency and latency spikes, failures, 429 above a rate, dropped connections, the whole
+API down) that tests flip at run time through ``POST /__admin/switches``.
 
 It also holds the base of the apps' *answers* (``Answers``): one field per open question
 of an API reference, each with its allowed values, the harsh one (hardest for a client)
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import threading
 import time
@@ -23,7 +24,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar, Protocol, Self, cast
+from typing import Any, ClassVar, Protocol, Self, cast, get_args, get_type_hints
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -76,6 +77,10 @@ class App(Protocol):
 @dataclass
 class Switches:
     latency_ms: float = 0
+    # Latency spikes: this fraction of requests waits spike_ms more (on top of latency_ms),
+    # the slow tail that a client's timeouts and concurrency must live with.
+    spike_rate: float = 0.0
+    spike_ms: float = 200
     fail_rate: float = 0.0
     fail_status: int = 503
     fail_next: int = 0
@@ -86,14 +91,50 @@ class Switches:
     # Interpreted by apps that write: the write is done, then the connection dropped,
     # which is how a client loses the answer to a create that did happen.
     drop_after_write_next: int = 0
+    # The API is down: every API request is read and its connection closed unanswered
+    # (the client sees a connection error); /__admin/* keeps answering, so a test can
+    # bring the API back.
+    down: bool = False
 
     def update(self, changes: Mapping[str, Any]) -> None:
-        known = {f.name for f in fields(self)}
-        unknown = set(changes) - known
+        """Apply a partial change. Every value is checked first, so a rejected change
+        leaves every switch as it was (``{"down": "false"}`` must not take the API down)."""
+        if not isinstance(changes, Mapping):
+            raise ValueError("switches: expected a JSON object of name: value")
+        hints = get_type_hints(type(self))
+        unknown = set(changes) - set(hints)
         if unknown:
-            raise ValueError(f"unknown switches: {sorted(unknown)}")
+            raise ValueError(f"unknown switches: {sorted(unknown)}; known: {sorted(hints)}")
+        for name, value in changes.items():
+            _check_switch(name, value, hints[name])
         for name, value in changes.items():
             setattr(self, name, value)
+
+
+def _check_switch(name: str, value: Any, annotation: Any) -> None:
+    allowed = get_args(annotation) or (annotation,)
+    if value is None:
+        ok = type(None) in allowed
+    elif isinstance(value, bool):  # before int: True is an int in Python, not in JSON
+        ok = bool in allowed
+    elif isinstance(value, int):
+        ok = int in allowed or float in allowed
+    elif isinstance(value, float):
+        ok = float in allowed and math.isfinite(value)
+    else:
+        ok = False
+    spelled = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
+    if not ok:
+        raise ValueError(
+            f"invalid value {json.dumps(value, default=repr)} for switch {name}: expected {spelled}"
+        )
+    if value is None or isinstance(value, bool):
+        return
+    if value < 0 or (name.endswith("_rate") and value > 1):
+        bounds = "between 0 and 1" if name.endswith("_rate") else "0 or more"
+        raise ValueError(f"invalid value {value} for switch {name}: expected {bounds}")
+    if name == "fail_status" and not 100 <= value <= 599:
+        raise ValueError(f"invalid value {value} for switch {name}: expected an HTTP status")
 
 
 PRESETS = ("harsh", "lenient")
@@ -375,23 +416,46 @@ class _Handler(BaseHTTPRequestHandler):
             return Response(400, {"message": f"The request body is not valid JSON: {exc}"})
 
     def _faults(self, request: Request) -> Response | None:
+        """The switches, in the order a request meets them on its way in: an API that is
+        down answers nothing (and uses up no other switch, so a fault a test queued with
+        ``*_next`` still comes after the outage); a dropped connection never reaches the
+        rate limiter, so it does not count towards the rate; a throttled request is 429,
+        never a 5xx; only a request let through can fail."""
         server, switches = self.server, self.server.switches
-        if switches.latency_ms:
-            time.sleep(switches.latency_ms / 1000)
+        if switches.down:
+            return Response(drop=True)
+        delay_ms = switches.latency_ms
+        if server.chance(switches.spike_rate):
+            delay_ms += switches.spike_ms
+        if delay_ms:
+            time.sleep(delay_ms / 1000)
+            # An outage that began while the request waited cuts it off too: nothing
+            # reaches the app once the API is down.
+            if switches.down:
+                return Response(drop=True)
         if server.consume("drop_next") or server.chance(switches.drop_rate):
             return Response(drop=True)
         if switches.rate_limit and server.rate_window.over_limit(
             request.client_ip, switches.rate_limit
         ):
-            headers = {}
-            if switches.retry_after is not None:
-                headers["Retry-After"] = str(switches.retry_after)
-            return Response(
-                429, {"data": None, "error": {"detail": "Request was throttled."}}, headers
-            )
+            return self._throttled(switches.retry_after)
         if server.consume("fail_next") or server.chance(switches.fail_rate):
             return Response(switches.fail_status, {"error": "injected failure"})
         return None
+
+    def _throttled(self, retry_after: int | None) -> Response:
+        """429, with ``Retry-After`` when the switch gives one. The body is the app's
+        (``throttled_body(retry_after)``), else Mobilize's: Django REST Framework's
+        throttle message in Mobilize's error envelope."""
+        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+        make_body = getattr(self.server.app, "throttled_body", None)
+        if callable(make_body):
+            return Response(429, make_body(retry_after), headers)
+        detail = "Request was throttled."
+        if retry_after is not None:
+            unit = "second" if retry_after == 1 else "seconds"
+            detail += f" Expected available in {retry_after} {unit}."
+        return Response(429, {"data": None, "error": {"detail": detail}}, headers)
 
     def _admin(self, request: Request) -> Response:
         server = self.server
@@ -476,6 +540,12 @@ def add_switch_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--latency-ms", type=float, default=0)
+    parser.add_argument(
+        "--spike-rate", type=float, default=0.0, help="fraction of requests delayed by --spike-ms"
+    )
+    parser.add_argument(
+        "--spike-ms", type=float, default=200, help="extra delay of a spike (default 200)"
+    )
     parser.add_argument("--fail-rate", type=float, default=0.0)
     parser.add_argument("--fail-status", type=int, default=503)
     parser.add_argument(
@@ -483,17 +553,32 @@ def add_switch_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--retry-after", type=int, default=None, help="Retry-After seconds on 429s")
     parser.add_argument("--drop-rate", type=float, default=0.0)
+    parser.add_argument(
+        "--down",
+        action="store_true",
+        help="start down: API requests closed unanswered until POST /__admin/switches "
+        '{"down": false}',
+    )
 
 
 def switches_from_args(args: argparse.Namespace) -> Switches:
-    return Switches(
-        latency_ms=args.latency_ms,
-        fail_rate=args.fail_rate,
-        fail_status=args.fail_status,
-        rate_limit=args.rate_limit,
-        retry_after=args.retry_after,
-        drop_rate=args.drop_rate,
+    """The switches the flags give, checked as ``POST /__admin/switches`` checks them
+    (ValueError naming the switch)."""
+    switches = Switches()
+    switches.update(
+        {
+            "latency_ms": args.latency_ms,
+            "spike_rate": args.spike_rate,
+            "spike_ms": args.spike_ms,
+            "fail_rate": args.fail_rate,
+            "fail_status": args.fail_status,
+            "rate_limit": args.rate_limit,
+            "retry_after": args.retry_after,
+            "drop_rate": args.drop_rate,
+            "down": args.down,
+        }
     )
+    return switches
 
 
 def run_cli(
@@ -519,7 +604,11 @@ def run_cli(
             args.answer_values = answers_from_flags(answers_class, args.answers, args.answer)
         except ValueError as exc:
             parser.error(str(exc))
-    server = make_server(build_app(args), args.host, args.port, switches_from_args(args))
+    try:
+        switches = switches_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    server = make_server(build_app(args), args.host, args.port, switches)
     print(f"{description} listening on {server.url}", flush=True)
     try:
         server.serve_forever()

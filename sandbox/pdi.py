@@ -497,6 +497,15 @@ class PdiApp:
             self._writes = 0
             self._writes_by_route.clear()
 
+    def throttled_body(self, retry_after: int | None) -> dict[str, Any]:
+        """Body of the ``rate_limit`` switch's 429s.
+
+        Guess: PDI documents no limit (pdi-api.md Q8); an ASP.NET Web API answers errors
+        as ``{"message": ...}``, as this simulator's 401s do, and a client should rely on
+        the status and ``Retry-After`` only."""
+        wait = "" if retry_after is None else f" Retry after {retry_after} s."
+        return {"message": f"Too many requests.{wait}"}
+
     def _build_routes(self) -> list[_Route]:
         def route(method: str, path: str, handler: Handler, *, auth: bool = True) -> _Route:
             segments = tuple(
