@@ -48,7 +48,8 @@ Admin routes (besides the base's health/stats/switches/answers): ``GET /__admin/
 (every object), ``POST /__admin/reset`` (empty all but calendars, credentials and live
 tokens; ids are never reused), ``POST /__admin/calendars`` ``{"names": [...]}`` (replace
 the calendars; a calendar id derives from its name), ``POST /__admin/tokens/expire``
-(invalidate every token, to test re-login), ``POST /__admin/seed``
+(invalidate every token, to test re-login), ``GET /__admin/tokens`` (every token ever
+issued, for secret searches), ``POST /__admin/seed``
 ``{"kind": "contacts"|"events"|"locations"|"invitations", "object": {...}}`` (store an
 object as a PDI user would make it in the UI: any fields, a new id, no validation but an
 invitation's event and contact must exist; a contact's ``emails``/``phones`` may be lists
@@ -462,6 +463,8 @@ class PdiApp:
         self._lock = threading.RLock()
         self._counter = 0
         self._tokens: dict[str, float] = {}  # token -> expiry (epoch seconds)
+        # Every token ever issued, for tests that search logs and files for secrets.
+        self._issued: list[str] = []
         self._calendars: dict[str, dict[str, Any]] = {}
         self._locations: dict[str, dict[str, Any]] = {}
         self._events: dict[str, dict[str, Any]] = {}
@@ -587,6 +590,9 @@ class PdiApp:
             if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
                 return _error(400, 'Expected {"names": [non-empty strings]}.')
             return Response(200, {"calendars": self.set_calendars(names)})
+        if key == ("GET", "/__admin/tokens"):
+            with self._lock:
+                return Response(200, {"issued": list(self._issued)})
         if key == ("POST", "/__admin/tokens/expire"):
             with self._lock:
                 count = len(self._tokens)
@@ -868,6 +874,7 @@ class PdiApp:
         token = secrets.token_urlsafe(32)
         expires = datetime.now(UTC) + timedelta(seconds=self.token_ttl_seconds)
         self._tokens[token] = expires.timestamp()
+        self._issued.append(token)
         expiration = format_datetime(expires)
         if self.naive_expiration:
             expiration = expiration.removesuffix("Z")

@@ -321,6 +321,9 @@ class TargetPDI(Target):
         if STOP.is_set():
             raise Stopped(STOPPED_MESSAGE)
         if self._progress is None:
+            # Log in and check the calendars at the first record, not at the first batch:
+            # bad credentials stop the run before it reads on (it writes nothing either way).
+            self.runtime()
             self._progress = ProgressReporter(self.summary, log_info(self.logger)).start()
             self._batch_started = time.monotonic()
         stream = str(message_dict.get("stream"))

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import MakeProject
 from tests.e2e.expect import PdiModel, router
-from tests.e2e.harness import Project
 from tests.e2e.test_sync import (
     CALENDARS_YML,
     ROUTES,
@@ -37,18 +35,11 @@ PDI_LIMIT = 20
 MOBILIZE_LIMIT = 4
 
 
-def switches(project: Project, spikes: bool = True) -> dict[str, Any]:
-    """TROUBLE, plus latency spikes where the simulator has them."""
-    known = set(project.pdi.admin("switches"))
-    extra = SPIKES if spikes and set(SPIKES) <= known else {}
-    return {**TROUBLE, **extra}
-
-
 def test_a_429_storm_with_5xx_drops_and_spikes_ends_exact(make_project: MakeProject) -> None:
     project = make_project()
     use_calendars(project, CALENDARS_YML)
     model = PdiModel(router(ROUTES, "Other Events"))
-    trouble = switches(project)
+    trouble = {**TROUBLE, **SPIKES}
     project.pdi.admin("switches", {**trouble, "rate_limit": PDI_LIMIT, "retry_after": 1})
     # Mobilize too: small pages for enough requests to meet the faults, and a limit below
     # the tap's starting rate (10/s).
@@ -87,12 +78,12 @@ def test_pdi_down_two_minutes_mid_run_then_back(make_project: MakeProject) -> No
         assert time.monotonic() < deadline
         time.sleep(0.05)
     # Down: every connection closed without an answer (the admin routes keep working).
-    project.pdi.admin("switches", {"drop_rate": 1.0})
+    project.pdi.admin("switches", {"down": True})
     down_at = project.pdi_writes()
     time.sleep(120)
     assert running.poll() is None, "the run gave up during a two-minute outage"
     assert project.pdi_writes() == down_at
-    project.pdi.admin("switches", {"drop_rate": 0.0, "latency_ms": 0})
+    project.pdi.admin("switches", {"down": False, "latency_ms": 0})
     assert running.wait(timeout=300) == 0, Path(
         project.workdir / "background-sync.log"
     ).read_text()[-4000:]

@@ -1,0 +1,72 @@
+"""No secret anywhere: a prod sync with known secret values, through faults that make every
+error path speak (5xx answers, an access token expiring mid-run, dead letters), then a
+search of every log line, state entry, id-map row and dead letter for the Mobilize API key,
+the PDI username, password and API token, and every access token PDI issued."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import SMALL, SMALL_ATTENDANCES, MakeProject
+from tests.reliability.test_credentials import SECRETS, STATE_ID
+
+pytestmark = pytest.mark.e2e
+
+
+def dump(database: Path) -> str:
+    """Every row of every table of a SQLite file, as text."""
+    with closing(sqlite3.connect(database)) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return "\n".join(
+            repr(row) for table in tables for row in db.execute(f'SELECT * FROM "{table}"')
+        )
+
+
+def test_no_secret_in_logs_state_id_map_or_dead_letters(make_project: MakeProject) -> None:
+    project = make_project(
+        mobilize_args=[*SMALL, *SMALL_ATTENDANCES, "--api-key", SECRETS["TAP_MOBILIZE_API_KEY"]],
+        pdi_args=[
+            "--username",
+            SECRETS["TARGET_PDI_USERNAME"],
+            "--password",
+            SECRETS["TARGET_PDI_PASSWORD"],
+            "--api-token",
+            SECRETS["TARGET_PDI_API_TOKEN"],
+        ],
+        env={**SECRETS, "TAP_MOBILIZE_ORGANIZATION_ID": "1", "MELTANO_ENVIRONMENT": "prod"},
+    )
+    project.pdi.admin("switches", {"fail_rate": 0.05, "latency_ms": 5})
+    running = project.start_sync()
+    deadline = time.monotonic() + 120
+    while project.pdi_writes() < 40:
+        assert running.poll() is None, "the run ended before its token could expire"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    project.pdi.admin("tokens/expire", {})
+    assert running.wait(timeout=300) == 0
+    state = project.meltano("--environment=prod", "state", "get", STATE_ID)
+    assert '"bookmarks"' in state.output
+    assert project.dead_letters.exists()  # people without an email
+
+    seen = {
+        "run log": (project.workdir / "background-sync.log").read_text(),
+        "meltano state get": state.output,
+        "Meltano system database (state, runs)": dump(project.workdir / "meltano.db"),
+        "id map": dump(project.id_map),
+        "dead letters": project.dead_letters.read_text(),
+    }
+    tokens = project.pdi.admin("tokens")["issued"]
+    assert len(tokens) >= 2  # the expired token was renewed
+    secrets = {**SECRETS, **{f"access token {i}": t for i, t in enumerate(tokens)}}
+    hits = [
+        f"{name} in {place}"
+        for name, value in secrets.items()
+        for place, text in seen.items()
+        if value in text
+    ]
+    assert hits == []
