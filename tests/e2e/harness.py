@@ -110,6 +110,18 @@ class Project:
     def dead_letters(self) -> Path:
         return self.workdir / "dead_letters.jsonl"
 
+    def sys_dir(self) -> Path:
+        """A `.meltano` of this project's own: its `run` folder (catalogs, configs, state
+        files of runs under way) is apart from any other test's, so that tests can run at the
+        same time; the plugins' virtualenvs are the ones `scripts/setup.sh` installed."""
+        sys_dir = self.workdir / ".meltano"
+        if not sys_dir.exists():
+            sys_dir.mkdir(parents=True)
+            for kind in ("extractors", "loaders", "utilities"):
+                if (REPO / ".meltano" / kind).exists():
+                    (sys_dir / kind).symlink_to(REPO / ".meltano" / kind)
+        return sys_dir
+
     def env(self) -> dict[str, str]:
         env = {
             k: v
@@ -120,6 +132,7 @@ class Project:
             {
                 "PATH": f"{REPO / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
                 "MELTANO_DATABASE_URI": f"sqlite:///{self.workdir / 'meltano.db'}",
+                "MELTANO_SYS_DIR_ROOT": str(self.sys_dir()),
                 "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
                 "MELTANO_ENVIRONMENT": "dev",
                 "TAP_MOBILIZE_API_URL": f"{self.mobilize.url}/v1",
