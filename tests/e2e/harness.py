@@ -180,6 +180,19 @@ class Project:
                 start_new_session=True,
             )
 
+    def wait_for_writes(
+        self, running: subprocess.Popen[str], writes: int, timeout: float = 300
+    ) -> bool:
+        """Wait, while ``running`` goes on, until PDI has taken ``writes`` writes in all: True,
+        or False when the run ended first. A run that stalls fails the test."""
+        deadline = time.monotonic() + timeout
+        while self.pdi_writes() < writes:
+            if running.poll() is not None:
+                return False
+            assert time.monotonic() < deadline, f"the run stalled before {writes} PDI writes"
+            time.sleep(0.02)
+        return True
+
     def sync(self, *extra: str) -> RunResult:
         return self.meltano("run", *extra, "tap-mobilize", "target-pdi")
 

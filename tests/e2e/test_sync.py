@@ -369,11 +369,7 @@ def test_crash_mid_run_then_rerun_misses_nothing_and_duplicates_nothing(
     # Slow PDI down so that the run can be broken while it writes.
     project.pdi.admin("switches", {"latency_ms": 30})
     running = project.start_sync()
-    deadline = time.monotonic() + 300
-    while project.pdi_writes() < 30:
-        assert running.poll() is None, "the sync ended before PDI could be broken"
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    assert project.wait_for_writes(running, 30), "the sync ended before PDI could be broken"
     project.pdi.admin("switches", {"fail_rate": 1.0, "fail_status": 503})
     assert running.wait(timeout=300) != 0
     assert project.pdi_writes() >= 30

@@ -49,15 +49,10 @@ def break_at(project: Project, sig: signal.Signals, writes: int) -> bool:
     # --force: a run killed before it could say so leaves Meltano's record of it "running",
     # and Meltano refuses the same job for 5 minutes (see the README); here nothing else runs.
     running = project.start_sync("--force")
-    deadline = time.monotonic() + 120
     if writes == 0:
         time.sleep(2.0)  # Meltano started, the tap reading
-    else:
-        while project.pdi_writes() - start < writes:
-            if running.poll() is not None:
-                return False
-            assert time.monotonic() < deadline, "the run stalled"
-            time.sleep(0.01)
+    elif not project.wait_for_writes(running, start + writes):
+        return False
     if running.poll() is not None:
         return False
     os.killpg(running.pid, sig)

@@ -72,11 +72,7 @@ def test_pdi_down_two_minutes_mid_run_then_back(make_project: MakeProject) -> No
     project.pdi.admin("switches", {"latency_ms": 20})  # long enough to go down halfway
     started = time.monotonic()
     running = project.start_sync()
-    deadline = time.monotonic() + 120
-    while project.pdi_writes() < 60:
-        assert running.poll() is None, "the run ended before PDI went down"
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    assert project.wait_for_writes(running, 60), "the run ended before PDI went down"
     # Down: every connection closed without an answer (the admin routes keep working).
     project.pdi.admin("switches", {"down": True})
     down_at = project.pdi_writes()
@@ -101,12 +97,8 @@ def test_access_token_expiring_mid_run(make_project: MakeProject) -> None:
     project.pdi.admin("switches", {"latency_ms": 10})
     started = time.monotonic()
     running = project.start_sync()
-    deadline = time.monotonic() + 120
     for writes in (30, 120):  # twice: in the events phase and among the invitations
-        while project.pdi_writes() < writes:
-            assert running.poll() is None, "the run ended before its token could expire"
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        assert project.wait_for_writes(running, writes), "the run ended before its token expired"
         assert project.pdi.admin("tokens/expire", {})["expired"] >= 1
     assert running.wait(timeout=300) == 0
     statuses = project.pdi.admin("stats")["statuses"]

@@ -6,7 +6,6 @@ the PDI username, password and API token, and every access token PDI issued."""
 from __future__ import annotations
 
 import sqlite3
-import time
 from contextlib import closing
 from pathlib import Path
 
@@ -42,11 +41,7 @@ def test_no_secret_in_logs_state_id_map_or_dead_letters(make_project: MakeProjec
     )
     project.pdi.admin("switches", {"fail_rate": 0.05, "latency_ms": 5})
     running = project.start_sync()
-    deadline = time.monotonic() + 120
-    while project.pdi_writes() < 40:
-        assert running.poll() is None, "the run ended before its token could expire"
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    assert project.wait_for_writes(running, 40), "the run ended before its token could expire"
     project.pdi.admin("tokens/expire", {})
     assert running.wait(timeout=300) == 0
     state = project.meltano("--environment=prod", "state", "get", STATE_ID)
