@@ -23,7 +23,9 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Any
 
 import requests
@@ -54,6 +56,22 @@ _LOST = (
 )
 
 FindExisting = Callable[[], Mapping[str, Any] | None]
+
+
+class _Outcome(Enum):
+    ANSWERED = "answered"  # an answer below 500 other than 429: the caller reads it
+    THROTTLED = "throttled"  # 429: try again once the shared pause is over
+    FAILED = "failed"  # 5xx or no answer, waited for: try again
+    EXHAUSTED = "exhausted"  # the request's own failures are past max_retries
+
+
+@dataclass
+class _Tries:
+    """One request's count of its own failures, and of its waits through an outage."""
+
+    failures: int = 0
+    waits: int = 0
+
 
 # Set on SIGTERM: no request starts after it, the ones in flight finish (see TargetPDI.invoke).
 STOP = threading.Event()
@@ -212,36 +230,21 @@ class PDIClient:
     def login(self) -> None:
         """POST /sessions. Bad credentials -> AuthenticationError (fatal); outages are retried."""
         url = f"{self.base_url}/sessions"
-        failures = waits = 0
+        tries = _Tries()
         while True:
-            self._check_budget("PDI login")
-            episode = self.rate.acquire()
-            sent_at = self._clock()
-            self._count("POST")
-            response, reason = self._send(
-                "POST", url, data=json.dumps(self._credentials), timeout=self._timeout
+            episode, sent_at, response, reason = self._send_paced(
+                "PDI login", "POST", url, data=json.dumps(self._credentials), timeout=self._timeout
             )
-            status = response.status_code if response is not None else None
-            if status == 429:
-                assert response is not None
-                self._answered()
-                self.rate.on_throttled(episode, self._retry_after(response))
-                continue
-            if status is None or status >= 500:
-                if self._own_failure(sent_at):
-                    failures += 1
-                    if failures > self._max_retries:
-                        raise APIUnavailableError(
-                            f"PDI login: {reason} {failures} times from {self.base_url}; "
-                            "check setting api_url"
-                        )
-                    self._sleep(self._backoff(failures))
-                else:
-                    waits += 1
-                    self._sleep(min(OUTAGE_PAUSE_MAX, self._backoff(waits)))
+            outcome = self._settle(tries, episode, sent_at, response)
+            if outcome is _Outcome.EXHAUSTED:
+                raise APIUnavailableError(
+                    f"PDI login: {reason} {tries.failures} times from {self.base_url}; "
+                    "check setting api_url"
+                )
+            if outcome is not _Outcome.ANSWERED:
                 continue
             assert response is not None
-            self._answered()
+            status = response.status_code
             if status >= 400:
                 raise AuthenticationError(
                     f"PDI login failed (HTTP {status}): check settings username, password and "
@@ -306,15 +309,12 @@ class PDIClient:
         if self.read_only and method != "GET":
             raise RuntimeError(f"dry run: refusing {method} {path}")
         url = f"{self.base_url}{path}"
-        failures = waits = 0
+        tries = _Tries()
         renewed = False
         while True:
-            self._check_budget(f"{method} {path}")
             token = self._bearer()
-            episode = self.rate.acquire()
-            sent_at = self._clock()
-            self._count(method)
-            response, reason = self._send(
+            episode, sent_at, response, reason = self._send_paced(
+                f"{method} {path}",
                 method,
                 url,
                 params=dict(params) if params else None,
@@ -322,29 +322,19 @@ class PDIClient:
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=self._timeout,
             )
-            status = response.status_code if response is not None else None
-            if status == 429:
-                # "Not processed": nothing to look up, and no retry used up.
-                assert response is not None
-                self._answered()
-                self.rate.on_throttled(episode, self._retry_after(response))
-                continue
-            if status is None or status >= 500:
-                if self._own_failure(sent_at):
-                    failures += 1
-                    if failures > self._max_retries:
-                        raise self._gave_up(method, path, failures, reason, response)
-                    self._sleep(self._backoff(failures))
-                else:
-                    waits += 1
-                    self._sleep(min(OUTAGE_PAUSE_MAX, self._backoff(waits)))
+            outcome = self._settle(tries, episode, sent_at, response)
+            if outcome is _Outcome.EXHAUSTED:
+                raise self._gave_up(method, path, tries.failures, reason, response)
+            if outcome is _Outcome.FAILED:
                 # A 5xx or a lost answer to a create may still have created the object.
                 found = self._lookup_lost(method, path, find_existing, reason)
                 if found is not None:
                     return found
                 continue
+            if outcome is _Outcome.THROTTLED:
+                continue
             assert response is not None
-            self._answered()
+            status = response.status_code
             self.rate.on_success()
             if status == 401 and not renewed:
                 renewed = True
@@ -371,6 +361,45 @@ class PDIClient:
                 return None
 
     # --- failure policy ------------------------------------------------------------------------
+
+    def _send_paced(
+        self, what: str, method: str, url: str, **kwargs: Any
+    ) -> tuple[int, float, requests.Response | None, str]:
+        """One attempt at the shared rate: its rate episode, when it was sent, the answer (or
+        None) and what it was."""
+        self._check_budget(what)
+        episode = self.rate.acquire()
+        sent_at = self._clock()
+        self._count(method)
+        response, reason = self._send(method, url, **kwargs)
+        return episode, sent_at, response, reason
+
+    def _settle(
+        self, tries: _Tries, episode: int, sent_at: float, response: requests.Response | None
+    ) -> _Outcome:
+        """What an attempt's answer means, with the waiting it calls for already done.
+
+        A 429 pauses the shared rate and uses up no try ("not processed"). A 5xx or no answer
+        is this request's own failure while PDI answers others (retried `max_retries` times),
+        or an outage, waited out without counting (see `_own_failure`)."""
+        status = response.status_code if response is not None else None
+        if status == 429:
+            assert response is not None
+            self._answered()
+            self.rate.on_throttled(episode, self._retry_after(response))
+            return _Outcome.THROTTLED
+        if status is None or status >= 500:
+            if self._own_failure(sent_at):
+                tries.failures += 1
+                if tries.failures > self._max_retries:
+                    return _Outcome.EXHAUSTED
+                self._sleep(self._backoff(tries.failures))
+            else:
+                tries.waits += 1
+                self._sleep(min(OUTAGE_PAUSE_MAX, self._backoff(tries.waits)))
+            return _Outcome.FAILED
+        self._answered()
+        return _Outcome.ANSWERED
 
     def _send(self, method: str, url: str, **kwargs: Any) -> tuple[requests.Response | None, str]:
         """The answer, or None and why there was none."""
