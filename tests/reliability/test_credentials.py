@@ -45,12 +45,16 @@ WRONG = {name: f"wrong-{value[:2]}-Yb40q" for name, value in SECRETS.items()}
 UNSET = None
 
 
-def project_with(make_project: MakeProject, **changes: str | None) -> Project:
-    """Both simulators expecting SECRETS; the environment gives SECRETS with ``changes``
-    (a value, or UNSET to leave the variable out)."""
+def project_with(
+    make_project: MakeProject, dataset: list[str] | None = None, **changes: str | None
+) -> Project:
+    """Both simulators expecting SECRETS, Mobilize serving ``dataset`` (the generator's
+    options; TINY by default); the environment gives SECRETS with ``changes`` (a value, or
+    UNSET to leave the variable out)."""
     env: dict[str, str | None] = {**SECRETS, "TAP_MOBILIZE_ORGANIZATION_ID": "1", **changes}
+    data = dataset if dataset is not None else [*TINY, *TINY_ATTENDANCES]
     return make_project(
-        mobilize_args=[*TINY, *TINY_ATTENDANCES, "--api-key", SECRETS["TAP_MOBILIZE_API_KEY"]],
+        mobilize_args=[*data, "--api-key", SECRETS["TAP_MOBILIZE_API_KEY"]],
         pdi_args=[
             "--username",
             SECRETS["TARGET_PDI_USERNAME"],

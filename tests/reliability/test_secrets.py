@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import SMALL, SMALL_ATTENDANCES, MakeProject
-from tests.reliability.test_credentials import SECRETS, STATE_ID
+from tests.reliability.test_credentials import SECRETS, STATE_ID, project_with
 
 pytestmark = pytest.mark.e2e
 
@@ -27,18 +27,7 @@ def dump(database: Path) -> str:
 
 
 def test_no_secret_in_logs_state_id_map_or_dead_letters(make_project: MakeProject) -> None:
-    project = make_project(
-        mobilize_args=[*SMALL, *SMALL_ATTENDANCES, "--api-key", SECRETS["TAP_MOBILIZE_API_KEY"]],
-        pdi_args=[
-            "--username",
-            SECRETS["TARGET_PDI_USERNAME"],
-            "--password",
-            SECRETS["TARGET_PDI_PASSWORD"],
-            "--api-token",
-            SECRETS["TARGET_PDI_API_TOKEN"],
-        ],
-        env={**SECRETS, "TAP_MOBILIZE_ORGANIZATION_ID": "1", "MELTANO_ENVIRONMENT": "prod"},
-    )
+    project = project_with(make_project, [*SMALL, *SMALL_ATTENDANCES], MELTANO_ENVIRONMENT="prod")
     project.pdi.admin("switches", {"fail_rate": 0.05, "latency_ms": 5})
     running = project.start_sync()
     assert project.wait_for_writes(running, 40), "the run ended before its token could expire"
