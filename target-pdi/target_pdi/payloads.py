@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from target_pdi.mapping_files import mapped_property
+from target_pdi.vocabulary import location_address_key, location_geo_key, mobilize_event_key
 
 CANCELED_PREFIX = "[Canceled] "
 PRIVATE_VENUE = "Private Venue"
@@ -216,12 +217,12 @@ def location_key(event: Record) -> str:
     payload = location_payload(event)
     geo = coordinates(event)
     if payload["locationName"] not in (PRIVATE_VENUE, VIRTUAL_VENUE) and geo is not None:
-        return f"geo:{geo[0]:.5f},{geo[1]:.5f}"
+        return location_geo_key(*geo)
     return name_address_key(payload["locationName"], payload["locationAddress"])
 
 
 def name_address_key(name: str, address: str) -> str:
-    return f"addr:{' '.join(name.lower().split())}|{' '.join(address.lower().split())}"
+    return location_address_key(name, address)
 
 
 # --- Event -------------------------------------------------------------------------------------
@@ -282,7 +283,7 @@ def site_key(website: Any) -> str | None:
         return None
     match = _EVENT_URL.search(text)
     if match:
-        return f"event:{int(match.group(1))}"
+        return mobilize_event_key(int(match.group(1)))
     return f"url:{text.lower().rstrip('/')}"
 
 
