@@ -1,8 +1,9 @@
-"""Sinks only buffer. All writing happens in TargetPDI._drain_all, in dependency order.
+"""The sinks: they validate and buffer records, nothing more; drain.py takes and writes them.
 
 The SDK drains a sink on its own when `is_full` and drains different sinks in parallel threads; both
 would break "an invitation is never written before its event and contact exist". So `is_full` is
-never true and the target takes the buffered records itself.
+never true, and `Drain` (drain.py) takes every sink's buffer (`start_drain`), writes all of them
+as one ordered batch and then releases the sinks (`mark_drained`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
 # Streams that carry data for PDI; anything else is accepted and ignored.
 WRITTEN_STREAMS = ("events", "deleted_events", "people", "attendances")
+# Where a sink's batch context holds its buffered records.
+RECORDS = "records"
 
 
 class CompiledValidator(BaseJSONSchemaValidator):
@@ -53,16 +56,10 @@ class BufferSink(BatchSink):
         return False
 
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
-        context.setdefault("records", []).append(record)
-
-    def take_records(self) -> list[dict[str, Any]]:
-        """Hand the buffered records to the target (the sink's buffer is emptied)."""
-        context = self.start_drain()
-        records: list[dict[str, Any]] = context.get("records", [])
-        return records
+        context.setdefault(RECORDS, []).append(record)
 
     def process_batch(self, context: dict[str, Any]) -> None:  # pragma: no cover - never called
-        raise RuntimeError("target-pdi drains its sinks itself (TargetPDI._drain_all)")
+        raise RuntimeError("target-pdi drains its sinks itself (drain.Drain.write)")
 
 
 class IgnoredSink(BufferSink):

@@ -12,9 +12,10 @@ from typing import Any
 import make_fixtures as F
 import pytest
 from target_pdi import payloads as P
+from target_pdi.runtime import Runtime
+from target_pdi.settings import Settings
 from target_pdi.summary import Summary
 from target_pdi.sync import Batch
-from target_pdi.target import Runtime
 
 Pdi = Any  # the `pdi` fixture (conftest.Pdi)
 GARBAGE = {"latitude": 123.456, "longitude": -200.5}  # a geocoder's answer for "nowhere"
@@ -93,7 +94,7 @@ def test_event_problems_name_what_the_sync_works_around() -> None:
 @pytest.fixture
 def runtime(config: dict[str, Any]) -> Iterator[Runtime]:
     """One run of the engine: each `engine.run(batch)` is one drain (one batch) of it."""
-    runtime = Runtime(config, Summary())
+    runtime = Runtime(Settings.from_config(config), Summary())
     try:
         yield runtime
     finally:
