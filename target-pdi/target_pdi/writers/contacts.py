@@ -1,0 +1,125 @@
+"""Contacts: matched by email only; the sync owns their names and adds a phone at creation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from target_pdi import payloads as P
+from target_pdi.client import object_id
+from target_pdi.errors import RecordRejected
+from target_pdi.idmap import Entry
+from target_pdi.recovery import ContactFinder, lower_keys
+from target_pdi.vocabulary import PdiObject, contact_key
+from target_pdi.work import Shared, is_gone
+from target_pdi.writers.base import Item, Outcome, Row, Writer
+
+LOGGER = logging.getLogger("target-pdi")
+
+
+@dataclass
+class ContactItem(Item):
+    email: str = ""
+    names: dict[str, Any] = field(default_factory=dict)  # the fields the sync owns
+    phone: str | None = None
+    # Only a `people` record may rename a contact found in PDI without an id-map entry: an
+    # attendance's embedded copy can be older than what is already there.
+    authoritative: bool = True
+
+    @property
+    def person_modified(self) -> int:
+        return int(self.extra.get("person_modified") or 0)
+
+
+def contact(
+    email: str, person: Mapping[str, Any], person_id: int, *, authoritative: bool = True
+) -> ContactItem:
+    payload = P.contact_payload(person)
+    return ContactItem(
+        contact_key(email),
+        payload,
+        person_id,
+        {"person_modified": P.to_epoch(person.get("modified_date")) or 0},
+        email=email,
+        names={"firstName": payload["firstName"], "lastName": payload["lastName"]},
+        phone=P.person_phone(person),
+        authoritative=authoritative,
+    )
+
+
+class ContactWriter(Writer[ContactItem]):
+    kind = PdiObject.CONTACT
+
+    def __init__(self, shared: Shared) -> None:
+        super().__init__(shared)
+        self.finder = ContactFinder(shared.client)
+
+    def is_current(self, entry: Entry, item: ContactItem) -> bool:
+        # Unchanged, or older (e.g. an attendance's embedded copy) than what we wrote.
+        written = int(entry.extra.get("person_modified") or 0)
+        return entry.content_hash == item.digest or item.person_modified < written
+
+    def find(self, item: ContactItem) -> Row | None:
+        return self.finder.find(item.email, item.names["firstName"], item.names["lastName"])
+
+    def adopt(self, pdi_id: str, row: Row, item: ContactItem) -> Outcome | None:
+        if P.same_content(row, item.names) or not item.authoritative:
+            return Outcome.UNCHANGED
+        return self.update(pdi_id, item)
+
+    def update(self, pdi_id: str, item: ContactItem) -> Outcome | None:
+        """Read the contact, change only what the sync owns, write it back (a PUT may replace
+        the whole contact)."""
+        current = self.finder.read(pdi_id, fresh=True)
+        if current is None:
+            return None
+        if P.same_content(current, item.names):
+            return Outcome.UNCHANGED
+        try:
+            self.client.put(f"/contacts/{pdi_id}", P.contact_update_body(current, item.names))
+        except RecordRejected as exc:
+            if not is_gone(exc):
+                raise
+            return None
+        self.finder.forget(pdi_id)
+        return Outcome.UPDATED
+
+    def create(self, item: ContactItem) -> str:
+        result = self.client.create("/contacts", item.payload, lambda: self.find(item))
+        pdi_id = object_id(result) or ""
+        if not pdi_id:
+            raise RecordRejected("PDI created a contact but returned no id")
+        self._add_phone(pdi_id, item.phone)
+        return pdi_id
+
+    def _add_phone(self, contact_id: str, number: str | None) -> None:
+        # Phones are only added at creation: PDI has no known phone list/update endpoint, so adding
+        # on every change would pile up duplicates.
+        if not number:
+            return
+        try:
+            self.client.create(
+                f"/contacts/{contact_id}/phones",
+                P.phone_payload(number),
+                lambda: self._find_phone(contact_id, number),
+            )
+        except RecordRejected as exc:
+            self.summary.skip("phones rejected by PDI")
+            LOGGER.warning(
+                "PDI rejected the phone of contact %s (HTTP %s); contact kept",
+                contact_id,
+                exc.http_status,
+            )
+
+    def _find_phone(self, contact_id: str, number: str) -> Row | None:
+        contact = self.finder.read(contact_id, fresh=True)
+        digits = "".join(ch for ch in number if ch.isdigit())
+        phones = lower_keys(contact).get("phones") if contact is not None else None
+        for phone in phones if isinstance(phones, list) else []:
+            if isinstance(phone, Mapping):
+                value = str(lower_keys(phone).get("phonenumber") or "")
+                if "".join(ch for ch in value if ch.isdigit()) == digits:
+                    return dict(phone)
+        return None

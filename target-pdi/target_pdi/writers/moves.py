@@ -1,0 +1,106 @@
+"""Making PDI events, and moving one to another calendar (PDI cannot change an event's
+calendar): made in the new one, its invitations brought over, the old one canceled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from target_pdi import payloads as P
+from target_pdi.client import object_id
+from target_pdi.errors import RecordRejected
+from target_pdi.idmap import Entry
+from target_pdi.plan import MOVED
+from target_pdi.recovery import PdiEvents
+from target_pdi.vocabulary import PdiObject, retired_event_key
+from target_pdi.work import Shared, is_gone
+from target_pdi.writers.base import Outcome
+from target_pdi.writers.cancels import CANCEL_NOTES, EventCanceller, canceled_payload
+from target_pdi.writers.invitations import InvitationWriter
+
+EVENT = PdiObject.EVENT
+MOVE_KEYS = ("moving_from", "moving_from_payload")
+
+
+class EventMover:
+    def __init__(
+        self,
+        shared: Shared,
+        pdi_events: PdiEvents,
+        invitations: InvitationWriter,
+        canceller: EventCanceller,
+    ) -> None:
+        self.shared = shared
+        self.idmap = shared.idmap
+        self.summary = shared.summary
+        self.pdi_events = pdi_events
+        self.invitations = invitations
+        self.canceller = canceller
+
+    def create_in(self, calendar_id: str, payload: dict[str, Any], start: int) -> str:
+        """POST the event; a lost answer is looked up by website and start, never re-sent blind."""
+        site = P.site_key(payload.get("website"))
+        result = self.shared.client.create(
+            f"/calendars/{calendar_id}/events",
+            payload,
+            lambda: self.pdi_events.find_created(site, start, calendar_id),
+        )
+        pdi_id = object_id(result) or ""
+        if not pdi_id:
+            raise RecordRejected("PDI created an event but returned no id")
+        self.pdi_events.mark_created(pdi_id)
+        self.invitations.new_event(pdi_id)
+        return pdi_id
+
+    def move(
+        self, key: str, entry: Entry, payload: dict[str, Any], calendar_id: str, event_type: Any
+    ) -> None:
+        """Resumable: the id map points at the new event from its creation, and remembers the
+        old one until the move is finished."""
+        start = P.to_epoch(P.parse_pdi_datetime(payload.get("startDateTimeUtc")))
+        assert start is not None
+        new_id = self.create_in(calendar_id, payload, start)
+        self.summary.count(EVENT.label, Outcome.CREATED)
+        extra = {
+            "payload": dict(payload),
+            "calendar_id": calendar_id,
+            "event_type": event_type,
+            "moving_from": entry.pdi_id,
+            "moving_from_payload": entry.extra.get("payload") or payload,
+        }
+        digest = P.content_hash(payload)
+        self.idmap.put(EVENT, key, new_id, digest, mobilize_id=entry.mobilize_id, extra=extra)
+        self.finish(key)
+
+    def finish(self, key: str) -> None:
+        entry = self.idmap.get(EVENT, key)
+        assert entry is not None
+        old_id = str(entry.extra["moving_from"])
+        old_payload = dict(entry.extra.get("moving_from_payload") or {})
+        try:
+            old_rows = self.invitations.rows(old_id)
+        except RecordRejected as exc:
+            if not is_gone(exc):
+                raise
+            old_rows = {}
+        self.invitations.copy(old_id, entry.pdi_id, old_rows)
+        if old_rows or old_payload:
+            try:
+                digest = self.canceller.cancel_pdi(old_id, old_payload, None, keep_live=False)
+            except RecordRejected as exc:
+                if not is_gone(exc):
+                    raise
+                digest = None
+            self.idmap.put(
+                EVENT,
+                retired_event_key(old_id),
+                old_id,
+                digest,
+                mobilize_id=entry.mobilize_id,
+                extra={"payload": canceled_payload(old_payload), "canceled": MOVED},
+            )
+        extra = {k: v for k, v in entry.extra.items() if k not in MOVE_KEYS}
+        self.idmap.put(
+            EVENT, key, entry.pdi_id, entry.content_hash, mobilize_id=entry.mobilize_id, extra=extra
+        )
+        self.summary.note(CANCEL_NOTES[MOVED])
