@@ -1,4 +1,4 @@
-"""The analyst-edited YAML under ``mappings/``: parse, validate, and turn into config.
+"""Owns the analyst-edited YAML under ``mappings/``: parse it, check it, turn it into config.
 
 Two files:
 
@@ -8,9 +8,10 @@ Two files:
   The expressions are singer-sdk stream-map expressions; they become the target's
   ``stream_maps`` so the SDK evaluates them before any sink code.
 
-Every problem is reported with file, line and a hint, all at once, so an analyst can
-fix a file in one pass. Checks that need PDI (do the calendars exist?) live in
-``unknown_calendars`` and run after login, still before any write.
+ruamel.yaml parses both (round-trip, so every mapping knows the line of each key, and
+duplicate keys are errors). Every problem is reported with file, line and a hint, all at
+once, so an analyst can fix a file in one pass. Checks that need PDI (do the calendars
+exist?) live in ``unknown_calendars`` and run after login, still before any write.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
+from ruamel.yaml import YAML, YAMLError
+from ruamel.yaml.comments import CommentedBase, CommentedMap
+from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
+
+from target_pdi.vocabulary import PdiObject
 
 # The list Mobilize shows when an organization sets up its PDI integration.
 EVENT_TYPE_LABELS: dict[str, str] = {
@@ -91,20 +96,24 @@ CALENDARS_SCHEMA: dict[str, Any] = {
     },
 }
 
-# The PDI fields an analyst may feed, per PDI object. Location fields are optional:
-# without them the built-in rules (venue, address, "Private Venue", "Virtual") apply.
-PDI_FIELDS: dict[str, tuple[str, ...]] = {
-    "Event": ("name", "description", "website", "phone", "contactEmail"),
-    "Location": ("locationName", "locationAddress"),
-    "Contact": ("firstName", "lastName", "phone"),
+# The PDI fields an analyst may feed, per PDI object (written "Event.name" in fields.yml).
+# Location fields are optional: without them the built-in rules (venue, address,
+# "Private Venue", "Virtual") apply.
+PDI_FIELDS: dict[PdiObject, tuple[str, ...]] = {
+    PdiObject.EVENT: ("name", "description", "website", "phone", "contactEmail"),
+    PdiObject.LOCATION: ("locationName", "locationAddress"),
+    PdiObject.CONTACT: ("firstName", "lastName", "phone"),
 }
-# Which PDI objects each Mobilize stream can feed.
-STREAM_OBJECTS: dict[str, tuple[str, ...]] = {
-    "events": ("Event", "Location"),
-    "people": ("Contact",),
-    "attendances": ("Contact",),
+_MAPPABLE_BY_LABEL = {obj.label: obj for obj in PDI_FIELDS}
+# The PDI objects each Mobilize stream may feed in fields.yml.
+STREAM_FEEDS: dict[str, tuple[PdiObject, ...]] = {
+    "events": (PdiObject.EVENT, PdiObject.LOCATION),
+    "people": (PdiObject.CONTACT,),
+    "attendances": (PdiObject.CONTACT,),
 }
 # Top-level fields of each Mobilize stream (mobilize-api.md section 4), to catch typos.
+# The tap's schemas say the same; tests/test_mapping_files.py checks the two agree (the
+# target cannot import the tap: each plugin has its own venv).
 STREAM_FIELDS: dict[str, frozenset[str]] = {
     "events": frozenset(
         "id title summary description featured_image_url high_priority sponsor timeslots "
@@ -137,10 +146,12 @@ FIELDS_SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "patternProperties": {
-                "^(" + "|".join(objects) + r")\.[A-Za-z]+$": {"type": "string"},
+                "^(" + "|".join(obj.label for obj in objects) + r")\.[A-Za-z]+$": {
+                    "type": "string"
+                },
             },
         }
-        for stream, objects in STREAM_OBJECTS.items()
+        for stream, objects in STREAM_FEEDS.items()
     },
 }
 
@@ -199,81 +210,78 @@ class FieldMapping:
         }
 
 
-class _Node:
-    """A parsed YAML value that remembers the line each key was written on."""
+class _Constructor(RoundTripConstructor):
+    """ruamel's round-trip constructor, noting every duplicate key instead of stopping."""
 
-    def __init__(self, file: str, text: str):
-        self.file = file
-        self.text = text
-        self.problems: list[Problem] = []
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # (key, its line, the line it was first set on), all 1-based
+        self.duplicates: list[tuple[str, int, int]] = []
+
+    def check_mapping_key(
+        self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any
+    ) -> bool:
         try:
-            self.root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark else None
-            problem = getattr(exc, "problem", None) or str(exc)
-            self.problems.append(Problem(file, line, f"not valid YAML: {problem}"))
-            self.root = None
-        if self.root is not None:
-            self._find_duplicates(self.root)
+            return bool(super().check_mapping_key(node, key_node, mapping, key, value))
+        except DuplicateKeyError:
+            first = mapping.lc.key(key)[0] + 1
+            self.duplicates.append((str(key), key_node.start_mark.line + 1, first))
+            return False  # keep the first value, as ruamel does when duplicates are allowed
 
-    def _find_duplicates(self, node: yaml.Node) -> None:
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[str, int] = {}
-            for key, value in node.value:
-                line = key.start_mark.line + 1
-                if key.value in seen:
-                    self.problems.append(
-                        Problem(
-                            self.file,
-                            line,
-                            f"duplicate key {key.value!r}",
-                            f"it is already set on line {seen[key.value]}; keep one",
-                        )
-                    )
-                else:
-                    seen[key.value] = line
-                self._find_duplicates(value)
 
-    def data(self) -> Any:
-        if self.root is None:
-            return None
-        return yaml.safe_load(self.text)
+@dataclass
+class _Document:
+    """One mapping file as ruamel loaded it (mappings carry lines), or why it could not."""
 
-    def line_of(self, path: Iterable[Any]) -> int | None:
-        node = self.root
-        line = node.start_mark.line + 1 if node is not None else None
-        for part in path:
-            if not isinstance(node, yaml.MappingNode):
-                break
-            for key, value in node.value:
-                if key.value == str(part):
-                    node, line = value, key.start_mark.line + 1
-                    break
-            else:
-                break
-        return line
+    file: str
+    data: Any = None
+    problems: list[Problem] = field(default_factory=list)
 
-    def entries(self, key: str) -> list[tuple[str, Any, int]]:
-        """(key, value, line) for each entry of the top-level mapping ``key``."""
-        if not isinstance(self.root, yaml.MappingNode):
-            return []
-        for top_key, value in self.root.value:
-            if top_key.value == key and isinstance(value, yaml.MappingNode):
-                return [
-                    (k.value, v.value, k.start_mark.line + 1)
-                    for k, v in value.value
-                    if isinstance(v, yaml.ScalarNode)
-                ]
+
+def _load(file: str, text: str) -> _Document:
+    yaml = YAML()  # round-trip: CommentedMap.lc knows the line of each key
+    yaml.Constructor = _Constructor
+    doc = _Document(file)
+    try:
+        doc.data = yaml.load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        doc.problems.append(Problem(file, line, f"not valid YAML: {problem}"))
+        return doc
+    for key, line, first in sorted(yaml.constructor.duplicates, key=lambda d: d[1]):
+        hint = f"it is already set on line {first}; keep one"
+        doc.problems.append(Problem(file, line, f"duplicate key {key!r}", hint))
+    return doc
+
+
+def _line_of(data: Any, path: Iterable[Any]) -> int | None:
+    """The line of the deepest key along ``path`` the file has; the top's line for none."""
+    line = data.lc.line + 1 if isinstance(data, CommentedBase) else None
+    for part in path:
+        if not isinstance(data, CommentedMap) or part not in data:
+            break
+        line, data = data.lc.key(part)[0] + 1, data[part]
+    return line
+
+
+def _entries(data: Any, key: str) -> list[tuple[str, str, int]]:
+    """(key, value, line) for each scalar entry of the top-level mapping ``key``."""
+    section = data.get(key) if isinstance(data, CommentedMap) else None
+    if not isinstance(section, CommentedMap):
         return []
+    return [
+        (str(k), "" if v is None else str(v), section.lc.key(k)[0] + 1)
+        for k, v in section.items()
+        if not isinstance(v, dict | list)
+    ]
 
 
-def _schema_problems(node: _Node, data: Any, schema: dict[str, Any]) -> list[Problem]:
+def _schema_problems(file: str, data: Any, schema: dict[str, Any]) -> list[Problem]:
     validator = jsonschema.Draft202012Validator(schema)
-    problems = []
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.path)):
-        problems.append(Problem(node.file, node.line_of(error.path), error.message))
-    return problems
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.path))
+    return [Problem(file, _line_of(data, error.path), error.message) for error in errors]
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str | None:
@@ -296,54 +304,54 @@ def event_type_enum(key: str) -> str | None:
 
 
 def parse_calendars(text: str, file: str = "calendars.yml") -> CalendarMapping:
-    node = _Node(file, text)
-    problems = list(node.problems)
-    data = node.data() if node.root is not None else None
-    if data is None and not problems:
-        problems.append(Problem(file, None, "the file is empty", "add an event_types: section"))
-    if data is None:
-        raise MappingError(problems)
-    problems.extend(_schema_problems(node, data, CALENDARS_SCHEMA))
-    if not isinstance(data, dict):
+    doc = _load(file, text)
+    if doc.data is None and not doc.problems:
+        doc.problems.append(Problem(file, None, "the file is empty", "add an event_types: section"))
+    if doc.data is None:
+        raise MappingError(doc.problems)
+    problems = doc.problems + _schema_problems(file, doc.data, CALENDARS_SCHEMA)
+    if not isinstance(doc.data, dict):
         raise MappingError(problems)
 
     mapping = CalendarMapping(file=file)
-    default = data.get("default_calendar")
+    default = doc.data.get("default_calendar")
     if isinstance(default, str | int):
         mapping.default_calendar = str(default)
-        mapping.default_line = node.line_of(["default_calendar"])
-    first_line_of: dict[str, int] = {}
-    for key, value, line in node.entries("event_types"):
-        enum = event_type_enum(str(key))
-        if enum is None:
-            suggestion = _suggest(str(key), [*EVENT_TYPE_LABELS, *KNOWN_EVENT_TYPES])
-            hint = (
-                f"did you mean {suggestion!r}?"
-                if suggestion
-                else "use an API enum such as CANVASS or a label such as 'Phone Bank'"
-            )
-            problems.append(Problem(file, line, f"unknown event type {key!r}", hint))
-            continue
-        if enum in first_line_of:
-            problems.append(
-                Problem(
-                    file,
-                    line,
-                    f"event type {key!r} is mapped twice (as {enum})",
-                    f"it is already mapped on line {first_line_of[enum]}; keep one",
-                )
-            )
-            continue
-        if enum not in KNOWN_EVENT_TYPES:
-            mapping.warnings.append(
-                Problem(file, line, f"{key!r} is not a documented Mobilize event type; kept")
-            )
-        first_line_of[enum] = line
-        mapping.event_types[enum] = str(value)
-        mapping.lines[enum] = line
+        mapping.default_line = _line_of(doc.data, ["default_calendar"])
+    for key, calendar, line in _entries(doc.data, "event_types"):
+        problem = _add_event_type(mapping, key, calendar, line)
+        if problem is not None:
+            problems.append(problem)
     if problems:
         raise MappingError(problems)
     return mapping
+
+
+def _add_event_type(mapping: CalendarMapping, key: str, calendar: str, line: int) -> Problem | None:
+    """Route the event type ``key`` (enum or label) to ``calendar``, or say why not."""
+    enum = event_type_enum(key)
+    if enum is None:
+        suggestion = _suggest(key, [*EVENT_TYPE_LABELS, *KNOWN_EVENT_TYPES])
+        hint = (
+            f"did you mean {suggestion!r}?"
+            if suggestion
+            else "use an API enum such as CANVASS or a label such as 'Phone Bank'"
+        )
+        return Problem(mapping.file, line, f"unknown event type {key!r}", hint)
+    if enum in mapping.lines:
+        return Problem(
+            mapping.file,
+            line,
+            f"event type {key!r} is mapped twice (as {enum})",
+            f"it is already mapped on line {mapping.lines[enum]}; keep one",
+        )
+    if enum not in KNOWN_EVENT_TYPES:
+        mapping.warnings.append(
+            Problem(mapping.file, line, f"{key!r} is not a documented Mobilize event type; kept")
+        )
+    mapping.event_types[enum] = calendar
+    mapping.lines[enum] = line
+    return None
 
 
 def _expression_problems(file: str, line: int | None, stream: str, expr: str) -> list[Problem]:
@@ -379,35 +387,43 @@ def _expression_problems(file: str, line: int | None, stream: str, expr: str) ->
 
 
 def parse_fields(text: str, file: str = "fields.yml") -> FieldMapping:
-    node = _Node(file, text)
-    problems = list(node.problems)
-    if node.root is None and problems:
-        raise MappingError(problems)
-    data = node.data() or {}
-    problems.extend(_schema_problems(node, data, FIELDS_SCHEMA))
+    doc = _load(file, text)
+    if doc.data is None and doc.problems:
+        raise MappingError(doc.problems)
+    data = doc.data or {}
+    problems = doc.problems + _schema_problems(file, data, FIELDS_SCHEMA)
     mapping = FieldMapping(file=file)
-    for stream in STREAM_OBJECTS:
-        entries = node.entries(stream)
-        for pdi_field, expr, line in entries:
-            obj, _, name = str(pdi_field).partition(".")
-            if obj in PDI_FIELDS and name not in PDI_FIELDS[obj]:
-                suggestion = _suggest(name, PDI_FIELDS[obj])
-                problems.append(
-                    Problem(
-                        file,
-                        line,
-                        f"PDI {obj} has no field {name!r} that can be mapped",
-                        f"did you mean {suggestion!r}?"
-                        if suggestion
-                        else f"mappable {obj} fields: {', '.join(PDI_FIELDS[obj])}",
-                    )
-                )
+    for stream in STREAM_FEEDS:
+        for pdi_field, expr, line in _entries(data, stream):
+            problem = _pdi_field_problem(file, line, pdi_field)
+            if problem is not None:
+                problems.append(problem)
                 continue
-            problems.extend(_expression_problems(file, line, stream, str(expr)))
-            mapping.streams.setdefault(stream, {})[str(pdi_field)] = str(expr)
+            problems.extend(_expression_problems(file, line, stream, expr))
+            mapping.streams.setdefault(stream, {})[pdi_field] = expr
     if problems:
         raise MappingError(problems)
     return mapping
+
+
+def _pdi_field_problem(file: str, line: int, pdi_field: str) -> Problem | None:
+    """A problem when ``pdi_field`` ("Event.nme") names a field PDI_FIELDS does not list.
+
+    A label that is no mappable object is left to the schema check.
+    """
+    label, _, name = pdi_field.partition(".")
+    obj = _MAPPABLE_BY_LABEL.get(label)
+    if obj is None or name in PDI_FIELDS[obj]:
+        return None
+    suggestion = _suggest(name, PDI_FIELDS[obj])
+    return Problem(
+        file,
+        line,
+        f"PDI {obj.label} has no field {name!r} that can be mapped",
+        f"did you mean {suggestion!r}?"
+        if suggestion
+        else f"mappable {obj.label} fields: {', '.join(PDI_FIELDS[obj])}",
+    )
 
 
 def load_calendars(path: str | Path) -> CalendarMapping:

@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 from target_pdi.mapping_files import (
     EVENT_TYPE_LABELS,
+    PDI_FIELDS,
+    STREAM_FEEDS,
+    STREAM_FIELDS,
     MappingError,
     load_calendars,
     load_fields,
@@ -110,3 +113,37 @@ def test_comprehension_variables_are_not_fields() -> None:
     assert mapping.stream_maps() == {
         "events": {"pdi_event_description": "' '.join(t['name'] for t in tags or [])"}
     }
+
+
+def test_every_duplicate_key_is_reported_with_its_first_line() -> None:
+    found = problems_of(
+        "event_types:\n  RALLY: C\n  CANVASS: A\n  RALLY: D\n  CANVASS: B\n"
+        "default_calendar: X\ndefault_calendar: Y\n"
+    )
+    assert found == [
+        "calendars.yml:4: duplicate key 'RALLY' (hint: it is already set on line 2; keep one)",
+        "calendars.yml:5: duplicate key 'CANVASS' (hint: it is already set on line 3; keep one)",
+        "calendars.yml:7: duplicate key 'default_calendar' "
+        "(hint: it is already set on line 6; keep one)",
+    ]
+
+
+def test_a_stream_feeds_only_its_pdi_objects() -> None:
+    found = problems_of(
+        "events:\n  Location.locationName: title\n  Contact.phone: title\n", parse_fields
+    )
+    assert len(found) == 1
+    assert "'Contact.phone' does not match any of the regexes" in found[0]
+    mapping = parse_fields("people:\n  Contact.lastName: family_name\n")
+    assert mapping.stream_maps() == {"people": {"pdi_contact_lastName": "family_name"}}
+    assert all(set(objects) <= set(PDI_FIELDS) for objects in STREAM_FEEDS.values())
+
+
+def test_stream_fields_match_the_tap_schemas() -> None:
+    """The target keeps its own copy (separate plugin venvs); it must say what the tap sends."""
+    from tap_mobilize.streams import STREAM_TYPES
+
+    tap_schemas = {stream.name: stream.schema for stream in STREAM_TYPES}
+    assert set(STREAM_FIELDS) == set(STREAM_FEEDS)
+    for stream, names in STREAM_FIELDS.items():
+        assert names == set(tap_schemas[stream]["properties"]), stream
