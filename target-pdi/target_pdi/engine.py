@@ -32,7 +32,7 @@ from target_pdi.reclaim import EventReclaim
 from target_pdi.recovery import PdiEvents
 from target_pdi.routing import CalendarRouter
 from target_pdi.summary import Summary
-from target_pdi.vocabulary import PdiObject, mobilize_event_key, timeslot_key
+from target_pdi.vocabulary import Outcome, PdiObject, mobilize_event_key, timeslot_key
 from target_pdi.work import Shared
 from target_pdi.writers.cancels import EventCanceller
 from target_pdi.writers.contacts import ContactWriter
@@ -64,7 +64,7 @@ class SyncEngine:
         self.idmap, self.summary, self.router = idmap, summary, router
         self.sync_all_people = sync_all_people
         self.approval_statuses = {str(s).strip().upper() for s in approval_statuses}
-        self.pdi_events = PdiEvents(client, idmap, PdiObject.EVENT)
+        self.pdi_events = PdiEvents(client, idmap)
         invitations = InvitationWriter(shared)
         canceller = EventCanceller(shared, invitations, self.pdi_events)
         mover = EventMover(shared, self.pdi_events, invitations, canceller)
@@ -186,7 +186,7 @@ class SyncEngine:
             )
         self._count_skips(plan.skips)
         for att_id, att, event_id in plan.failed:
-            self.summary.count(PdiObject.INVITATION.label, "failed")
+            self.summary.count(PdiObject.INVITATION, Outcome.FAILED)
             self.shared.dead_letter(
                 "attendances", att_id, att, f"event {event_id} was dead-lettered"
             )

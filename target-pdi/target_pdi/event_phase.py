@@ -22,9 +22,8 @@ from target_pdi.plan import (
     live_timeslot_entries,
     modified,
 )
-from target_pdi.vocabulary import PdiObject
+from target_pdi.vocabulary import Outcome, PdiObject
 from target_pdi.work import RECORD_FAILURES, Shared
-from target_pdi.writers.base import Outcome
 from target_pdi.writers.cancels import EventCanceller
 from target_pdi.writers.events import EventWriter
 from target_pdi.writers.locations import LocationItem, LocationWriter
@@ -55,7 +54,7 @@ class EventPhase:
         self.failed_events: set[int] = set()  # this batch's events that were dead-lettered
 
     def _failed(self, what: str, stream: str, key: Any, record: Any, exc: Exception) -> None:
-        self.summary.count(EVENT.label, Outcome.FAILED)
+        self.summary.count(EVENT, Outcome.FAILED)
         self.shared.dead_letter(stream, key, record, f"{what} failed: {exc}", exc)
 
     # --- cancels ------------------------------------------------------------------------------
@@ -135,7 +134,7 @@ class EventPhase:
                     LocationItem(key, P.location_payload(event))
                 )
             except RECORD_FAILURES as exc:
-                self.summary.count(PdiObject.LOCATION.label, Outcome.FAILED)
+                self.summary.count(PdiObject.LOCATION, Outcome.FAILED)
                 for job in users:
                     self._fail_job(job, f"location {key} failed: {exc}", exc)
 
@@ -149,7 +148,7 @@ class EventPhase:
             try:
                 self.events.write(job, location_id)
             except RECORD_FAILURES as exc:
-                self.summary.count(EVENT.label, Outcome.FAILED)
+                self.summary.count(EVENT, Outcome.FAILED)
                 self._fail_job(job, f"timeslot {job.timeslot.get('id')} failed: {exc}", exc)
 
         self.shared.parallel(ready, do_event)
@@ -158,7 +157,7 @@ class EventPhase:
         # Mobilize cannot revive a deleted event or a removed timeslot: such a PDI event stays
         # canceled whatever a record says.
         if canceled_reason(self.idmap.get(EVENT, job.key)) in PERMANENT:
-            self.summary.count(EVENT.label, Outcome.UNCHANGED)
+            self.summary.count(EVENT, Outcome.UNCHANGED)
             return True
         return False
 
@@ -185,7 +184,7 @@ class EventPhase:
                     event_type = entry.extra["event_type"]
                     self.mover.move(key, entry, payload, calendar_id, event_type)
             except RECORD_FAILURES as exc:
-                self.summary.count(EVENT.label, Outcome.FAILED)
+                self.summary.count(EVENT, Outcome.FAILED)
                 LOGGER.warning("Moving PDI event of %s to its new calendar failed: %s", key, exc)
 
         self.shared.parallel(work, do)

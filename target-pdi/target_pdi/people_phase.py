@@ -10,9 +10,8 @@ from typing import Any
 
 from target_pdi import payloads as P
 from target_pdi.plan import ChosenPerson, PeoplePlan, PlannedSignup, modified
-from target_pdi.vocabulary import PdiObject, contact_key
+from target_pdi.vocabulary import Outcome, PdiObject, contact_key
 from target_pdi.work import RECORD_FAILURES, Shared
-from target_pdi.writers.base import Outcome
 from target_pdi.writers.contacts import ContactWriter, contact
 from target_pdi.writers.signups import SignupWriter
 
@@ -53,7 +52,7 @@ class PeoplePhase:
             for person in persons:
                 self.shared.deadletters.discard("people", person.person_id)
         except RECORD_FAILURES as exc:
-            self.summary.count(PdiObject.CONTACT.label, Outcome.FAILED)
+            self.summary.count(PdiObject.CONTACT, Outcome.FAILED)
             with self._lock:
                 self._failed_emails[email] = str(exc)
             for person in persons:

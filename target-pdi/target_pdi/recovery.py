@@ -22,6 +22,7 @@ from target_pdi import payloads as P
 from target_pdi.client import PDIClient, object_id
 from target_pdi.errors import RecordRejected
 from target_pdi.idmap import IdMap
+from target_pdi.vocabulary import PdiObject
 
 LOGGER = logging.getLogger("target-pdi")
 DAY = 86400
@@ -57,10 +58,10 @@ class PdiEvents:
     already claimed, are never handed out again.
     """
 
-    def __init__(self, client: PDIClient, idmap: IdMap, event_kind: str) -> None:
+    def __init__(self, client: PDIClient, idmap: IdMap) -> None:
         self.client = client
         self.idmap = idmap
-        self.kind = event_kind
+        self.kind = PdiObject.EVENT
         self._lock = threading.Lock()
         self._windows: list[tuple[str, str]] = []
         self._rows: dict[str, Row] = {}  # PDI id -> row (original keys)

@@ -8,21 +8,15 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 
-OBJECT_TYPES = ("Location", "Event", "Contact", "Invitation")
-OUTCOMES = ("created", "updated", "unchanged", "failed")
-# The PDI object each input stream ends up as, for progress lines.
-STREAM_OBJECTS = {
-    "events": "Event",
-    "deleted_events": "Event",
-    "people": "Contact",
-    "attendances": "Invitation",
-}
+from target_pdi.vocabulary import STREAM_OBJECT, WRITTEN_OBJECTS, Outcome, PdiObject
+
+OUTCOMES = tuple(Outcome)
 
 
 class Summary:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.objects: dict[str, Counter[str]] = {t: Counter() for t in OBJECT_TYPES}
+        self.objects: dict[PdiObject, Counter[Outcome]] = {t: Counter() for t in WRITTEN_OBJECTS}
         self.skipped: Counter[str] = Counter()
         self.unrouted: Counter[str] = Counter()
         # What a PDI user would want to know happened beyond creates and updates.
@@ -32,15 +26,16 @@ class Summary:
         self.read: Counter[str] = Counter()
         self.started = time.monotonic()
 
-    def done(self, object_type: str) -> tuple[int, int]:
-        """(written or found unchanged, failed) so far for one PDI object type."""
+    def done(self, kind: PdiObject) -> tuple[int, int]:
+        """(written or found unchanged, failed) so far for one kind of PDI object."""
         with self._lock:
-            counts = self.objects[object_type]
-            return counts["created"] + counts["updated"] + counts["unchanged"], counts["failed"]
+            counts = self.objects[kind]
+            written = counts[Outcome.CREATED] + counts[Outcome.UPDATED] + counts[Outcome.UNCHANGED]
+            return written, counts[Outcome.FAILED]
 
-    def count(self, object_type: str, outcome: str, n: int = 1) -> None:
+    def count(self, kind: PdiObject, outcome: Outcome, n: int = 1) -> None:
         with self._lock:
-            self.objects[object_type][outcome] += n
+            self.objects[kind][outcome] += n
 
     def skip(self, reason: str, n: int = 1) -> None:
         with self._lock:
@@ -55,7 +50,7 @@ class Summary:
             self.unrouted[event_type or "(none)"] += n
 
     def writes(self) -> int:
-        return sum(c["created"] + c["updated"] for c in self.objects.values())
+        return sum(c[Outcome.CREATED] + c[Outcome.UPDATED] for c in self.objects.values())
 
     def lines(self, requests_by_method: Mapping[str, int], *, dry_run: bool = False) -> list[str]:
         """The end-of-run table: one row per PDI object, then skips, dead letters, requests."""
@@ -65,11 +60,11 @@ class Summary:
         out = [
             f"{prefix}: {duration:.1f} s, {sum(requests.values())} PDI requests "
             f"({', '.join(f'{m} {n}' for m, n in requests.items()) or 'none'})",
-            f"{prefix}: {'object':<11}" + "".join(f"{o:>10}" for o in OUTCOMES),
+            f"{prefix}: {'object':<11}" + "".join(f"{o.value:>10}" for o in OUTCOMES),
         ]
         out += [
-            f"{prefix}: {t:<11}" + "".join(f"{self.objects[t][o]:>10}" for o in OUTCOMES)
-            for t in OBJECT_TYPES
+            f"{prefix}: {t.label:<11}" + "".join(f"{self.objects[t][o]:>10}" for o in OUTCOMES)
+            for t in WRITTEN_OBJECTS
         ]
         skipped = dict(sorted(self.skipped.items()))
         out.append(f"{prefix}: skipped: {skipped or 'none'}")
@@ -118,16 +113,16 @@ class ProgressReporter:
     def lines(self) -> list[str]:
         now = time.monotonic()
         out = []
-        for stream, object_type in STREAM_OBJECTS.items():
+        for stream, kind in STREAM_OBJECT.items():
             read = self.summary.read[stream]
             if not read:
                 continue
-            done, failed = self.summary.done(object_type)
+            done, failed = self.summary.done(kind)
             then, before = self._last.get(stream, (self.summary.started, 0))
             rate = (done + failed - before) / max(now - then, 1e-9)
             self._last[stream] = (now, done + failed)
             out.append(
-                f"progress: stream={stream} read={read} {object_type}s written={done} "
+                f"progress: stream={stream} read={read} {kind.label}s written={done} "
                 f"failed={failed} rate={rate:.1f}/s"
             )
         return out

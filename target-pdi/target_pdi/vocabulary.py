@@ -29,6 +29,15 @@ class PdiObject(StrEnum):
         return cls(label.lower())
 
 
+class Outcome(StrEnum):
+    """What one upsert did to its PDI object."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+
+
 # The kinds the sync writes to PDI, in the order it writes them.
 WRITTEN_OBJECTS = (PdiObject.LOCATION, PdiObject.EVENT, PdiObject.CONTACT, PdiObject.INVITATION)
 

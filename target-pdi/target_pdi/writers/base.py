@@ -9,23 +9,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, ClassVar, Generic, TypeVar
 
 from target_pdi import payloads as P
 from target_pdi.client import object_id
 from target_pdi.idmap import Entry
-from target_pdi.vocabulary import PdiObject
+from target_pdi.vocabulary import Outcome, PdiObject
 from target_pdi.work import Shared
 
 Row = dict[str, Any]
-
-
-class Outcome(StrEnum):
-    CREATED = "created"
-    UPDATED = "updated"
-    UNCHANGED = "unchanged"
-    FAILED = "failed"
 
 
 @dataclass
@@ -91,7 +83,7 @@ class Writer(ABC, Generic[I]):
         return pdi_id
 
     def count(self, outcome: Outcome) -> None:
-        self.summary.count(self.kind.label, outcome.value)
+        self.summary.count(self.kind, outcome)
 
     # --- what each writer fills in ---------------------------------------------------------
 

@@ -12,9 +12,9 @@ from target_pdi.client import object_id
 from target_pdi.errors import RecordRejected
 from target_pdi.plan import PERMANENT, canceled_reason
 from target_pdi.recovery import PdiEvents, row_is_canceled, row_payload
-from target_pdi.vocabulary import PdiObject, retired_event_key
+from target_pdi.vocabulary import Outcome, PdiObject, retired_event_key
 from target_pdi.work import RECORD_FAILURES, Shared, is_gone
-from target_pdi.writers.base import Outcome, Row
+from target_pdi.writers.base import Row
 from target_pdi.writers.invitations import InvitationWriter
 
 EVENT, TOMBSTONE = PdiObject.EVENT, PdiObject.TOMBSTONE
@@ -87,9 +87,9 @@ class EventCanceller:
         digest = P.content_hash(canceled)
         if current_hash != digest:
             self.shared.client.put(f"/events/{pdi_id}", canceled)
-            self.summary.count(EVENT.label, Outcome.UPDATED)
+            self.summary.count(EVENT, Outcome.UPDATED)
         else:
-            self.summary.count(EVENT.label, Outcome.UNCHANGED)
+            self.summary.count(EVENT, Outcome.UNCHANGED)
         self.invitations.cancel_all(pdi_id, keep_live=keep_live)
         return digest
 
@@ -109,7 +109,7 @@ class EventCanceller:
         except RECORD_FAILURES as exc:
             if is_gone(exc):
                 return
-            self.summary.count(EVENT.label, Outcome.FAILED)
+            self.summary.count(EVENT, Outcome.FAILED)
             stream, record = failed
             reason_text = f"cancel of PDI event failed: {exc}"
             self.shared.dead_letter(stream, event_id, record, reason_text, exc)

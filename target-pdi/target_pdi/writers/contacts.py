@@ -12,9 +12,9 @@ from target_pdi.client import object_id
 from target_pdi.errors import RecordRejected
 from target_pdi.idmap import Entry
 from target_pdi.recovery import ContactFinder, lower_keys
-from target_pdi.vocabulary import PdiObject, contact_key
+from target_pdi.vocabulary import Outcome, PdiObject, contact_key
 from target_pdi.work import Shared, is_gone
-from target_pdi.writers.base import Item, Outcome, Row, Writer
+from target_pdi.writers.base import Item, Row, Writer
 
 LOGGER = logging.getLogger("target-pdi")
 

@@ -18,9 +18,9 @@ from target_pdi.errors import RecordRejected
 from target_pdi.idmap import Entry
 from target_pdi.plan import PERMANENT, UNAPPROVED, EventJob, canceled_reason
 from target_pdi.recovery import PdiEvents, lower_keys, row_payload
-from target_pdi.vocabulary import PdiObject
+from target_pdi.vocabulary import Outcome, PdiObject
 from target_pdi.work import Shared, is_gone
-from target_pdi.writers.base import Item, Outcome, Row, Writer
+from target_pdi.writers.base import Item, Row, Writer
 from target_pdi.writers.invitations import InvitationWriter, invitation
 from target_pdi.writers.moves import EventMover
 

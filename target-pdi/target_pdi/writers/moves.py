@@ -12,9 +12,8 @@ from target_pdi.errors import RecordRejected
 from target_pdi.idmap import Entry
 from target_pdi.plan import MOVED
 from target_pdi.recovery import PdiEvents
-from target_pdi.vocabulary import PdiObject, retired_event_key
+from target_pdi.vocabulary import Outcome, PdiObject, retired_event_key
 from target_pdi.work import Shared, is_gone
-from target_pdi.writers.base import Outcome
 from target_pdi.writers.cancels import CANCEL_NOTES, EventCanceller, canceled_payload
 from target_pdi.writers.invitations import InvitationWriter
 
@@ -60,7 +59,7 @@ class EventMover:
         start = P.to_epoch(P.parse_pdi_datetime(payload.get("startDateTimeUtc")))
         assert start is not None
         new_id = self.create_in(calendar_id, payload, start)
-        self.summary.count(EVENT.label, Outcome.CREATED)
+        self.summary.count(EVENT, Outcome.CREATED)
         extra = {
             "payload": dict(payload),
             "calendar_id": calendar_id,

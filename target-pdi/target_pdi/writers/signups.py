@@ -13,6 +13,7 @@ from target_pdi import payloads as P
 from target_pdi.idmap import Entry
 from target_pdi.plan import PlannedSignup, canceled_reason, is_deleted, modified
 from target_pdi.vocabulary import (
+    Outcome,
     PdiObject,
     contact_key,
     invitation_key,
@@ -21,7 +22,6 @@ from target_pdi.vocabulary import (
     timeslot_key,
 )
 from target_pdi.work import RECORD_FAILURES, Shared
-from target_pdi.writers.base import Outcome
 from target_pdi.writers.invitations import InvitationWriter, invitation
 
 EVENT, CONTACT, INVITATION, TOMBSTONE = (
@@ -72,7 +72,7 @@ class SignupWriter:
             try:
                 self.write(signup)
             except RECORD_FAILURES as exc:
-                self.summary.count(INVITATION.label, Outcome.FAILED)
+                self.summary.count(INVITATION, Outcome.FAILED)
                 reason = f"invitation failed: {exc}"
                 self.shared.dead_letter(
                     signup.stream, signup.record_key, signup.record, reason, exc
@@ -88,7 +88,7 @@ class SignupWriter:
             and int(entry.extra.get("modified") or 0) > signup.modified
         ):
             # An older signup of the same person on the same timeslot: the newer one decides.
-            self.summary.count(INVITATION.label, Outcome.UNCHANGED)
+            self.summary.count(INVITATION, Outcome.UNCHANGED)
             return
         body = (
             P.canceled_invitation(signup.contact_id, signup.live.get("attended"))
@@ -171,7 +171,7 @@ class SignupWriter:
         contact = self.idmap.get(CONTACT, contact_key(email))
         if contact is None:
             reason = failed_emails.get(email, "contact is not in PDI")
-            self.summary.count(INVITATION.label, Outcome.FAILED)
+            self.summary.count(INVITATION, Outcome.FAILED)
             reason = f"contact for person {signup.person_id} failed: {reason}"
             self.shared.dead_letter("attendances", signup.attendance_id, att, reason)
             return None
@@ -179,7 +179,7 @@ class SignupWriter:
         entry = self.idmap.get(EVENT, ts_key)
         if entry is None:
             if not self.shared.deadletters.has("attendances", signup.attendance_id):
-                self.summary.count(INVITATION.label, Outcome.FAILED)
+                self.summary.count(INVITATION, Outcome.FAILED)
                 reason = f"event for timeslot {signup.timeslot_id} is not in PDI"
                 self.shared.dead_letter("attendances", signup.attendance_id, att, reason)
             return None
