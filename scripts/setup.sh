@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up a fresh machine for mobilize-pdi: a pinned dev virtualenv at .venv (tools, the
-# two plugins installed editable) and the Meltano plugin virtualenvs under .meltano/.
+# two plugins and their shared pacing package installed editable) and the Meltano plugin
+# virtualenvs under .meltano/.
 # Safe to re-run: it only installs what is missing or changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,7 @@ if ! .venv/bin/uv --version 2>/dev/null | grep -q "$UV_VERSION"; then
 fi
 echo "==> installing pinned dependencies (requirements-dev.lock)"
 .venv/bin/uv pip install --quiet --python .venv/bin/python -r requirements-dev.lock \
-  -e ./tap-mobilize -e ./target-pdi
+  -e ./pacing -e ./tap-mobilize -e ./target-pdi
 
 echo "==> meltano install"
 # uv is Meltano's default virtualenv backend; point it at the pinned copy in .venv.

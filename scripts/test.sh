@@ -12,8 +12,8 @@ echo "==> ruff"
 ruff check .
 ruff format --check .
 echo "==> mypy"
-mypy sandbox tap-mobilize/tap_mobilize target-pdi/target_pdi
+mypy sandbox pacing/pacing tap-mobilize/tap_mobilize target-pdi/target_pdi
 echo "==> pytest"
 # Two at a time: the end-to-end and reliability tests spend most of their time waiting on
 # HTTP and on Meltano starting up (20 minutes one at a time on 2 cores, 14 two at a time).
-pytest -n 2 tap-mobilize/tests target-pdi/tests tests "$@"
+pytest -n 2 pacing/tests tap-mobilize/tests target-pdi/tests tests "$@"

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import decimal
-import email.utils
 import logging
-import random
 import sys
 import time
 import typing as t
@@ -15,21 +13,25 @@ from functools import cached_property
 from urllib.parse import ParseResult, urlparse
 
 import requests
+from pacing import (
+    DEFAULT_PAUSE_SECONDS,
+    AdaptiveRate,
+    Clock,
+    Retries,
+    RunHealth,
+    Throttled,
+    Unanswered,
+    retry_after,
+)
 from singer_sdk import metrics
 from singer_sdk.authenticators import BearerTokenAuthenticator, SimpleAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.pagination import BaseHATEOASPaginator
 from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import HTTPRequest, PageContext
+from tenacity import wait_exponential, wait_random
 
 from tap_mobilize import __version__
-from tap_mobilize.throttle import (
-    DEFAULT_PAUSE_SECONDS,
-    AdaptiveRate,
-    Clock,
-    OutOfTimeError,
-    RunHealth,
-)
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Auth, Context
@@ -49,8 +51,13 @@ DEFAULT_OUTAGE_SECONDS = 600
 # The cheap GET that tells "Mobilize is down" from "this request fails": public (no key
 # to send), tiny, and unrelated to the organization's data.
 PROBE_PATH = "/enums"
-# A Retry-After beyond this is treated as a misconfigured proxy, not as advice to idle.
-RETRY_AFTER_CAP_SECONDS = 600.0
+# Between a request's own failures: 1, 2, 4 ... 60 s, plus up to a second of jitter, which
+# keeps threads that failed together from retrying in lockstep.
+OWN_FAILURE_WAIT = wait_exponential(
+    multiplier=BACKOFF_BASE_SECONDS, max=BACKOFF_CAP_SECONDS
+) + wait_random(0, 1)
+# While Mobilize answers nobody: 1, 2, 4 ... 30 s (no jitter: the shared rate spaces them).
+OUTAGE_WAIT = wait_exponential(multiplier=BACKOFF_BASE_SECONDS, max=OUTAGE_BACKOFF_CAP_SECONDS)
 
 # Failures with no HTTP answer at all: retried, or waited out as an outage.
 _NETWORK_ERRORS: tuple[type[Exception], ...] = (
@@ -105,24 +112,6 @@ def to_epoch(value: object) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return int(moment.timestamp())
-
-
-def retry_after_seconds(response: requests.Response | None) -> float | None:
-    """Seconds the server asked us to wait (Retry-After as seconds or HTTP date), if any."""
-    if response is None:
-        return None
-    raw = response.headers.get("Retry-After")
-    if not raw:
-        return None
-    try:
-        seconds = float(raw)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError):
-            return None
-        seconds = when.timestamp() - time.time()
-    return min(max(seconds, 0.0), RETRY_AFTER_CAP_SECONDS)
 
 
 def make_rate(config: t.Mapping[str, t.Any], clock: Clock) -> AdaptiveRate:
@@ -422,83 +411,29 @@ class MobilizeStream(RESTStream[ParseResult]):
         """Send ``request`` until Mobilize answers it, sorting failures by what can fix them.
 
         - 429 is Mobilize's normal "slower": every stream pauses and the shared rate drops
-          (:class:`AdaptiveRate`). It never uses up this request's attempts; the run's
-          ``time_budget_seconds`` bounds it instead.
+          (:class:`~pacing.AdaptiveRate`). It never uses up this request's attempts; the
+          run's ``time_budget_seconds`` bounds it instead.
         - 5xx, 408, timeouts and dropped connections while Mobilize answers others (or a
           probe) are this request's own failures: ``backoff_max_tries`` attempts.
         - The same while Mobilize answers nobody is an outage: waited out without
           counting, and fatal after ``outage_seconds`` without any answer.
+
+        The loop is :class:`pacing.Retries` (tenacity); :class:`_Tries` names its errors.
         """
-        rate, health, clock = self.rate, self.health, self.clock
-        max_tries = self.backoff_max_tries()
-        path = urlparse(request.url or "").path
-        failures = 0
-        outage_waits = 0
-        previous_attempt: float | None = None
-        while True:
-            episode = self._acquire(path)  # every attempt, retries included, is paced
-            sent_at = clock.now()
-            response: requests.Response | None = None
-            error: Exception
+
+        def send() -> requests.Response:
             try:
-                response = func(request, context)
+                return func(request, context)
             except RetriableAPIError as exc:
-                response, error = exc.response, exc
+                response = exc.response
+                if response is not None and response.status_code == 429:
+                    raise Throttled(retry_after(response.headers), str(exc)) from exc
+                answered = response is not None and response.status_code < 500
+                raise Unanswered(str(exc), answered=answered, response=response) from exc
             except _NETWORK_ERRORS as exc:
-                error = exc
-            else:
-                health.answered()
-                rate.on_success()
-                return response
-            if response is not None and response.status_code < 500:
-                health.answered()  # a 429 or 408 still shows Mobilize is up
-            if response is not None and response.status_code == 429:
-                self._throttled(episode, response, path)
-                previous_attempt = sent_at
-                continue
-            # "Since this request's previous attempt": an answer to anyone in between
-            # means Mobilize is up and this request is the problem.
-            since = sent_at if previous_attempt is None else previous_attempt
-            previous_attempt = sent_at
-            if self._in_outage(since, request, error):
-                wait = min(OUTAGE_BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**outage_waits)
-                outage_waits += 1
-                self.logger.warning(
-                    "Mobilize is not answering (%s; a probe failed too): waiting %.1fs; "
-                    "the run stops after %d s without any answer (%.0f s so far)",
-                    self._cause(error, request),
-                    wait,
-                    health.outage_seconds,
-                    health.silent_for(),
-                )
-            else:
-                failures += 1
-                if failures >= max_tries:
-                    raise self._gave_up(error, max_tries) from error
-                # Jitter keeps threads that failed together from retrying in lockstep.
-                jitter = random.random()  # noqa: S311 - jitter, not a secret
-                wait = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (failures - 1))
-                wait += jitter
-                self.logger.warning(
-                    "Retrying in %.1fs (attempt %d of %d failed): %s",
-                    wait,
-                    failures,
-                    max_tries,
-                    self._cause(error, request),
-                )
-            self._wait(wait, path)
+                raise Unanswered(type(exc).__name__) from exc
 
-    def _acquire(self, path: str) -> int:
-        try:
-            return self.rate.acquire(deadline=self.health.deadline)
-        except OutOfTimeError as exc:
-            raise self._budget_spent(path, exc.wait) from None
-
-    def _wait(self, seconds: float, path: str) -> None:
-        # Waiting past the deadline only to stop then would waste the rest of the time.
-        if self.clock.now() + seconds > self.health.deadline:
-            raise self._budget_spent(path, seconds)
-        self.clock.sleep(seconds)
+        return _Tries(self, request).call(send)
 
     def _budget_spent(self, path: str, wait: float) -> MobilizeTimeBudgetError:
         health = self.health
@@ -509,61 +444,20 @@ class MobilizeStream(RESTStream[ParseResult]):
             "try again later, or raise time_budget_seconds"
         )
 
-    def _throttled(self, episode: int, response: requests.Response, path: str) -> None:
-        pause = retry_after_seconds(response)
-        rate = self.rate
-        if rate.on_throttled(episode, pause):
-            self.logger.info(
-                "Mobilize answered HTTP 429 for %s: every stream waits %.1fs, then sends at "
-                "most %.1f requests/s, climbing back to %s",
-                path,
-                DEFAULT_PAUSE_SECONDS if pause is None else pause,
-                rate.rate or 0.0,
-                "no ceiling" if rate.ceiling == float("inf") else f"{rate.ceiling:g}/s",
-            )
-
-    def _in_outage(self, since: float, request: requests.PreparedRequest, error: Exception) -> bool:
-        """True if Mobilize answers nobody; raises once that has lasted outage_seconds.
-
-        A --test run counts every failure against its attempts instead: it is there to
-        say quickly that a setting is wrong.
-        """
-        health = self.health
-        if self.ABORT_AT_RECORD_COUNT is not None:
-            return False
-        if health.answered_since(since) or self._probe(urlparse(request.url or "").path):
-            return False
-        silent = health.silent_for()
-        if silent >= health.outage_seconds:
-            raise MobilizeUnavailableError(
-                f"Mobilize at {origin_of(self.url_base)} answered nothing for {silent:.0f} s "
-                f"(setting outage_seconds is {health.outage_seconds:.0f}); last failure: "
-                f"{self._cause(error, request)}; try again later, or check the api_url "
-                "setting and the network"
-            ) from error
-        return True
-
-    def _probe(self, path: str) -> bool:
-        """One cheap GET: does Mobilize answer anyone (any status below 500) right now?"""
-        episode = self._acquire(path)
+    def _send_probe(self) -> requests.Response | None:
+        """One cheap GET to a public endpoint; its answer, or None for no answer."""
         try:
             # No key: the endpoint is public, and a probe has no business carrying it.
-            response = self.requests_session.get(
+            return self.requests_session.get(
                 self.url_base + PROBE_PATH,
                 headers={"User-Agent": self.user_agent},
                 timeout=self.timeout,
                 allow_redirects=False,
             )
         except _NETWORK_ERRORS:
-            return False
-        if response.status_code >= 500:
-            return False
-        self.health.answered()
-        if response.status_code == 429:
-            self._throttled(episode, response, PROBE_PATH)
-        return True
+            return None
 
-    def _cause(self, error: Exception, request: requests.PreparedRequest) -> str:
+    def _cause(self, error: BaseException | None, request: requests.PreparedRequest) -> str:
         # Status, reason and path only; for a lost connection the exception's type, the
         # origin and the path: its text can repeat the whole URL, query string included.
         if isinstance(error, RetriableAPIError):
@@ -571,7 +465,7 @@ class MobilizeStream(RESTStream[ParseResult]):
         target = origin_of(request.url or self.url_base) + urlparse(request.url or "").path
         return f"{type(error).__name__} calling {target}"
 
-    def _gave_up(self, error: Exception, max_tries: int) -> MobilizeFatalError:
+    def _gave_up(self, error: BaseException | None, max_tries: int) -> MobilizeFatalError:
         if isinstance(error, RetriableAPIError):
             return MobilizeFatalError(
                 f"Mobilize kept failing after {max_tries} attempts: {error}; "
@@ -716,3 +610,72 @@ class MobilizeStream(RESTStream[ParseResult]):
                 self.duplicate_count,
             )
             self.duplicate_count = 0
+
+
+class _Tries(Retries):
+    """One Mobilize request's tries: the tap's shared rate and health, the probe, the messages."""
+
+    def __init__(self, stream: MobilizeStream, request: requests.PreparedRequest) -> None:
+        super().__init__(
+            rate=stream.rate,
+            health=stream.health,
+            clock=stream.clock,
+            max_failures=stream.backoff_max_tries(),
+            own_wait=OWN_FAILURE_WAIT,
+            outage_wait=OUTAGE_WAIT,
+            # A --test run counts every failure against its attempts instead: it is there
+            # to say quickly that a setting is wrong.
+            probe_outages=stream.ABORT_AT_RECORD_COUNT is None,
+        )
+        self.stream = stream
+        self.request = request
+        self.path = urlparse(request.url or "").path
+
+    def send_probe(self) -> requests.Response | None:
+        return self.stream._send_probe()
+
+    def out_of_time(self, wait: float) -> Exception:
+        return self.stream._budget_spent(self.path, wait)
+
+    def gave_up(self, failure: Unanswered, failures: int) -> Exception:
+        return self.stream._gave_up(failure.__cause__, self.max_failures)
+
+    def unavailable(self, failure: Unanswered, silent: float) -> Exception:
+        stream = self.stream
+        return MobilizeUnavailableError(
+            f"Mobilize at {origin_of(stream.url_base)} answered nothing for {silent:.0f} s "
+            f"(setting outage_seconds is {self.health.outage_seconds:.0f}); last failure: "
+            f"{stream._cause(failure.__cause__, self.request)}; try again later, or check the "
+            "api_url setting and the network"
+        )
+
+    def slowed(self, retry_after: float | None) -> None:
+        rate = self.rate
+        self.stream.logger.info(
+            "Mobilize answered HTTP 429 for %s: every stream waits %.1fs, then sends at "
+            "most %.1f requests/s, climbing back to %s",
+            self.path,
+            DEFAULT_PAUSE_SECONDS if retry_after is None else retry_after,
+            rate.rate or 0.0,
+            rate.describe_ceiling(),
+        )
+
+    def retrying(self, failure: Unanswered, wait: float) -> None:
+        cause = self.stream._cause(failure.__cause__, self.request)
+        if failure.own:
+            self.stream.logger.warning(
+                "Retrying in %.1fs (attempt %d of %d failed): %s",
+                wait,
+                self.failures,
+                self.max_failures,
+                cause,
+            )
+        else:
+            self.stream.logger.warning(
+                "Mobilize is not answering (%s; a probe failed too): waiting %.1fs; "
+                "the run stops after %d s without any answer (%.0f s so far)",
+                cause,
+                wait,
+                self.health.outage_seconds,
+                self.health.silent_for(),
+            )

@@ -1,35 +1,36 @@
-"""PDI HTTP client: session auth, paging, retries, rate limit, lost-create safety.
+"""PDI HTTP client: session auth, paging, the lost-create lookup; retries and pace from `pacing`.
 
 Thread-safe: one `requests.Session` per thread (Session is not documented as thread-safe),
 one shared adaptive rate (`max_requests_per_second` is its ceiling) and one bearer token
-guarded by a lock.
+(`PDISessionAuth`) guarded by a lock.
 
-Failures are sorted by what can escape them. A 429 is PDI's normal way of saying "slower":
-it never uses up a request's retries, the run's time budget bounds it instead. A 5xx or a
-dropped connection while PDI answers other requests is this request's own failure, retried
-`max_retries` times and then the record's (RequestFailed, dead-lettered). The same while PDI
-answers nobody is an outage: waited out without counting, fatal after `outage_seconds`.
-When most writes fail (say every record answers 400 after a PDI change), the run stops.
+Failures are sorted by what can escape them (`pacing.Retries`, on tenacity). A 429 is PDI's
+normal way of saying "slower": it never uses up a request's retries, the run's time budget
+bounds it instead. A 5xx or a dropped connection while PDI answers other requests is this
+request's own failure, retried `max_retries` times and then the record's (RequestFailed,
+dead-lettered). The same while PDI answers nobody is an outage: waited out without counting,
+fatal after `outage_seconds`. When most writes fail (say every record answers 400 after a PDI
+change), the run stops. The one rule kept here by hand: a create whose answer was lost is
+looked up before it is sent again.
 """
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
-import random
 import re
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import Enum
 from typing import Any
 
 import requests
+from tenacity import wait_exponential, wait_random_exponential
+from tenacity.wait import wait_base
 
+from pacing import AdaptiveRate, Clock, Retries, RunHealth, Throttled, Unanswered, retry_after
 from target_pdi.errors import (
     APIUnavailableError,
     AuthenticationError,
@@ -39,7 +40,6 @@ from target_pdi.errors import (
     Stopped,
     TimeBudgetSpent,
 )
-from target_pdi.rate import AdaptiveRate
 from target_pdi.redact import redact, register_secret
 
 LOGGER = logging.getLogger("target-pdi")
@@ -56,22 +56,6 @@ _LOST = (
 )
 
 FindExisting = Callable[[], Mapping[str, Any] | None]
-
-
-class _Outcome(Enum):
-    ANSWERED = "answered"  # an answer below 500 other than 429: the caller reads it
-    THROTTLED = "throttled"  # 429: try again once the shared pause is over
-    FAILED = "failed"  # 5xx or no answer, waited for: try again
-    EXHAUSTED = "exhausted"  # the request's own failures are past max_retries
-
-
-@dataclass
-class _Tries:
-    """One request's count of its own failures, and of its waits through an outage."""
-
-    failures: int = 0
-    waits: int = 0
-
 
 # Set on SIGTERM: no request starts after it, the ones in flight finish (see TargetPDI.invoke).
 STOP = threading.Event()
@@ -109,6 +93,176 @@ WRITE_FAILURES_FATAL = 45
 OUTAGE_PAUSE_MAX = 10.0
 
 
+def _jittered(base: float, cap: float) -> wait_base:
+    """`base * 2**(n-1)` seconds before the n-th retry, at most `cap`, the lower half random
+    (equal jitter): spreads concurrent retries apart without retrying at once."""
+    return wait_exponential(multiplier=base / 2, max=cap / 2) + wait_random_exponential(
+        multiplier=base / 2, max=cap / 2
+    )
+
+
+class PDISessionAuth(requests.auth.AuthBase):
+    """PDI's bearer token, from POST /sessions (`login`), as a `requests` auth.
+
+    Renewed shortly before it expires (60 s early, or 10% of a short lifetime) and once after
+    a 401 (`refused`). Thread-safe: one token for every worker; the worker that finds it due
+    logs in while the others wait for the new one.
+    """
+
+    def __init__(
+        self, login: Callable[[], tuple[str, datetime]], now: Callable[[], datetime]
+    ) -> None:
+        self._login = login
+        self._now = now
+        self._lock = threading.Lock()
+        self.token: str | None = None
+        self._renew_at: datetime | None = None
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.current()}"
+        return request
+
+    def current(self) -> str:
+        """A token valid for a while yet, logging in first when there is none."""
+        with self._lock:
+            if self.token is None or self._renew_at is None or self._now() >= self._renew_at:
+                self._renew()
+            assert self.token is not None
+            return self.token
+
+    def renew(self) -> None:
+        with self._lock:
+            self._renew()
+
+    def refused(self, used: str | None) -> None:
+        """PDI answered 401 to a request sent with `used`: log in again, unless another
+        worker has already."""
+        with self._lock:
+            if self.token == used:
+                self.token = None
+                self._renew()
+
+    def _renew(self) -> None:
+        token, expires = self._login()
+        now = self._now()
+        ttl = max(0.0, (expires - now).total_seconds())
+        self.token = token
+        self._renew_at = expires - timedelta(seconds=min(60.0, ttl * 0.1))
+
+
+class Pages:
+    """PDI's paging: a fixed `limit` and a 1-based `cursor`, until `totalCount` rows are read.
+
+    Without a `totalCount`, until a page shorter than `limit`; and always at an empty page, so
+    that a list shrinking while it is read cannot loop for ever.
+    """
+
+    def __init__(self, limit: int, cursor: int = 1) -> None:
+        self.limit = limit
+        self.cursor = cursor
+        self.rows_read = 0
+        self.finished = False
+
+    def params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        return {**(params or {}), "limit": self.limit, "cursor": self.cursor}
+
+    @staticmethod
+    def parse(page: Any) -> tuple[list[dict[str, Any]], int | None]:
+        """A page's rows and PDI's `totalCount` (None if not given)."""
+        if isinstance(page, list):  # tolerate a bare list
+            rows = [r for r in page if isinstance(r, dict)]
+            return rows, len(rows)
+        if not isinstance(page, Mapping):
+            return [], 0
+        lowered = {str(k).lower(): v for k, v in page.items()}
+        data = lowered.get("data") or []
+        total = lowered.get("totalcount")
+        rows = [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
+        counted = isinstance(total, int) and not isinstance(total, bool)
+        return rows, total if counted else None
+
+    def advance(self, rows: list[dict[str, Any]], total: int | None) -> None:
+        self.rows_read += len(rows)
+        if total is not None:
+            self.finished = not rows or self.rows_read >= total
+        else:
+            self.finished = len(rows) < self.limit
+        if not self.finished:
+            self.cursor += 1
+
+
+class _Tries(Retries):
+    """One PDI request's tries: the client's shared rate and health, PDI's probe and messages."""
+
+    def __init__(self, client: PDIClient, what: str, method: str | None) -> None:
+        super().__init__(
+            rate=client.rate,
+            health=client.health,
+            clock=client.clock,
+            max_failures=client._max_retries + 1,
+            own_wait=_jittered(client._backoff_base, client._backoff_max),
+            outage_wait=_jittered(client._backoff_base, min(client._backoff_max, OUTAGE_PAUSE_MAX)),
+        )
+        self.client = client
+        self.what = what
+        self.method = method  # None: the login
+
+    def before_attempt(self) -> None:
+        if STOP.is_set():
+            raise Stopped(STOPPED_MESSAGE)
+        if self.method is not None:
+            # Log in (if due) before the try takes its turn: the login's answer must not pass
+            # for an answer to someone else while this try was out.
+            self.client.auth.current()
+
+    def send_probe(self) -> requests.Response | None:
+        """One cheap GET: any answer below 500 (a 401 included) shows PDI is up."""
+        client = self.client
+        client._count("GET")
+        token = client.auth.token
+        try:
+            return client._session().get(
+                f"{client.base_url}/calendars",
+                params={"limit": 1},
+                headers={"Authorization": f"Bearer {token}"} if token else None,
+                timeout=client._timeout,
+            )
+        except _LOST:
+            return None
+
+    def out_of_time(self, wait: float) -> Exception:
+        return TimeBudgetSpent(
+            f"{self.what}: the run's time budget of {self.health.budget_seconds:.0f} s is spent "
+            "(setting time_budget_seconds); the next run goes on from the last bookmark"
+        )
+
+    def unavailable(self, failure: Unanswered, silent: float) -> Exception:
+        return APIUnavailableError(
+            f"PDI at {self.client.base_url} answered nothing for {silent:.0f} s (longer than "
+            f"setting outage_seconds={self.health.outage_seconds:.0f}); the next run goes on "
+            "from the last bookmark"
+        )
+
+    def gave_up(self, failure: Unanswered, failures: int) -> Exception:
+        client = self.client
+        if self.method is None:
+            return APIUnavailableError(
+                f"PDI login: {failure.reason} {failures} times from {client.base_url}; "
+                "check setting api_url"
+            )
+        response = failure.response
+        text = client._body_text(response) if response is not None else ""
+        message = (
+            f"{self.what}: {failure.reason} {failures} times while PDI answered other requests"
+        )
+        client._note_write(self.method, ok=False, reason=failure.reason)
+        return RequestFailed(
+            message,
+            http_status=response.status_code if response is not None else None,
+            body=text,
+        )
+
+
 class PDIClient:
     def __init__(
         self,
@@ -141,27 +295,23 @@ class PDIClient:
             register_secret(secret)
         self.base_url = api_url.rstrip("/")
         self._credentials = {"Username": username, "Password": password, "ApiToken": api_token}
-        self.rate = AdaptiveRate(max_requests_per_second, clock=clock, sleep=sleep)
+        self.clock = Clock(clock, sleep)
+        self.rate = AdaptiveRate(max_requests_per_second, clock=self.clock)
+        self.health = RunHealth(
+            budget_seconds=time_budget_seconds, outage_seconds=outage_seconds, clock=self.clock
+        )
+        self.auth = PDISessionAuth(self._open_session, now)
         self._pool_size = max(1, pool_size)
         self._timeout = timeout
         self._max_retries = max(0, max_retries)
         self._backoff_base = backoff_base
         self._backoff_max = backoff_max
         self.read_only = read_only
-        self._sleep = sleep
         self._now = now
-        self._clock = clock
-        self._outage_seconds = outage_seconds
-        self._deadline = clock() + time_budget_seconds
-        self._budget = time_budget_seconds
-        self._health_lock = threading.Lock()
-        self._last_answer = clock()  # when PDI last answered anyone (any status below 500)
+        self._writes_lock = threading.Lock()
         self._writes: deque[bool] = deque(maxlen=WRITE_WINDOW)
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
-        self._token_lock = threading.Lock()
-        self._token: str | None = None
-        self._renew_at: datetime | None = None
         self._count_lock = threading.Lock()
         self.requests_by_method: Counter[str] = Counter()
         self.logins = 0
@@ -196,27 +346,6 @@ class PDIClient:
         with self._count_lock:
             self.requests_by_method[method] += 1
 
-    def _backoff(self, attempt: int) -> float:
-        # Exponential backoff with full jitter: spreads concurrent retries apart.
-        ceiling = min(self._backoff_max, self._backoff_base * (2 ** (attempt - 1)))
-        return random.uniform(ceiling / 2, ceiling)
-
-    def _retry_after(self, response: requests.Response) -> float | None:
-        value = response.headers.get("Retry-After")
-        if not value:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return max(0.0, (when - self._now()).total_seconds())
-
     @staticmethod
     def _body_text(response: requests.Response) -> str:
         try:
@@ -225,68 +354,55 @@ class PDIClient:
             text = ""
         return redact(text, limit=BODY_LIMIT)
 
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One try: the answer below 500 other than 429; Throttled or Unanswered otherwise."""
+        self._count(method)
+        try:
+            response = self._session().request(method, url, **kwargs)
+        except _LOST as exc:
+            raise Unanswered(f"no answer ({type(exc).__name__})") from exc
+        if response.status_code == 429:
+            raise Throttled(retry_after(response.headers))
+        if response.status_code >= 500:
+            raise Unanswered(f"HTTP {response.status_code}", response=response)
+        return response
+
     # --- authentication ------------------------------------------------------------------------
 
     def login(self) -> None:
         """POST /sessions. Bad credentials -> AuthenticationError (fatal); outages are retried."""
+        self.auth.renew()
+
+    def _open_session(self) -> tuple[str, datetime]:
+        """POST /sessions: the access token and when it expires."""
         url = f"{self.base_url}/sessions"
-        tries = _Tries()
-        while True:
-            episode, sent_at, response, reason = self._send_paced(
-                "PDI login", "POST", url, data=json.dumps(self._credentials), timeout=self._timeout
+        body = json.dumps(self._credentials)
+        response = _Tries(self, "PDI login", None).call(
+            lambda: self._send("POST", url, data=body, timeout=self._timeout)
+        )
+        status = response.status_code
+        if status >= 400:
+            raise AuthenticationError(
+                f"PDI login failed (HTTP {status}): check settings username, password and "
+                f"api_token (api_url={self.base_url})"
             )
-            outcome = self._settle(tries, episode, sent_at, response)
-            if outcome is _Outcome.EXHAUSTED:
-                raise APIUnavailableError(
-                    f"PDI login: {reason} {tries.failures} times from {self.base_url}; "
-                    "check setting api_url"
-                )
-            if outcome is not _Outcome.ANSWERED:
-                continue
-            assert response is not None
-            status = response.status_code
-            if status >= 400:
-                raise AuthenticationError(
-                    f"PDI login failed (HTTP {status}): check settings username, password and "
-                    f"api_token (api_url={self.base_url})"
-                )
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            lowered = {str(k).lower(): v for k, v in body.items()} if isinstance(body, dict) else {}
-            token = lowered.get("accesstoken")
-            if not isinstance(token, str) or not token:
-                raise AuthenticationError(
-                    f"PDI login answered HTTP {status} without an AccessToken; "
-                    "check setting api_url"
-                )
-            register_secret(token)
-            now = self._now()
-            expires = parse_expiration(lowered.get("expirationdate"), now)
-            ttl = max(0.0, (expires - now).total_seconds())
-            # Renew shortly before expiry: 60 s early, or 10% of a short lifetime.
-            self._token = token
-            self._renew_at = expires - timedelta(seconds=min(60.0, ttl * 0.1))
-            self.logins += 1
-            LOGGER.info(
-                "Logged in to PDI at %s (token valid until %s)", self.base_url, expires.isoformat()
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        lowered = {str(k).lower(): v for k, v in answer.items()} if isinstance(answer, dict) else {}
+        token = lowered.get("accesstoken")
+        if not isinstance(token, str) or not token:
+            raise AuthenticationError(
+                f"PDI login answered HTTP {status} without an AccessToken; check setting api_url"
             )
-            return
-
-    def _bearer(self) -> str:
-        with self._token_lock:
-            if self._token is None or self._renew_at is None or self._now() >= self._renew_at:
-                self.login()
-            assert self._token is not None
-            return self._token
-
-    def _renew_after_401(self, used: str) -> None:
-        with self._token_lock:
-            # Another thread may have renewed already: only log in if our token is still current.
-            if self._token == used:
-                self._token = None
-                self.login()
+        register_secret(token)
+        expires = parse_expiration(lowered.get("expirationdate"), self._now())
+        self.logins += 1
+        LOGGER.info(
+            "Logged in to PDI at %s (token valid until %s)", self.base_url, expires.isoformat()
+        )
+        return token, expires
 
     # --- requests ------------------------------------------------------------------------------
 
@@ -308,182 +424,75 @@ class PDIClient:
         method = method.upper()
         if self.read_only and method != "GET":
             raise RuntimeError(f"dry run: refusing {method} {path}")
-        url = f"{self.base_url}{path}"
-        tries = _Tries()
-        renewed = False
-        while True:
-            token = self._bearer()
-            episode, sent_at, response, reason = self._send_paced(
-                f"{method} {path}",
-                method,
-                url,
-                params=dict(params) if params else None,
-                data=json.dumps(body) if body is not None else None,
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=self._timeout,
+        answer = self._paced(method, path, params, body, find_existing)
+        if isinstance(answer, requests.Response) and answer.status_code == 401:
+            # Once: a token PDI dropped before its time. A second 401 is the account's.
+            self.auth.refused(_bearer_of(answer))
+            answer = self._paced(method, path, params, body, find_existing)
+        if not isinstance(answer, requests.Response):
+            return answer  # a lost create, found by find_existing
+        status = answer.status_code
+        if status in (401, 403):
+            raise AuthenticationError(
+                f"{method} {path}: PDI refused the session (HTTP {status}); check settings "
+                "username, password and api_token and the account's permissions"
             )
-            outcome = self._settle(tries, episode, sent_at, response)
-            if outcome is _Outcome.EXHAUSTED:
-                raise self._gave_up(method, path, tries.failures, reason, response)
-            if outcome is _Outcome.FAILED:
-                # A 5xx or a lost answer to a create may still have created the object.
-                found = self._lookup_lost(method, path, find_existing, reason)
-                if found is not None:
-                    return found
-                continue
-            if outcome is _Outcome.THROTTLED:
-                continue
-            assert response is not None
-            status = response.status_code
-            self.rate.on_success()
-            if status == 401 and not renewed:
-                renewed = True
-                self._renew_after_401(token)
-                continue
-            if status in (401, 403):
-                raise AuthenticationError(
-                    f"{method} {path}: PDI refused the session (HTTP {status}); check settings "
-                    "username, password and api_token and the account's permissions"
-                )
-            if status >= 400:
-                text = self._body_text(response)
-                # A 404 (stale id) and a 409 (already there) are answers the sync heals from.
-                self._note_write(method, ok=status in (404, 409), reason=f"HTTP {status}")
-                raise RecordRejected(
-                    f"{method} {path}: HTTP {status}: {text[:300]}", http_status=status, body=text
-                )
-            self._note_write(method, ok=True, reason="")
-            if not response.content:
-                return None
-            try:
-                return response.json()
-            except ValueError:
-                return None
-
-    # --- failure policy ------------------------------------------------------------------------
-
-    def _send_paced(
-        self, what: str, method: str, url: str, **kwargs: Any
-    ) -> tuple[int, float, requests.Response | None, str]:
-        """One attempt at the shared rate: its rate episode, when it was sent, the answer (or
-        None) and what it was."""
-        self._check_budget(what)
-        episode = self.rate.acquire()
-        sent_at = self._clock()
-        self._count(method)
-        response, reason = self._send(method, url, **kwargs)
-        return episode, sent_at, response, reason
-
-    def _settle(
-        self, tries: _Tries, episode: int, sent_at: float, response: requests.Response | None
-    ) -> _Outcome:
-        """What an attempt's answer means, with the waiting it calls for already done.
-
-        A 429 pauses the shared rate and uses up no try ("not processed"). A 5xx or no answer
-        is this request's own failure while PDI answers others (retried `max_retries` times),
-        or an outage, waited out without counting (see `_own_failure`)."""
-        status = response.status_code if response is not None else None
-        if status == 429:
-            assert response is not None
-            self._answered()
-            self.rate.on_throttled(episode, self._retry_after(response))
-            return _Outcome.THROTTLED
-        if status is None or status >= 500:
-            if self._own_failure(sent_at):
-                tries.failures += 1
-                if tries.failures > self._max_retries:
-                    return _Outcome.EXHAUSTED
-                self._sleep(self._backoff(tries.failures))
-            else:
-                tries.waits += 1
-                self._sleep(min(OUTAGE_PAUSE_MAX, self._backoff(tries.waits)))
-            return _Outcome.FAILED
-        self._answered()
-        return _Outcome.ANSWERED
-
-    def _send(self, method: str, url: str, **kwargs: Any) -> tuple[requests.Response | None, str]:
-        """The answer, or None and why there was none."""
+        if status >= 400:
+            text = self._body_text(answer)
+            # A 404 (stale id) and a 409 (already there) are answers the sync heals from.
+            self._note_write(method, ok=status in (404, 409), reason=f"HTTP {status}")
+            raise RecordRejected(
+                f"{method} {path}: HTTP {status}: {text[:300]}", http_status=status, body=text
+            )
+        self._note_write(method, ok=True, reason="")
+        if not answer.content:
+            return None
         try:
-            response = self._session().request(method, url, **kwargs)
-        except _LOST as exc:
-            return None, f"no answer ({type(exc).__name__})"
-        return response, f"HTTP {response.status_code}"
+            return answer.json()
+        except ValueError:
+            return None
 
-    def _answered(self) -> None:
-        with self._health_lock:
-            self._last_answer = self._clock()
-
-    def _check_budget(self, what: str) -> None:
-        if STOP.is_set():
-            raise Stopped(STOPPED_MESSAGE)
-        if self._clock() > self._deadline:
-            raise TimeBudgetSpent(
-                f"{what}: the run's time budget of {self._budget:.0f} s is spent "
-                "(setting time_budget_seconds); the next run goes on from the last bookmark"
-            )
-
-    def _own_failure(self, sent_at: float) -> bool:
-        """Whether a 5xx or lost answer is this request's own, or PDI answers nobody (False).
-
-        PDI answered someone since this request was sent, or answers a probe now: it is up, so
-        the failure counts against this request's retries. Otherwise it is an outage, waited
-        out without counting, and fatal once PDI has been silent for `outage_seconds`.
-        """
-        with self._health_lock:
-            if self._last_answer >= sent_at:
-                return True
-        if self._probe():
-            return True
-        with self._health_lock:
-            silent = self._clock() - self._last_answer
-        if silent > self._outage_seconds:
-            raise APIUnavailableError(
-                f"PDI at {self.base_url} answered nothing for {silent:.0f} s (longer than "
-                f"setting outage_seconds={self._outage_seconds:.0f}); the next run goes on "
-                "from the last bookmark"
-            )
-        return False
-
-    def _probe(self) -> bool:
-        """One cheap GET: any answer below 500 (a 401 included) shows PDI is up."""
-        self.rate.acquire()
-        self._count("GET")
-        token = self._token
-        headers = {"Authorization": f"Bearer {token}"} if token else None
-        response, _ = self._send(
-            "GET",
-            f"{self.base_url}/calendars",
-            params={"limit": 1},
-            headers=headers,
-            timeout=self._timeout,
-        )
-        if response is None or response.status_code >= 500:
-            return False
-        self._answered()
-        return True
-
-    def _gave_up(
+    def _paced(
         self,
         method: str,
         path: str,
-        failures: int,
-        reason: str,
-        response: requests.Response | None,
-    ) -> RecordRejected:
-        text = self._body_text(response) if response is not None else ""
-        message = f"{method} {path}: {reason} {failures} times while PDI answered other requests"
-        self._note_write(method, ok=False, reason=reason)
-        return RequestFailed(
-            message,
-            http_status=response.status_code if response is not None else None,
-            body=text,
-        )
+        params: Mapping[str, Any] | None,
+        body: Any,
+        find_existing: FindExisting | None,
+    ) -> requests.Response | Mapping[str, Any]:
+        """The answer below 500 other than 429, after the retries; or the object a lost
+        create's lookup found."""
+        url = f"{self.base_url}{path}"
+        data = json.dumps(body) if body is not None else None
+        query = dict(params) if params else None
+
+        def send() -> requests.Response | Mapping[str, Any]:
+            return self._send(
+                method, url, params=query, data=data, auth=self.auth, timeout=self._timeout
+            )
+
+        look_up = None
+        if method == "POST" and find_existing is not None:  # GET/PUT: re-sending is safe
+
+            def look_up(failure: Unanswered) -> Mapping[str, Any] | None:
+                found = find_existing()
+                LOGGER.info(
+                    "POST %s: answer lost (%s); lookup %s",
+                    path,
+                    failure.reason,
+                    "found it, not re-sending" if found else "found nothing, re-sending",
+                )
+                return found
+
+        tries = _Tries(self, f"{method} {path}", method)
+        result: requests.Response | Mapping[str, Any] = tries.call(send, before_resend=look_up)
+        return result
 
     def _note_write(self, method: str, *, ok: bool, reason: str) -> None:
         """Stop the run when nearly every recent write failed: no later record escapes that."""
         if method == "GET":
             return
-        with self._health_lock:
+        with self._writes_lock:
             self._writes.append(ok)
             failed = self._writes.count(False)
         if failed >= WRITE_FAILURES_FATAL:
@@ -491,20 +500,6 @@ class PDIClient:
                 f"{failed} of the last {WRITE_WINDOW} PDI writes failed (last: {reason}); "
                 "stopping so the failures can be looked at (see the dead letters)"
             )
-
-    def _lookup_lost(
-        self, method: str, path: str, find_existing: FindExisting | None, reason: str
-    ) -> Mapping[str, Any] | None:
-        if method != "POST" or find_existing is None:
-            return None  # GET/PUT are idempotent: re-sending is safe
-        found = find_existing()
-        LOGGER.info(
-            "POST %s: answer lost (%s); lookup %s",
-            path,
-            reason,
-            "found it, not re-sending" if found else "found nothing, re-sending",
-        )
-        return found
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params)
@@ -522,39 +517,25 @@ class PDIClient:
         self, path: str, params: Mapping[str, Any] | None = None, *, limit: int, cursor: int = 1
     ) -> tuple[list[dict[str, Any]], int | None]:
         """One page of a list endpoint: its rows and PDI's `totalCount` (None if not given)."""
-        page = self.get(path, {**(params or {}), "limit": limit, "cursor": cursor})
-        if isinstance(page, list):  # tolerate a bare list
-            rows = [r for r in page if isinstance(r, dict)]
-            return rows, len(rows)
-        if not isinstance(page, Mapping):
-            return [], 0
-        lowered = {str(k).lower(): v for k, v in page.items()}
-        data = lowered.get("data") or []
-        total = lowered.get("totalcount")
-        rows = [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
-        counted = isinstance(total, int) and not isinstance(total, bool)
-        return rows, total if counted else None
+        return Pages.parse(self.get(path, Pages(limit, cursor).params(params)))
 
     def list_all(
         self, path: str, params: Mapping[str, Any] | None = None, *, limit: int = PAGE_LIMIT
     ) -> list[dict[str, Any]]:
-        """Every row of a list endpoint.
-
-        Fixed `limit`, 1-based `cursor` until `totalCount` is reached
-        (or an empty page: a shrinking list must not loop forever)."""
+        """Every row of a list endpoint, page after page (see `Pages`)."""
+        pages = Pages(limit)
         rows: list[dict[str, Any]] = []
-        cursor = 1
-        while True:
-            data, total = self.list_page(path, params, limit=limit, cursor=cursor)
+        while not pages.finished:
+            data, total = self.list_page(path, params, limit=limit, cursor=pages.cursor)
             rows.extend(data)
-            if not data:
-                return rows
-            if total is not None:
-                if len(rows) >= total:
-                    return rows
-            elif len(data) < limit:
-                return rows
-            cursor += 1
+            pages.advance(data, total)
+        return rows
+
+
+def _bearer_of(response: requests.Response) -> str | None:
+    """The token a request was sent with."""
+    header = str(response.request.headers.get("Authorization") or "")
+    return header.removeprefix("Bearer ") or None
 
 
 def object_id(obj: Mapping[str, Any] | None) -> str | None:

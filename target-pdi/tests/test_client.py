@@ -18,7 +18,9 @@ from target_pdi.errors import (
     RequestFailed,
     TimeBudgetSpent,
 )
-from target_pdi.rate import AdaptiveRate
+
+from pacing import AdaptiveRate
+from pacing import Clock as PacingClock
 
 URL = "https://pdi.test"
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -362,7 +364,7 @@ def test_dry_run_client_refuses_writes() -> None:
 
 def test_a_429_pauses_every_worker_and_halves_the_rate_once_per_episode() -> None:
     ticks = Ticks()
-    rate = AdaptiveRate(16, clock=ticks, sleep=ticks.sleep)
+    rate = AdaptiveRate(16, clock=PacingClock(ticks, ticks.sleep))
     sent_before = [rate.acquire() for _ in range(3)]  # three requests in flight at 16/s
     rate.on_throttled(sent_before[0], retry_after=3)
     assert rate.rate == 8
@@ -380,7 +382,7 @@ def test_a_429_pauses_every_worker_and_halves_the_rate_once_per_episode() -> Non
 
 def test_the_rate_climbs_back_slowly_to_the_ceiling() -> None:
     ticks = Ticks()
-    rate = AdaptiveRate(20, clock=ticks, sleep=ticks.sleep)
+    rate = AdaptiveRate(20, clock=PacingClock(ticks, ticks.sleep))
     rate.on_throttled(rate.acquire(), retry_after=0)
     assert rate.rate == 10
     start = ticks.t
@@ -395,7 +397,7 @@ def test_the_rate_climbs_back_slowly_to_the_ceiling() -> None:
 
 def test_requests_are_spaced_at_the_rate() -> None:
     ticks = Ticks()
-    rate = AdaptiveRate(50, clock=ticks, sleep=ticks.sleep)
+    rate = AdaptiveRate(50, clock=PacingClock(ticks, ticks.sleep))
     for _ in range(51):
         rate.acquire()
     assert ticks.t - 1000.0 == pytest.approx(1.0)
