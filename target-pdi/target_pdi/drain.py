@@ -20,11 +20,12 @@ from typing import Any
 from singer_sdk.sinks import Sink
 
 from target_pdi.mapping_files import Mappings
+from target_pdi.plan import Batch
 from target_pdi.runtime import Runtime
 from target_pdi.settings import Settings
-from target_pdi.sinks import RECORDS, WRITTEN_STREAMS, BufferSink, IgnoredSink
+from target_pdi.sinks import RECORDS, BufferSink, IgnoredSink
 from target_pdi.summary import Summary
-from target_pdi.sync import Batch
+from target_pdi.vocabulary import WRITTEN_STREAMS
 
 # Dead letters are retried as what they are: records of the written streams, and cancels of
 # removed timeslots (never as an events record without timeslots).

@@ -11,13 +11,13 @@ from typing import Any
 from target_pdi.client import PDIClient
 from target_pdi.deadletters import DeadLetterStore
 from target_pdi.dry_run import DryRunClient
+from target_pdi.engine import SyncEngine
 from target_pdi.errors import ConfigurationError
 from target_pdi.idmap import IdMap
 from target_pdi.mapping_files import MappingError, Mappings, unknown_calendars
 from target_pdi.routing import CalendarRouter
 from target_pdi.settings import Settings
 from target_pdi.summary import Summary
-from target_pdi.sync import SyncEngine
 
 
 class Runtime:

@@ -14,7 +14,7 @@ from typing import Any
 
 from singer_sdk import typing as th
 
-from target_pdi.sync import DEFAULT_APPROVAL_STATUSES
+from target_pdi.plan import DEFAULT_APPROVAL_STATUSES
 
 API_URL = "https://api.bluevote.com"
 MAX_CONCURRENCY = 8

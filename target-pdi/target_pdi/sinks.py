@@ -15,8 +15,6 @@ from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
-# Streams that carry data for PDI; anything else is accepted and ignored.
-WRITTEN_STREAMS = ("events", "deleted_events", "people", "attendances")
 # Where a sink's batch context holds its buffered records.
 RECORDS = "records"
 

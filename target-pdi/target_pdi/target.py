@@ -31,8 +31,9 @@ from target_pdi.mapping_files import MappingError, Mappings, load_mappings
 from target_pdi.redact import redact, register_secret
 from target_pdi.runtime import Runtime
 from target_pdi.settings import Settings, config_schema, env_numbers, project_dir
-from target_pdi.sinks import WRITTEN_STREAMS, BufferSink, IgnoredSink
+from target_pdi.sinks import BufferSink, IgnoredSink
 from target_pdi.summary import ProgressReporter, Summary, log_info
+from target_pdi.vocabulary import WRITTEN_STREAMS
 
 
 class TargetPDI(Target):
