@@ -67,15 +67,9 @@ def pdi() -> Iterator[Pdi]:
 @pytest.fixture
 def config(pdi: Pdi, tmp_path: Path) -> dict[str, Any]:
     return {
-        "api_url": pdi.url,
-        "username": "sandbox",
-        "password": "sandbox-password",
-        "api_token": "sandbox-token",
-        "id_map_url": f"sqlite:///{tmp_path / 'idmap.sqlite'}",
-        "dead_letter_path": str(tmp_path / "dead_letters.jsonl"),
+        **sandbox_config(pdi, tmp_path),
         "event_type_calendars": {"CANVASS": "Canvassing", "PHONE_BANK": "Phone Banks"},
         "max_concurrency": 4,
-        "max_requests_per_second": 1000,
         "backoff_base_seconds": 0.01,
         "request_timeout": 5,
     }
@@ -85,6 +79,8 @@ def config(pdi: Pdi, tmp_path: Path) -> dict[str, Any]:
 HERE = Path(__file__).parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
+
+from make_fixtures import sandbox_config  # noqa: E402 - found through the path just set
 
 
 def _as_postgres(argv: list[str]) -> list[str]:

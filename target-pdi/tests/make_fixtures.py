@@ -15,6 +15,20 @@ HERE = Path(__file__).parent / "fixtures"
 DAY = 86400
 BASE = 1_793_000_000  # 2026-10-26, before the sandbox epoch
 
+
+def sandbox_config(pdi: Any, tmp_path: Path) -> dict[str, Any]:
+    """target-pdi's config against the PDI simulator (`pdi` fixture), state in tmp_path."""
+    return {
+        "api_url": pdi.url,
+        "username": "sandbox",
+        "password": "sandbox-password",
+        "api_token": "sandbox-token",
+        "id_map_url": f"sqlite:///{tmp_path / 'idmap.sqlite'}",
+        "dead_letter_path": str(tmp_path / "dead_letters.jsonl"),
+        "max_requests_per_second": 1000,
+    }
+
+
 OBJ = {"type": ["object", "null"], "additionalProperties": True, "properties": {}}
 SCHEMAS: dict[str, dict[str, Any]] = {
     "organization": {

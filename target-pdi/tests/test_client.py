@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 import responses
+from pacing.testing import Ticks
 from responses import matchers
 from target_pdi.client import WRITE_FAILURES_FATAL, WRITE_WINDOW, PDIClient, parse_expiration
 from target_pdi.errors import (
@@ -186,21 +187,6 @@ def test_429_honours_retry_after_then_5xx_then_ok() -> None:
     assert c.get("/x") == {"ok": True}
     assert ticks.t - 1000.0 >= 7.0  # the Retry-After was waited out
     assert [r.request.url for r in responses.calls].count(f"{URL}/x") == 4
-
-
-class Ticks:
-    """A monotonic clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.t += seconds
 
 
 def ticking(ticks: Ticks, **kw: Any) -> PDIClient:

@@ -16,22 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from make_fixtures import sandbox_config
 from singer_sdk.testing import TargetTestRunner, get_target_test_class
 from target_pdi.target import TargetPDI
 
 Pdi = Any  # the `pdi` fixture (conftest.Pdi)
-
-
-def pdi_config(pdi: Pdi, tmp_path: Path) -> dict[str, Any]:
-    return {
-        "api_url": pdi.url,
-        "username": "sandbox",
-        "password": "sandbox-password",
-        "api_token": "sandbox-token",
-        "id_map_url": f"sqlite:///{tmp_path / 'idmap.sqlite'}",
-        "dead_letter_path": str(tmp_path / "dead_letters.jsonl"),
-        "max_requests_per_second": 1000,
-    }
 
 
 # The simulator's URL is only known once it runs, so the runner fixture below builds the
@@ -44,4 +33,6 @@ class TestTargetPDI(_StandardTests):  # type: ignore[misc,valid-type]
 
     @pytest.fixture
     def runner(self, pdi: Pdi, tmp_path: Path) -> TargetTestRunner:
-        return TargetTestRunner(TargetPDI, config=pdi_config(pdi, tmp_path), parse_env_config=False)
+        return TargetTestRunner(
+            TargetPDI, config=sandbox_config(pdi, tmp_path), parse_env_config=False
+        )

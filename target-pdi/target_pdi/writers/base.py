@@ -13,9 +13,10 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from target_pdi import payloads as P
 from target_pdi.client import object_id
+from target_pdi.errors import RecordRejected
 from target_pdi.idmap import Entry
 from target_pdi.vocabulary import Outcome, PdiObject
-from target_pdi.work import Shared
+from target_pdi.work import Shared, is_gone
 
 Row = dict[str, Any]
 
@@ -97,6 +98,16 @@ class Writer(ABC, Generic[I]):
     @abstractmethod
     def update(self, pdi_id: str, item: I) -> Outcome | None:
         """Write the payload over PDI's object; None when PDI no longer has it."""
+
+    def put(self, path: str, body: dict[str, Any]) -> Outcome | None:
+        """PUT one object: UPDATED, or None when PDI answers 404 (the id is stale)."""
+        try:
+            self.client.put(path, body)
+        except RecordRejected as exc:
+            if not is_gone(exc):
+                raise
+            return None
+        return Outcome.UPDATED
 
     def find(self, item: I) -> Row | None:
         """PDI's object for this item when the id map does not know it."""

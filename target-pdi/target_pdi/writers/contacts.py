@@ -13,7 +13,7 @@ from target_pdi.errors import RecordRejected
 from target_pdi.idmap import Entry
 from target_pdi.recovery import ContactFinder, lower_keys
 from target_pdi.vocabulary import Outcome, PdiObject, contact_key
-from target_pdi.work import Shared, is_gone
+from target_pdi.work import Shared
 from target_pdi.writers.base import Item, Row, Writer
 
 LOGGER = logging.getLogger("target-pdi")
@@ -77,14 +77,10 @@ class ContactWriter(Writer[ContactItem]):
             return None
         if P.same_content(current, item.names):
             return Outcome.UNCHANGED
-        try:
-            self.client.put(f"/contacts/{pdi_id}", P.contact_update_body(current, item.names))
-        except RecordRejected as exc:
-            if not is_gone(exc):
-                raise
-            return None
-        self.finder.forget(pdi_id)
-        return Outcome.UPDATED
+        outcome = self.put(f"/contacts/{pdi_id}", P.contact_update_body(current, item.names))
+        if outcome is not None:
+            self.finder.forget(pdi_id)
+        return outcome
 
     def create(self, item: ContactItem) -> str:
         result = self.client.create("/contacts", item.payload, lambda: self.find(item))

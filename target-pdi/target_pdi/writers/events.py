@@ -19,7 +19,7 @@ from target_pdi.idmap import Entry
 from target_pdi.plan import PERMANENT, UNAPPROVED, EventJob, canceled_reason
 from target_pdi.recovery import PdiEvents, lower_keys, row_payload
 from target_pdi.vocabulary import Outcome, PdiObject
-from target_pdi.work import Shared, is_gone
+from target_pdi.work import Shared
 from target_pdi.writers.base import Item, Row, Writer
 from target_pdi.writers.invitations import InvitationWriter, invitation
 from target_pdi.writers.moves import EventMover
@@ -117,13 +117,7 @@ class EventWriter(Writer[EventItem]):
             self.remember(entry.pdi_id, item, entry)
 
     def update(self, pdi_id: str, item: EventItem) -> Outcome | None:
-        try:
-            self.client.put(f"/events/{pdi_id}", item.payload)
-        except RecordRejected as exc:
-            if not is_gone(exc):
-                raise
-            return None
-        return Outcome.UPDATED
+        return self.put(f"/events/{pdi_id}", item.payload)
 
     def create(self, item: EventItem) -> str:
         assert item.job is not None

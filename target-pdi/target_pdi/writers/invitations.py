@@ -13,7 +13,7 @@ from target_pdi.errors import RecordRejected
 from target_pdi.idmap import Entry
 from target_pdi.recovery import lower_keys
 from target_pdi.vocabulary import Outcome, PdiObject, invitation_key, invitation_parts
-from target_pdi.work import Shared, is_gone
+from target_pdi.work import Shared
 from target_pdi.writers.base import Item, Row, Writer
 
 
@@ -104,14 +104,10 @@ class InvitationWriter(Writer[InvitationItem]):
         return outcome
 
     def update(self, pdi_id: str, item: InvitationItem) -> Outcome | None:
-        try:
-            self.client.put(f"/events/{item.event_pdi_id}/invitations/{pdi_id}", item.payload)
-        except RecordRejected as exc:
-            if not is_gone(exc):
-                raise
-            return None
-        self._cache(item, pdi_id)
-        return Outcome.UPDATED
+        outcome = self.put(f"/events/{item.event_pdi_id}/invitations/{pdi_id}", item.payload)
+        if outcome is not None:
+            self._cache(item, pdi_id)
+        return outcome
 
     def create(self, item: InvitationItem) -> str:
         def listed() -> Row | None:

@@ -12,7 +12,7 @@ from target_pdi.errors import RecordRejected
 from target_pdi.idmap import Entry
 from target_pdi.recovery import lower_keys
 from target_pdi.vocabulary import Outcome, PdiObject
-from target_pdi.work import Shared, is_gone
+from target_pdi.work import Shared
 from target_pdi.writers.base import Item, Row, Writer
 
 
@@ -59,13 +59,7 @@ class LocationWriter(Writer[LocationItem]):
         return Outcome.UNCHANGED
 
     def update(self, pdi_id: str, item: LocationItem) -> Outcome | None:
-        try:
-            self.client.put(f"/locations/{pdi_id}", item.payload)
-        except RecordRejected as exc:
-            if not is_gone(exc):
-                raise
-            return None
-        return Outcome.UPDATED
+        return self.put(f"/locations/{pdi_id}", item.payload)
 
     def create(self, item: LocationItem) -> str:
         def refound() -> Row | None:
