@@ -8,7 +8,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 
 from tap_mobilize import schemas
-from tap_mobilize.client import MobilizeNotFoundError, MobilizeStream
+from tap_mobilize.client import MobilizeStream
+from tap_mobilize.errors import MobilizeNotFoundError
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context

@@ -13,17 +13,19 @@ from singer_sdk import typing as th
 from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.plugin_base import PluginBase
 
-from tap_mobilize.client import (
-    DEFAULT_API_URL,
-    DEFAULT_MAX_TRIES,
+from tap_mobilize.client import DEFAULT_API_URL
+from tap_mobilize.errors import MobilizeFatalError
+from tap_mobilize.retries import DEFAULT_MAX_TRIES
+from tap_mobilize.streams import STREAM_TYPES, SYNC_ORDER
+from tap_mobilize.throttle import (
     DEFAULT_OUTAGE_SECONDS,
     DEFAULT_TIME_BUDGET_SECONDS,
-    MobilizeFatalError,
+    AdaptiveRate,
+    Clock,
+    RunHealth,
     make_health,
     make_rate,
 )
-from tap_mobilize.streams import STREAM_TYPES, SYNC_ORDER
-from tap_mobilize.throttle import AdaptiveRate, Clock, RunHealth
 
 if t.TYPE_CHECKING:
     import click

@@ -18,7 +18,7 @@ from singer_sdk.testing import SuiteConfig, TapTestRunner, get_tap_test_class
 from sandbox._server import SandboxServer, make_server
 from sandbox.datagen import Dataset, DatasetSpec, generate
 from sandbox.mobilize import MobilizeApp
-from tap_mobilize.client import MobilizeFatalError
+from tap_mobilize.errors import MobilizeFatalError
 from tap_mobilize.tap import TapMobilize
 
 SANDBOX_KEY = "sandbox-mobilize-key"

@@ -10,7 +10,7 @@ from contextlib import redirect_stdout
 
 import pytest
 
-from tap_mobilize.client import MobilizeFatalError
+from tap_mobilize.errors import MobilizeFatalError
 from tap_mobilize.tap import TapMobilize
 
 EVENTS = "/organizations/7/events"

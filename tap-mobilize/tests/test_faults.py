@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from tap_mobilize.client import (
+from tap_mobilize.errors import (
     MobilizeFatalError,
     MobilizeTimeBudgetError,
     MobilizeUnavailableError,

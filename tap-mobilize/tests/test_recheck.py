@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tap_mobilize.client import MobilizeFatalError
+from tap_mobilize.errors import MobilizeFatalError
 
 EVENTS = "/organizations/7/events"
 ATTENDANCES = "/organizations/7/attendances"

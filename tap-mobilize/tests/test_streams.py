@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tap_mobilize.client import to_epoch
+from tap_mobilize.bookmarks import to_epoch
 
 EVENTS = "/organizations/7/events"
 ATTENDANCES = "/organizations/7/attendances"
