@@ -33,23 +33,26 @@ class LocationWriter(Writer[LocationItem]):
         super().__init__(shared)
         self._repoint = repoint  # moves the events at a location PDI lost to its replacement
         self._lock = threading.Lock()
+        self._listing = threading.Lock()
         self._index: dict[str, Row] | None = None
 
     def listed(self, *, refresh: bool = False) -> dict[str, Row]:
-        """PDI's locations by name and address, listed once per run."""
-        with self._lock:
-            if self._index is not None and not refresh:
-                return self._index
-        index: dict[str, Row] = {}
-        for row in self.client.list_all("/locations"):
-            low = lower_keys(row)
-            key = P.name_address_key(
-                str(low.get("locationname") or ""), str(low.get("locationaddress") or "")
-            )
-            index.setdefault(key, row)
-        with self._lock:
-            self._index = index
-        return index
+        """PDI's locations by name and address, listed once per run (the first workers to ask
+        wait for one listing, rather than each reading the whole list)."""
+        with self._listing:
+            with self._lock:
+                if self._index is not None and not refresh:
+                    return self._index
+            index: dict[str, Row] = {}
+            for row in self.client.list_all("/locations"):
+                low = lower_keys(row)
+                key = P.name_address_key(
+                    str(low.get("locationname") or ""), str(low.get("locationaddress") or "")
+                )
+                index.setdefault(key, row)
+            with self._lock:
+                self._index = index
+            return index
 
     def find(self, item: LocationItem) -> Row | None:
         return self.listed().get(item.match_key)
