@@ -21,6 +21,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from target_pdi import payloads as P
 from target_pdi import plan as plans
 from target_pdi.client import PDIClient
 from target_pdi.deadletters import DeadLetterStore
@@ -127,7 +128,7 @@ class SyncEngine:
 
     def _remember_deleted(self, deleted: Mapping[Any, Record]) -> None:
         for event_id, record in deleted.items():
-            extra = {"deleted_date": plans.P.to_epoch(record.get("deleted_date"))}
+            extra = {"deleted_date": P.to_epoch(record.get("deleted_date"))}
             key = mobilize_event_key(event_id)
             self.idmap.put(PdiObject.TOMBSTONE, key, "", None, mobilize_id=event_id, extra=extra)
 

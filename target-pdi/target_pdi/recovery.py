@@ -61,7 +61,6 @@ class PdiEvents:
     def __init__(self, client: PDIClient, idmap: IdMap) -> None:
         self.client = client
         self.idmap = idmap
-        self.kind = PdiObject.EVENT
         self._lock = threading.Lock()
         self._windows: list[tuple[str, str]] = []
         self._rows: dict[str, Row] = {}  # PDI id -> row (original keys)
@@ -105,12 +104,12 @@ class PdiEvents:
 
     def _free(self, row: Row) -> bool:
         pdi_id = str(object_id(row))
-        return pdi_id not in self._claimed and not self.idmap.owns(self.kind, pdi_id)
+        return pdi_id not in self._claimed and not self.idmap.owns(PdiObject.EVENT, pdi_id)
 
     def claim(self, row: Row) -> bool:
         pdi_id = str(object_id(row))
         with self._lock:
-            if pdi_id in self._claimed or self.idmap.owns(self.kind, pdi_id):
+            if pdi_id in self._claimed or self.idmap.owns(PdiObject.EVENT, pdi_id):
                 return False
             self._claimed.add(pdi_id)
             return True

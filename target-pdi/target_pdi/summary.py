@@ -45,6 +45,10 @@ class Summary:
         with self._lock:
             self.notes[what] += n
 
+    def stale_id(self, kind: PdiObject) -> None:
+        """PDI no longer had an object the id map named (deleted in PDI): it was replaced."""
+        self.note(f"stale PDI ids replaced ({kind.label})")
+
     def skip_unrouted(self, event_type: str, n: int = 1) -> None:
         with self._lock:
             self.unrouted[event_type or "(none)"] += n

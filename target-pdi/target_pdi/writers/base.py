@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar, Generic, TypeVar
 
 from target_pdi import payloads as P
@@ -32,7 +33,7 @@ class Item:
     extra: dict[str, Any] = field(default_factory=dict)
     found: Row | None = None
 
-    @property
+    @cached_property
     def digest(self) -> str:
         return P.content_hash(self.payload)
 
@@ -66,7 +67,7 @@ class Writer(ABC, Generic[I]):
                 return entry.pdi_id
             # Deleted in PDI: forget the stale id, then find or create the object again.
             self.idmap.drop(self.kind, item.key)
-            self.summary.note(f"stale PDI ids replaced ({self.kind.label})")
+            self.summary.stale_id(self.kind)
         pdi_id = self._find_or_create(item, look=entry is None or self.find_when_gone)
         if entry is not None:
             self.replaced(entry.pdi_id, pdi_id, item)

@@ -10,7 +10,7 @@ from typing import Any
 from target_pdi import payloads as P
 from target_pdi.client import object_id
 from target_pdi.errors import RecordRejected
-from target_pdi.plan import PERMANENT, canceled_reason
+from target_pdi.plan import DELETED, MOVED, PERMANENT, REMOVED, UNAPPROVED, canceled_reason
 from target_pdi.recovery import PdiEvents, row_is_canceled, row_payload
 from target_pdi.vocabulary import Outcome, PdiObject, retired_event_key
 from target_pdi.work import RECORD_FAILURES, Shared, is_gone
@@ -19,10 +19,10 @@ from target_pdi.writers.invitations import InvitationWriter
 
 EVENT, TOMBSTONE = PdiObject.EVENT, PdiObject.TOMBSTONE
 CANCEL_NOTES = {
-    "deleted": "events canceled: deleted in Mobilize",
-    "removed": "events canceled: timeslot removed in Mobilize",
-    "unapproved": "events canceled: no longer approved",
-    "moved": "events moved to another calendar (old one canceled)",
+    DELETED: "events canceled: deleted in Mobilize",
+    REMOVED: "events canceled: timeslot removed in Mobilize",
+    UNAPPROVED: "events canceled: no longer approved",
+    MOVED: "events moved to another calendar (old one canceled)",
 }
 
 
@@ -50,10 +50,10 @@ class EventCanceller:
             # Canceled already (not approved); now for good: no PDI change, a new reason.
             if reason in PERMANENT:
                 extra = {**entry.extra, "canceled": reason}
+                digest = entry.content_hash
                 self.idmap.put(
-                    EVENT, key, entry.pdi_id, entry.content_hash,
-                    mobilize_id=entry.mobilize_id, extra=extra,
-                )  # fmt: skip
+                    EVENT, key, entry.pdi_id, digest, mobilize_id=entry.mobilize_id, extra=extra
+                )
             return
         payload = dict(entry.extra.get("payload") or {})
         if not payload:
@@ -67,7 +67,7 @@ class EventCanceller:
             self.idmap.drop(EVENT, key)
             if reason in PERMANENT:
                 self.idmap.put(TOMBSTONE, key, "", None, mobilize_id=entry.mobilize_id)
-            self.summary.note("stale PDI ids replaced (Event)")
+            self.summary.stale_id(EVENT)
             return
         extra = {**entry.extra, "payload": canceled_payload(payload), "canceled": reason}
         self.idmap.put(EVENT, key, entry.pdi_id, digest, mobilize_id=entry.mobilize_id, extra=extra)

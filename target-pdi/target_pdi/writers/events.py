@@ -174,7 +174,7 @@ class EventWriter(Writer[EventItem]):
     def _replace(self, job: EventJob, entry: Entry, payload: dict[str, Any]) -> None:
         """PDI no longer has the event the id map names: make it again, with its invitations."""
         self.idmap.drop(EVENT, job.key)
-        self.summary.note(f"stale PDI ids replaced ({self.kind.label})")
+        self.summary.stale_id(self.kind)
         item = self._item(job, payload, {})
         self.replaced(entry.pdi_id, self._find_or_create(item, look=False), item)
 

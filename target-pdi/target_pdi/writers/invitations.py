@@ -100,7 +100,7 @@ class InvitationWriter(Writer[InvitationItem]):
     def adopt(self, pdi_id: str, row: Row, item: InvitationItem) -> Outcome | None:
         outcome = super().adopt(pdi_id, row, item)
         if outcome is None:
-            self.summary.note(f"stale PDI ids replaced ({self.kind.label})")
+            self.summary.stale_id(self.kind)
         return outcome
 
     def update(self, pdi_id: str, item: InvitationItem) -> Outcome | None:
@@ -127,7 +127,6 @@ class InvitationWriter(Writer[InvitationItem]):
         return inv_id
 
     def remember(self, pdi_id: str, item: InvitationItem, entry: Entry | None) -> None:
-        entry = self.idmap.get(self.kind, item.key)
         if (
             entry is None
             or entry.pdi_id != pdi_id
