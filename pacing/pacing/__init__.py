@@ -1,6 +1,7 @@
 """pacing: the request pacing tap-mobilize and target-pdi share (rate, health, retries)."""
 
 from pacing.clock import Clock
+from pacing.concurrency import AdaptiveConcurrency
 from pacing.health import RunHealth
 from pacing.rate import (
     CLIMB_PER_SECOND,
@@ -17,6 +18,7 @@ __all__ = [
     "DEFAULT_PAUSE_SECONDS",
     "FLOOR_PER_SECOND",
     "RETRY_AFTER_CAP_SECONDS",
+    "AdaptiveConcurrency",
     "AdaptiveRate",
     "Answer",
     "Clock",

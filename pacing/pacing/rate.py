@@ -15,6 +15,15 @@ DEFAULT_PAUSE_SECONDS = 1.0
 FLOOR_PER_SECOND = 0.5
 # The additive increase: requests/s gained per second of clean answers.
 CLIMB_PER_SECOND = 1.0
+# A 429 at a rate near the last one the API refused finds the same limit again: the rate
+# drops by this factor instead of halving, so a known limit is held at ~97%, not ~75%.
+GENTLE_DECREASE = 0.95
+# "Near": within this factor of the last refused rate (further means the limit moved).
+NEAR_REFUSED = 1.25
+# From this share of the last refused rate up, the climb slows to PROBE_SHARE_PER_SECOND of
+# that rate per second: every 429 pauses every caller, so the limit is probed rarely.
+PROBE_FROM = 0.95
+PROBE_SHARE_PER_SECOND = 0.0025
 
 
 class OutOfTimeError(Exception):
@@ -32,12 +41,15 @@ class AdaptiveRate:
     configured rate is only a ceiling:
 
     - It starts at ``ceiling`` requests/s. ``0`` means no ceiling: no spacing until the
-      first 429, then half of what was really sent in the second before it.
+      first 429, then 95% of what the API answered cleanly in the second before it (the
+      best measure of its limit there is).
     - A 429 pauses *every* caller until its Retry-After has passed: the limit is per IP or
       per account, so the other threads would only collect 429s of their own.
-    - The rate is halved once per episode: a request acquired before the last decrease
-      was sent at the old rate, and its 429 says nothing new.
-    - Clean answers raise it by ``CLIMB_PER_SECOND`` per second, up to the ceiling.
+    - The rate drops once per episode: a request acquired before the last decrease was
+      sent at the old rate, and its 429 says nothing new. It is halved, unless the API
+      refused about the same rate before (``GENTLE_DECREASE``): the limit is learned.
+    - Clean answers raise it by ``CLIMB_PER_SECOND`` per second, up to the ceiling; near
+      the learned limit by ``PROBE_SHARE_PER_SECOND`` of it per second.
     """
 
     def __init__(self, ceiling: float, *, clock: Clock | None = None) -> None:
@@ -51,7 +63,8 @@ class AdaptiveRate:
         self._next_slot = -math.inf
         self._paused_until = -math.inf
         self._climb_from = -math.inf
-        self._recent: deque[float] = deque()  # send times in the last second, while unpaced
+        self.refused: float | None = None  # the rate of the last decrease's 429
+        self._recent: deque[float] = deque()  # clean answers in the last second, while unpaced
 
     def acquire(self, deadline: float = math.inf) -> int:
         """Block until the caller may send; return the episode its request belongs to.
@@ -73,10 +86,6 @@ class AdaptiveRate:
             now = max(now, slot)
             with self._lock:
                 if self._paused_until <= now:
-                    if self.rate is None:
-                        self._recent.append(now)
-                        while self._recent and self._recent[0] < now - 1.0:
-                            self._recent.popleft()
                     return self.episode
                 slot = self._reserve(now)
 
@@ -100,9 +109,17 @@ class AdaptiveRate:
                 return False
             if self.rate is not None:
                 current = self.rate
+                learned = (
+                    self.refused is not None
+                    and self.refused / NEAR_REFUSED <= current <= self.refused * NEAR_REFUSED
+                )
+                factor = GENTLE_DECREASE if learned else 0.5
             else:
-                current = float(sum(1 for sent in self._recent if sent >= now - 1.0))
-            self.rate = max(FLOOR_PER_SECOND, current / 2)
+                # Unpaced: what got through in the last second is what the API allows.
+                current = float(sum(1 for answered in self._recent if answered >= now - 1.0))
+                factor = GENTLE_DECREASE
+            self.refused = max(FLOOR_PER_SECOND, current)
+            self.rate = max(FLOOR_PER_SECOND, current * factor)
             self.episode += 1
             return True
 
@@ -110,12 +127,23 @@ class AdaptiveRate:
         """A clean answer: climb by the seconds of clean answers since the last step."""
         with self._lock:
             now = self._clock.now()
-            if self.rate is not None and now > self._climb_from:
+            if self.rate is None:
+                self._recent.append(now)
+                while self._recent and self._recent[0] < now - 1.0:
+                    self._recent.popleft()
+            elif now > self._climb_from:
                 if self._climb_from > -math.inf:
                     self.rate = min(
-                        self.ceiling, self.rate + CLIMB_PER_SECOND * (now - self._climb_from)
+                        self.ceiling, self.rate + self._climb() * (now - self._climb_from)
                     )
                 self._climb_from = now
+
+    def _climb(self) -> float:
+        """Requests/s gained per second of clean answers at the current rate."""
+        assert self.rate is not None
+        if self.refused is not None and self.rate >= self.refused * PROBE_FROM:
+            return self.refused * PROBE_SHARE_PER_SECOND
+        return CLIMB_PER_SECOND
 
     def describe_ceiling(self) -> str:
         """``"no ceiling"`` or ``"10/s"``, for log lines."""

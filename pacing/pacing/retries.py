@@ -10,6 +10,7 @@ import tenacity
 from tenacity import RetryCallState
 
 from pacing.clock import Clock
+from pacing.concurrency import AdaptiveConcurrency
 from pacing.health import RunHealth
 from pacing.rate import AdaptiveRate, OutOfTimeError
 from pacing.retry_after import retry_after
@@ -95,8 +96,14 @@ class Retries:
         own_wait: Strategy,
         outage_wait: Strategy,
         probe_outages: bool = True,
+        concurrency: AdaptiveConcurrency | None = None,
+        kind: str = "",
     ) -> None:
         self.rate = rate
+        # Requests in flight across threads (None: the caller sends one at a time), and what
+        # kind of request this is, for its answer times.
+        self.concurrency = concurrency
+        self.kind = kind
         self.health = health
         self.clock = clock
         self.max_failures = max(1, max_failures)
@@ -169,28 +176,39 @@ class Retries:
             found = before_resend(lost)
             if found is not None:
                 return found
-        episode = self.acquire()
-        mark = self.health.mark()
-        # "Since this request's previous try": an answer to anyone in between means the
-        # API is up and this request is the problem.
-        since = mark if self._previous_mark is None else self._previous_mark
-        self._previous_mark = mark
+        concurrency = self.concurrency
+        in_flight = concurrency.acquire() if concurrency is not None else 0
+        seconds: float | None = None
+        failed = False
         try:
-            result = send()
-        except Throttled as throttled:
-            self.health.answered()
-            self.throttle(episode, throttled.retry_after)
-            raise
-        except Unanswered as failure:
-            if failure.answered:
+            episode = self.acquire()
+            mark = self.health.mark()
+            # "Since this request's previous try": an answer to anyone in between means the
+            # API is up and this request is the problem.
+            since = mark if self._previous_mark is None else self._previous_mark
+            self._previous_mark = mark
+            started = self.clock.now()
+            try:
+                result = send()
+            except Throttled as throttled:
                 self.health.answered()
-            failure.own = self._own(since, failure)
-            if failure.own:
-                self.failures += 1
-            else:
-                self.outage_waits += 1
-            self._failure = failure
-            raise
+                self.throttle(episode, throttled.retry_after)
+                raise
+            except Unanswered as failure:
+                failed = True
+                if failure.answered:
+                    self.health.answered()
+                failure.own = self._own(since, failure)
+                if failure.own:
+                    self.failures += 1
+                else:
+                    self.outage_waits += 1
+                self._failure = failure
+                raise
+            seconds = self.clock.now() - started
+        finally:
+            if concurrency is not None:
+                concurrency.release(in_flight, kind=self.kind, seconds=seconds, failed=failed)
         self.health.answered()
         self.rate.on_success()
         return result

@@ -22,24 +22,46 @@ def test_a_429_pauses_every_caller_and_halves_the_rate_once_per_episode(ticks, c
     assert rate.throttled == 3
 
 
-def test_the_rate_climbs_about_one_request_per_second_per_second(ticks, clock):
+def test_the_rate_climbs_one_per_second_then_probes_the_refused_rate_slowly(ticks, clock):
+    rate = AdaptiveRate(40, clock=clock)
+    rate.on_throttled(rate.acquire(), 0)
+    assert (rate.rate, rate.refused) == (20, 40)
+    start = ticks.t
+    while rate.rate < 38:
+        rate.acquire()
+        rate.on_success()
+    assert ticks.t - start == pytest.approx(18, abs=0.5)
+    start = ticks.t
+    while rate.rate < 40:
+        rate.acquire()
+        rate.on_success()
+    # 0.25% of the refused 40/s per second: 0.1/s per second, 20 s for the last 2/s.
+    assert ticks.t - start == pytest.approx(20, abs=0.5)
+
+
+def test_a_429_near_the_refused_rate_lowers_it_gently_and_far_below_halves_it(ticks, clock):
     rate = AdaptiveRate(20, clock=clock)
     rate.on_throttled(rate.acquire(), 0)
     assert rate.rate == 10
-    start = ticks.t
-    while rate.rate < 20:
-        rate.acquire()
-        rate.on_success()
-    assert ticks.t - start == pytest.approx(10, abs=0.5)
+    rate.rate = 19.0  # climbed back near the 20/s PDI refused
+    rate.on_throttled(rate.acquire(), 0)
+    assert (rate.rate, rate.refused) == (pytest.approx(18.05), 19)
+    rate.rate = 8.0  # the limit moved far down: learn it again from the start
+    rate.on_throttled(rate.acquire(), 0)
+    assert (rate.rate, rate.refused) == (4, 8)
 
 
-def test_an_unbounded_rate_starts_unpaced_and_halves_what_was_sent(ticks, clock):
+def test_an_unbounded_rate_starts_unpaced_and_keeps_95_percent_of_what_got_through(ticks, clock):
     rate = AdaptiveRate(0, clock=clock)
     assert rate.describe_ceiling() == "no ceiling"
-    episodes = [rate.acquire() for _ in range(6)]
+    for _ in range(6):
+        rate.acquire()
+        rate.on_success()
+    episode = rate.acquire()  # the seventh is refused
     assert ticks.slept == []
-    rate.on_throttled(episodes[-1], 0)
-    assert rate.rate == 3
+    rate.on_throttled(episode, 0)
+    assert rate.rate == pytest.approx(5.7)
+    assert rate.refused == 6
 
 
 def test_the_deadline_is_checked_before_waiting(ticks, clock):

@@ -8,6 +8,7 @@ import pytest
 from tenacity import wait_exponential, wait_fixed
 
 from pacing import (
+    AdaptiveConcurrency,
     AdaptiveRate,
     OutageError,
     OutOfTimeError,
@@ -208,3 +209,17 @@ def test_a_429_adds_no_wait_of_its_own_to_its_retry_after(ticks, clock):
     retries = make(clock, ceiling=1000)
     assert retries.call(replies(*[Throttled(0.0)] * 3, "ok")) == "ok"
     assert ticks.t - 1000 < 0.1
+
+
+def test_retries_hold_a_slot_for_each_try_and_free_it_whatever_the_outcome(ticks, clock):
+    limit = AdaptiveConcurrency(4, 8)
+    retries = make(clock, concurrency=limit, kind="POST", max_failures=5)
+    retries.own_wait = wait_fixed(0)
+    send = replies(Throttled(None), Unanswered("HTTP 503"), "ok")
+    assert retries.call(send) == "ok"
+    assert limit.in_flight == 0
+    # The 429 changed nothing, the 503 halved 4 to 2, the answer added 1/2.
+    assert limit.limit == 2.5
+    with pytest.raises(KeyError):
+        retries.call(replies(KeyError("bug")))
+    assert limit.in_flight == 0

@@ -132,15 +132,19 @@ def test_the_climb_restarts_after_a_new_429(fake_clock):
     assert rate.rate == pytest.approx(4.0)
 
 
-def test_without_a_ceiling_the_first_429_halves_what_was_really_sent(fake_clock):
+def test_without_a_ceiling_the_first_429_keeps_95_percent_of_what_got_through(fake_clock):
     rate = AdaptiveRate(0)
-    episodes = [rate.acquire() for _ in range(8)]  # eight requests within a second
+    episodes = []
+    for _ in range(8):  # eight clean answers within a second, then a 429
+        episodes.append(rate.acquire())
+        rate.on_success()
+    episodes.append(rate.acquire())
     rate.on_throttled(episodes[-1], 0.0)
-    assert rate.rate == 4
+    assert rate.rate == pytest.approx(7.6)
     fake_clock.slept.clear()
     rate.acquire()
     rate.acquire()
-    assert fake_clock.slept == [pytest.approx(0.25)]
+    assert fake_clock.slept == [pytest.approx(1 / 7.6)]
 
 
 def test_a_turn_after_the_deadline_raises_without_waiting(fake_clock):

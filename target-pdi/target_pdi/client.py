@@ -30,7 +30,16 @@ import requests
 from tenacity import wait_exponential, wait_random_exponential
 from tenacity.wait import wait_base
 
-from pacing import AdaptiveRate, Clock, Retries, RunHealth, Throttled, Unanswered, retry_after
+from pacing import (
+    AdaptiveConcurrency,
+    AdaptiveRate,
+    Clock,
+    Retries,
+    RunHealth,
+    Throttled,
+    Unanswered,
+    retry_after,
+)
 from target_pdi.errors import (
     APIUnavailableError,
     AuthenticationError,
@@ -202,6 +211,8 @@ class _Tries(Retries):
             max_failures=client._max_retries + 1,
             own_wait=_jittered(client._backoff_base, client._backoff_max),
             outage_wait=_jittered(client._backoff_base, min(client._backoff_max, OUTAGE_PAUSE_MAX)),
+            concurrency=client.concurrency,
+            kind=method or "login",
         )
         self.client = client
         self.what = what
@@ -271,8 +282,9 @@ class PDIClient:
         password: str,
         api_token: str,
         *,
-        max_requests_per_second: float = 20,
+        max_requests_per_second: float = 0,
         pool_size: int = 8,
+        initial_concurrency: int = 8,
         timeout: float = 30,
         max_retries: int = 6,
         backoff_base: float = 0.5,
@@ -297,6 +309,7 @@ class PDIClient:
         self._credentials = {"Username": username, "Password": password, "ApiToken": api_token}
         self.clock = Clock(clock, sleep)
         self.rate = AdaptiveRate(max_requests_per_second, clock=self.clock)
+        self.concurrency = AdaptiveConcurrency(initial_concurrency, pool_size)
         self.health = RunHealth(
             budget_seconds=time_budget_seconds, outage_seconds=outage_seconds, clock=self.clock
         )
@@ -366,6 +379,17 @@ class PDIClient:
         if response.status_code >= 500:
             raise Unanswered(f"HTTP {response.status_code}", response=response)
         return response
+
+    def describe_pace(self) -> str:
+        """How fast PDI let the run go: for the summary, and for whoever sets the ceiling."""
+        conc, rate = self.concurrency, self.rate
+        pace = f"PDI pace: up to {conc.peak:.0f} requests in flight (of {conc.maximum}); "
+        if rate.refused is None:
+            return pace + f"no 429 ({rate.describe_ceiling()})"
+        return pace + (
+            f"{rate.throttled} 429s, PDI refused {rate.refused:.1f}/s, rate at the end "
+            f"{rate.rate:.1f}/s ({rate.describe_ceiling()})"
+        )
 
     # --- authentication ------------------------------------------------------------------------
 

@@ -17,8 +17,11 @@ from singer_sdk import typing as th
 from target_pdi.plan import DEFAULT_APPROVAL_STATUSES
 
 API_URL = "https://api.bluevote.com"
-MAX_CONCURRENCY = 8
-MAX_REQUESTS_PER_SECOND = 20
+# Requests in flight adapt to PDI's answer times, from INITIAL_CONCURRENCY up to this.
+MAX_CONCURRENCY = 32
+INITIAL_CONCURRENCY = 8
+# PDI documents no limit: no ceiling, the rate adapts to its 429s.
+MAX_REQUESTS_PER_SECOND = 0
 RECOVERY_WINDOW_DAYS = 30
 REQUEST_TIMEOUT = 30
 MAX_RETRIES = 6
@@ -162,14 +165,16 @@ _RUN = (
         "max_concurrency",
         th.IntegerType,
         default=MAX_CONCURRENCY,
-        description="Concurrent PDI requests",
+        description="Most PDI requests in flight: from 8 the number grows while PDI answers "
+        "as fast as when idle, and shrinks when its answers slow down or fail",
     ),
     th.Property(
         "max_requests_per_second",
         th.NumberType,
         default=MAX_REQUESTS_PER_SECOND,
-        description="Ceiling of the PDI request rate shared by all workers; on a 429 "
-        "every worker pauses for its Retry-After and the rate halves, then climbs back",
+        description="Ceiling of the PDI request rate shared by all workers (0: none, the "
+        "default); on a 429 every worker pauses for its Retry-After and the rate drops, "
+        "then climbs back, slowly near the rate PDI refused",
     ),
     th.Property(
         "dead_letter_path",

@@ -91,6 +91,7 @@ class TargetPDI(Target):
             for line in self.summary.lines(requests, dry_run=self.settings.dry_run):
                 self.logger.info(line)
             if runtime is not None:
+                self.logger.info(runtime.client.describe_pace())
                 runtime.close()
 
     # --- SDK hooks: private singer-sdk methods, pinned by tests/test_sdk_contract.py ------------
