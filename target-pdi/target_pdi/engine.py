@@ -28,6 +28,7 @@ from target_pdi.deadletters import DeadLetterStore
 from target_pdi.event_phase import EventPhase
 from target_pdi.idmap import IdMap
 from target_pdi.people_phase import PeoplePhase
+from target_pdi.people_seen import PeopleSeen
 from target_pdi.plan import DEFAULT_APPROVAL_STATUSES, Batch, Skips
 from target_pdi.reclaim import EventReclaim
 from target_pdi.recovery import PdiEvents
@@ -75,9 +76,9 @@ class SyncEngine:
         self.reclaim = EventReclaim(self.pdi_events, self.events, canceller, recovery_window_days)
         self.people = PeoplePhase(shared, ContactWriter(shared), SignupWriter(shared, invitations))
         self.canceller = canceller
-        # Across drains of one run: the freshest `people` record of a person, and the
-        # timeslots each event read lists (its signups may come in a later batch).
-        self.people_seen: dict[int, Record] = {}
+        # Across drains of one run: the freshest `people` record of a person (on disk), and
+        # the timeslots each event read lists (its signups may come in a later batch).
+        self.people_seen = PeopleSeen()
         self.listed_slots: dict[int, set[int | None]] = {}
         self._logged_unrouted: set[str] = set()
         self._rerouted = False
@@ -125,6 +126,9 @@ class SyncEngine:
         self.people.write_contacts(people)
         self.people.write_invitations(signups, people.moved, self.people_seen)
         self.idmap.flush()
+
+    def close(self) -> None:
+        self.people_seen.close()
 
     def _remember_deleted(self, deleted: Mapping[Any, Record]) -> None:
         for event_id, record in deleted.items():

@@ -16,7 +16,7 @@ from target_pdi.errors import ConfigurationError
 from target_pdi.idmap import IdMap
 from target_pdi.mapping_files import MappingError, Mappings, unknown_calendars
 from target_pdi.routing import CalendarRouter
-from target_pdi.settings import Settings
+from target_pdi.settings import INITIAL_CONCURRENCY, Settings
 from target_pdi.summary import Summary
 
 
@@ -54,6 +54,7 @@ class Runtime:
         )
 
     def close(self) -> None:
+        self.engine.close()
         self.idmap.close()
         self.client.close()
 
@@ -68,6 +69,7 @@ def make_client(settings: Settings) -> PDIClient:
         settings.api_token,
         max_requests_per_second=settings.max_requests_per_second,
         pool_size=settings.max_concurrency,
+        initial_concurrency=min(INITIAL_CONCURRENCY, settings.max_concurrency),
         timeout=settings.request_timeout,
         max_retries=settings.max_retries,
         backoff_base=settings.backoff_base_seconds,

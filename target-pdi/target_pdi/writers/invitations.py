@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,11 @@ def invitation(
     )
 
 
+# Invitation lists kept at a time: the most recently used events' (memory must not grow with
+# the organization). An event's list is needed again only if it changes after the run read it.
+LISTS_KEPT = 256
+
+
 class InvitationWriter(Writer[InvitationItem]):
     kind = PdiObject.INVITATION
     # An invitation PDI lost is invited again: its event's list, read earlier, still shows it.
@@ -53,14 +59,18 @@ class InvitationWriter(Writer[InvitationItem]):
     def __init__(self, shared: Shared) -> None:
         super().__init__(shared)
         self._lock = threading.Lock()
-        self._rows: dict[str, dict[str, Row]] = {}  # PDI event id -> contact id -> row
+        # PDI event id -> contact id -> row, the LISTS_KEPT most recently used.
+        self._lists: OrderedDict[str, dict[str, Row]] = OrderedDict()
+        # Events created in this run: PDI has only the invitations the id map knows of.
+        self._new_events: set[str] = set()
 
     def rows(self, event_pdi_id: str, *, refresh: bool = False) -> dict[str, Row]:
-        """contactId -> invitation row, listed once per event per run."""
+        """contactId -> invitation row, as PDI lists them (read once while kept)."""
         with self._lock:
-            cached = self._rows.get(event_pdi_id)
-        if cached is not None and not refresh:
-            return cached
+            cached = self._lists.get(event_pdi_id)
+            if cached is not None and not refresh:
+                self._lists.move_to_end(event_pdi_id)
+                return cached
         listed = self.client.list_all(f"/events/{event_pdi_id}/invitations", {"expand": "false"})
         rows: dict[str, Row] = {}
         for row in listed:
@@ -68,17 +78,20 @@ class InvitationWriter(Writer[InvitationItem]):
             if contact_id:
                 rows.setdefault(contact_id, row)
         with self._lock:
-            self._rows[event_pdi_id] = rows
+            self._lists[event_pdi_id] = rows
+            self._lists.move_to_end(event_pdi_id)
+            while len(self._lists) > LISTS_KEPT:
+                self._lists.popitem(last=False)
         return rows
 
     def new_event(self, event_pdi_id: str) -> None:
         """A new event has no invitations yet: its signups need no invitation list read."""
         with self._lock:
-            self._rows.setdefault(event_pdi_id, {})
+            self._new_events.add(event_pdi_id)
 
     def _cache(self, item: InvitationItem, inv_id: str) -> None:
         with self._lock:
-            cached = self._rows.get(item.event_pdi_id)
+            cached = self._lists.get(item.event_pdi_id)
             if cached is not None:
                 cached[item.contact_id] = {**item.payload, "id": inv_id}
 
@@ -92,6 +105,11 @@ class InvitationWriter(Writer[InvitationItem]):
         self.remember(entry.pdi_id, item, entry)
 
     def find(self, item: InvitationItem) -> Row | None:
+        with self._lock:
+            new = item.event_pdi_id in self._new_events
+            listed = item.event_pdi_id in self._lists
+        if new and not listed:
+            return None  # what this run invited there is in the id map, so not this one
         return self.rows(item.event_pdi_id).get(item.contact_id)
 
     def row_id(self, row: Row) -> str | None:
@@ -119,11 +137,7 @@ class InvitationWriter(Writer[InvitationItem]):
         inv_id = object_id(result) or invitation_id(listed() or {})
         if not inv_id:
             raise RecordRejected("PDI created an invitation but returned no id")
-        with self._lock:
-            self._rows.setdefault(item.event_pdi_id, {})[item.contact_id] = {
-                **item.payload,
-                "id": inv_id,
-            }
+        self._cache(item, inv_id)
         return inv_id
 
     def remember(self, pdi_id: str, item: InvitationItem, entry: Entry | None) -> None:
