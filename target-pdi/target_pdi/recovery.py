@@ -22,6 +22,7 @@ from target_pdi import payloads as P
 from target_pdi.client import PDIClient, object_id
 from target_pdi.errors import RecordRejected
 from target_pdi.idmap import IdMap
+from target_pdi.lru import Lru
 from target_pdi.vocabulary import PdiObject
 
 LOGGER = logging.getLogger("target-pdi")
@@ -139,6 +140,10 @@ class PdiEvents:
         return self.claim_live(site, start, calendar_id)
 
 
+# Contacts read kept at a time: a run's memory must not grow with the organization.
+CONTACTS_KEPT = 4096
+
+
 class ContactFinder:
     """Finds the PDI contact holding an email, confirmed on the contact itself."""
 
@@ -149,14 +154,16 @@ class ContactFinder:
     def __init__(self, client: PDIClient) -> None:
         self.client = client
         self._lock = threading.Lock()
-        self._reads: dict[str, Row | None] = {}
+        # The contacts read most recently (None: PDI no longer has it).
+        self._reads: Lru[str, Row | None] = Lru(CONTACTS_KEPT)
         self._warned = False
 
     def read(self, contact_id: str, *, fresh: bool = False) -> Row | None:
-        """GET /contacts/{id} (None when PDI no longer has it); kept for the run."""
-        with self._lock:
-            if not fresh and contact_id in self._reads:
-                return self._reads[contact_id]
+        """GET /contacts/{id} (None when PDI no longer has it); kept while recent."""
+        if not fresh:
+            kept, row = self._reads.lookup(contact_id)
+            if kept:
+                return row
         try:
             found = self.client.get(f"/contacts/{contact_id}")
         except RecordRejected as exc:
@@ -164,13 +171,11 @@ class ContactFinder:
                 raise
             found = None
         row = dict(found) if isinstance(found, Mapping) else None
-        with self._lock:
-            self._reads[contact_id] = row
+        self._reads.put(contact_id, row)
         return row
 
     def forget(self, contact_id: str) -> None:
-        with self._lock:
-            self._reads.pop(contact_id, None)
+        self._reads.pop(contact_id)
 
     def find(self, email: str, first: str, last: str) -> Row | None:
         params = {"email": email, "searchByEmail": "true"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +11,7 @@ from target_pdi import payloads as P
 from target_pdi.client import object_id
 from target_pdi.errors import RecordRejected
 from target_pdi.idmap import Entry
+from target_pdi.lru import Lru
 from target_pdi.recovery import lower_keys
 from target_pdi.vocabulary import Outcome, PdiObject, invitation_key, invitation_parts
 from target_pdi.work import Shared
@@ -60,28 +60,22 @@ class InvitationWriter(Writer[InvitationItem]):
         super().__init__(shared)
         self._lock = threading.Lock()
         # PDI event id -> contact id -> row, the LISTS_KEPT most recently used.
-        self._lists: OrderedDict[str, dict[str, Row]] = OrderedDict()
+        self._lists: Lru[str, dict[str, Row]] = Lru(LISTS_KEPT)
         # Events created in this run: PDI has only the invitations the id map knows of.
         self._new_events: set[str] = set()
 
     def rows(self, event_pdi_id: str, *, refresh: bool = False) -> dict[str, Row]:
         """contactId -> invitation row, as PDI lists them (read once while kept)."""
-        with self._lock:
-            cached = self._lists.get(event_pdi_id)
-            if cached is not None and not refresh:
-                self._lists.move_to_end(event_pdi_id)
-                return cached
+        cached = self._lists.get(event_pdi_id)
+        if cached is not None and not refresh:
+            return cached
         listed = self.client.list_all(f"/events/{event_pdi_id}/invitations", {"expand": "false"})
         rows: dict[str, Row] = {}
         for row in listed:
             contact_id = row_contact_id(row)
             if contact_id:
                 rows.setdefault(contact_id, row)
-        with self._lock:
-            self._lists[event_pdi_id] = rows
-            self._lists.move_to_end(event_pdi_id)
-            while len(self._lists) > LISTS_KEPT:
-                self._lists.popitem(last=False)
+        self._lists.put(event_pdi_id, rows)
         return rows
 
     def new_event(self, event_pdi_id: str) -> None:
@@ -90,9 +84,9 @@ class InvitationWriter(Writer[InvitationItem]):
             self._new_events.add(event_pdi_id)
 
     def _cache(self, item: InvitationItem, inv_id: str) -> None:
-        with self._lock:
-            cached = self._lists.get(item.event_pdi_id)
-            if cached is not None:
+        cached = self._lists.get(item.event_pdi_id)
+        if cached is not None:
+            with self._lock:
                 cached[item.contact_id] = {**item.payload, "id": inv_id}
 
     def is_current(self, entry: Entry, item: InvitationItem) -> bool:
@@ -107,8 +101,7 @@ class InvitationWriter(Writer[InvitationItem]):
     def find(self, item: InvitationItem) -> Row | None:
         with self._lock:
             new = item.event_pdi_id in self._new_events
-            listed = item.event_pdi_id in self._lists
-        if new and not listed:
+        if new and item.event_pdi_id not in self._lists:
             return None  # what this run invited there is in the id map, so not this one
         return self.rows(item.event_pdi_id).get(item.contact_id)
 
