@@ -92,6 +92,16 @@ class RunResult:
     def lines(self, needle: str) -> list[str]:
         return [line for line in self.output.splitlines() if needle in line]
 
+    def failure(self) -> str:
+        """What a failed run's assertion shows: the plugins' own last lines (a crash's cause),
+        then the end of the output (Meltano's traceback, which rarely names it)."""
+        plugins = [
+            line
+            for line in self.output.splitlines()
+            if ("target-pdi" in line or "tap-mobilize" in line) and "METRIC" not in line
+        ]
+        return "\n".join(plugins[-40:]) + "\n...\n" + self.output[-3000:]
+
 
 @dataclass
 class Project:
@@ -139,7 +149,6 @@ class Project:
                 "TARGET_PDI_API_URL": self.pdi.url,
                 "TARGET_PDI_ID_MAP_URL": f"sqlite:///{self.id_map}",
                 "TARGET_PDI_DEAD_LETTER_PATH": str(self.dead_letters),
-                "TARGET_PDI_MAX_REQUESTS_PER_SECOND": "1000",
                 # Small batches: every run of the small dataset is written in several drains,
                 # so each scenario also proves that batch boundaries change nothing.
                 "TARGET_PDI_BATCH_SIZE_ROWS": "100",

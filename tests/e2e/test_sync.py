@@ -49,7 +49,7 @@ def use_calendars(project: Project, text: str) -> Path:
 
 def sync(project: Project, *extra: str) -> RunResult:
     result = project.sync(*extra)
-    assert result.returncode == 0, result.output[-6000:]
+    assert result.returncode == 0, result.failure()
     return result
 
 

@@ -680,7 +680,7 @@ def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, d
 
 def test_one_run_takes_the_whole_catalogue(catalogue: tuple[Run, dict[str, Kind]]) -> None:
     run, kinds = catalogue
-    assert run.result.returncode == 0, run.result.output[-6000:]
+    assert run.result.returncode == 0, run.result.failure()
     model = PdiModel(router(run.routes, None))
     model.sync(run.dataset)
     found = differences(model, run.state)
@@ -701,7 +701,7 @@ def test_one_run_takes_the_whole_catalogue(catalogue: tuple[Run, dict[str, Kind]
 def test_bad_input(catalogue: tuple[Run, dict[str, Kind]], name: str) -> None:
     run, kinds = catalogue
     kind = kinds[name]
-    assert run.result.returncode == 0, run.result.output[-6000:]
+    assert run.result.returncode == 0, run.result.failure()
     lines = run.result.output.splitlines()
     for pattern in kind.lines:
         assert [x for x in lines if re.search(pattern, x)], f"no log line matches {pattern!r}"
