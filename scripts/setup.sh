@@ -30,4 +30,14 @@ if ! meltano install --clean >.meltano/setup-install.log 2>&1; then
   echo "meltano install failed; full log: .meltano/setup-install.log" >&2
   exit 1
 fi
+echo "==> compiling bytecode"
+# Where PYTHONDONTWRITEBYTECODE is set (these machines, many CI images) nothing caches bytecode
+# on import, so every Meltano and plugin start compiled ~2,000 modules from source: `meltano
+# --version` took 3.5 s instead of 1.6, target-pdi --about 3.8 s instead of 0.7. Each venv
+# compiles with its own interpreter; files already compiled are skipped.
+for python in .venv/bin/python .meltano/*/*/venv/bin/python; do
+  "$python" -m compileall -q -j 0 "${python%/bin/python}/lib" >/dev/null || true
+done
+.venv/bin/python -m compileall -q -j 0 pacing/pacing tap-mobilize/tap_mobilize \
+  target-pdi/target_pdi sandbox >/dev/null || true
 echo "==> setup done"

@@ -393,3 +393,17 @@ def test_requests_are_spaced_at_the_rate() -> None:
     for _ in range(51):
         rate.acquire()
     assert ticks.t - 1000.0 == pytest.approx(1.0)
+
+
+def test_proxy_settings_are_read_once_and_still_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Read on every request they cost ~1.5 ms of CPU each; read once they must mean the same.
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/our-bundle.pem")
+    remote = PDIClient("https://api.bluevote.com", "u", "p", "t")
+    session = remote._session()
+    assert session.trust_env is False
+    assert session.proxies.get("https") == "http://proxy.example:3128"
+    assert session.verify == "/etc/ssl/our-bundle.pem"
+    local = PDIClient("http://127.0.0.1:8002", "u", "p", "t")
+    assert local._session().proxies == {}

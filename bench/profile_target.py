@@ -1,0 +1,132 @@
+"""Where target-pdi's own CPU goes: cProfile over a first sync and a re-sync, at zero latency.
+
+Usage: .venv/bin/python bench/profile_target.py [--scenario S|M|L] [--top 25]
+
+Starts both simulators (neither limited, no latency), captures the tap's output once, then runs
+`target-pdi` under cProfile twice on it: into an empty PDI (every object created) and again with
+the id map kept (every record checked, nothing written), on one worker so that all of it is in
+the profiled thread. Prints each profile's top functions by own time, and the CPU per record and
+per PDI request, for bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.run import SCENARIOS  # noqa: E402
+from tests.e2e.harness import Simulator  # noqa: E402
+
+BIN = REPO / ".venv" / "bin"
+
+
+def capture_tap(mobilize: Simulator, work: Path) -> Path:
+    config = work / "tap.json"
+    config.write_text(
+        json.dumps(
+            {
+                "api_url": f"{mobilize.url}/v1",
+                "api_key": "sandbox-mobilize-key",
+                "organization_id": 1,
+                "max_requests_per_second": 0,
+            }
+        )
+    )
+    out = work / "tap.singer"
+    with out.open("wb") as sink:
+        subprocess.run(
+            [
+                BIN / "tap-mobilize",
+                "--config",
+                config,
+                "--catalog",
+                REPO / "tap-mobilize" / "catalog.json",
+            ],
+            stdout=sink,
+            stderr=subprocess.DEVNULL,
+            check=True,
+        )
+    return out
+
+
+def profile_target(pdi: Simulator, work: Path, messages: Path, name: str, top: int) -> None:
+    env = {
+        **os.environ,
+        "MELTANO_PROJECT_ROOT": str(REPO),
+        "TARGET_PDI_API_URL": pdi.url,
+        "TARGET_PDI_USERNAME": "sandbox",
+        "TARGET_PDI_PASSWORD": "sandbox-password",
+        "TARGET_PDI_API_TOKEN": "sandbox-token",
+        "TARGET_PDI_CALENDARS_FILE": "mappings/calendars.yml",
+        "TARGET_PDI_FIELDS_FILE": "mappings/fields.yml",
+        "TARGET_PDI_ID_MAP_URL": f"sqlite:///{work / 'idmap.sqlite'}",
+        "TARGET_PDI_DEAD_LETTER_PATH": str(work / "dead_letters.jsonl"),
+        # One worker: cProfile sees only the thread it runs in, and one worker does all the
+        # work in the main thread (the CPU per request and per record is the same).
+        "TARGET_PDI_MAX_CONCURRENCY": "1",
+    }
+    stats = work / f"{name}.pstats"
+    before = pdi.admin("stats")["requests"]
+    started = time.perf_counter()
+    with messages.open("rb") as stdin:
+        subprocess.run(
+            [sys.executable, "-m", "cProfile", "-o", stats, BIN / "target-pdi", "--config", "ENV"],
+            stdin=stdin,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=REPO,
+            check=True,
+        )
+    wall = time.perf_counter() - started
+    requests = pdi.admin("stats")["requests"] - before
+    records = sum(1 for line in messages.open() if line.startswith('{"type":"RECORD"'))
+    text = io.StringIO()
+    profile = pstats.Stats(str(stats), stream=text)
+    total = profile.total_tt  # type: ignore[attr-defined]
+    profile.sort_stats("tottime").print_stats(top)
+    print(f"## {name}: {records:,} records, {requests:,} PDI requests, {wall:.1f} s under cProfile")
+    print(
+        f"CPU in the target's main process: {total:.1f} s = {total / records * 1000:.2f} ms per "
+        f"record" + (f", {total / requests * 1000:.2f} ms per PDI request" if requests else "")
+    )
+    print("```")
+    print("\n".join(text.getvalue().splitlines()[6 : 10 + top]))
+    print("```")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="S")
+    parser.add_argument("--top", type=int, default=25)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix=f"bench-profile-{args.scenario}-"))
+    size = [f"--{k.replace('_', '-')}={v}" for k, v in SCENARIOS[args.scenario].items()]
+    mobilize = Simulator(
+        "sandbox.mobilize", ["--seed=1", *size, "--rate-limit=0"], work / "mobilize.log"
+    ).start()
+    pdi = Simulator("sandbox.pdi", ["--latency-ms=0", "--answers", "lenient"], work / "pdi.log")
+    try:
+        pdi.start()
+        messages = capture_tap(mobilize, work)
+        print(f"# target-pdi profile, scenario {args.scenario} ({messages})\n")
+        profile_target(pdi, work, messages, "first sync", args.top)
+        profile_target(pdi, work, messages, "re-sync (id map kept)", args.top)
+    finally:
+        mobilize.stop()
+        pdi.stop()
+
+
+if __name__ == "__main__":
+    main()
