@@ -19,7 +19,8 @@ Per run: wall time, records the tap emitted and records/s, Mobilize and PDI requ
 and status (simulator stats, reset before each run), PDI writes, objects created and PDI
 requests per created object by endpoint, peak RSS (VmHWM from /proc) of meltano, the tap and
 the target, and CPU seconds of every process (/proc). --resync adds a last run with Meltano's
-state cleared and the id map kept (the pipeline's own throughput). Raw figures go to bench/out/issue10-<scenario>-<latency>ms[-rl<rate>].json;
+state cleared and the id map kept (the pipeline's own throughput). Raw figures go to
+bench/out/issue10-<scenario>-<latency>ms[-rl<rate>].json;
 --write-results (re)writes the issue 10 section of bench/RESULTS.md from every such file.
 """
 
@@ -654,7 +655,8 @@ def goals(report: dict[str, Any], others: dict[str, dict[str, Any]]) -> list[str
         ratio = bwall / first["wall_s"]
         how = "extrapolated" if extra else "measured"
         figure = f"{ratio:.1f}x: baseline {bwall:,.1f} s ({how}) / sync {first['wall_s']:.1f} s"
-        rows.append((goal, figure, ratio >= 15))
+        # The goal is M's; a smaller scenario spends a larger share in Meltano's start.
+        rows.append((goal, figure, ratio >= 15 if scenario == "M" else None))
     else:
         rows.append((goal, "no baseline in this run (--baseline or --baseline-sample N)", None))
 
@@ -682,9 +684,10 @@ def goals(report: dict[str, Any], others: dict[str, dict[str, Any]]) -> list[str
         )
         figure = (
             f"{made:,} PDI requests for a floor of {floor:,} ({made / floor:.3f}x); every "
-            f"per-object route {'at' if at_floor else 'NOT at'} 1.00, {made - floor} more reads"
+            f"per-object route {'at' if at_floor else 'NOT at'} 1.00, plus {made - floor} "
+            f"reads once per run (the location list, event-range reads for recovery)"
         )
-        rows.append(("PDI requests per created object at the floor", figure, made <= floor))
+        rows.append(("PDI requests per created object at the floor", figure, at_floor))
 
     if noop:
         by_route = noop["mobilize"]["by_route"]

@@ -1,15 +1,18 @@
 """Freshness (issue 10): with a sync every five minutes, a run after a small change in Mobilize
 brings PDI level with Mobilize again and writes that change and nothing else.
 
-Real `meltano run tap-mobilize target-pdi` over real HTTP against both simulators, with their
-harsh answers: a title changed, a new signup, a person renamed, an attendance marked. After
+Real `meltano run tap-mobilize target-pdi`, then the five-minute schedule itself (`meltano
+schedule run sync-every-five-minutes`, its narrower re-check window), over real HTTP against both
+simulators, with their harsh answers: a title changed, a new signup, a person renamed, an attendance marked. After
 each run the whole PDI state is compared with `expect.PdiModel`, never a sample.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -76,7 +79,16 @@ def test_a_run_after_a_small_change_writes_only_that_change(make_project: MakePr
     project.mutate("update_attendance", id=marked["id"], attended=True)
 
     project.reset_pdi_stats()
-    sync(project)
+    # The next run as the five-minute schedule runs it: its env narrows the re-check window to
+    # the last day's events, which must still find the attendance mark.
+    before_bookmarks = project.bookmarks()
+    scheduled = project.meltano("--environment=dev", "schedule", "run", "sync-every-five-minutes")
+    assert scheduled.returncode == 0, scheduled.failure()
+    window = re.search(r"re-check window (\S+) to (\S+):", scheduled.output)
+    assert window is not None, scheduled.failure()
+    start, end = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in window.groups())
+    assert end - start == timedelta(days=1)  # the schedule's env, not the 5-day default
+    assert project.bookmarks() != before_bookmarks  # the same job's bookmarks moved on
     model.sync(project.dataset())
     assert model.expected() != before  # the change is one the comparison sees
     check(project, model)
