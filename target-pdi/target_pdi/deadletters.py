@@ -32,9 +32,10 @@ class DeadLetterStore:
         self.path = Path(path)
         self.dry_run = dry_run
         self._lock = threading.Lock()
-        # (stream, key) -> entry; the last failure of a record wins.
-        self._entries: dict[tuple[str, str], dict[str, Any]] = {}
-        self.loaded: list[dict[str, Any]] = []
+        # (stream, key) -> the entry's JSON line; the last failure of a record wins. A line, not
+        # the record: parsed, an attendance (its event, person and sponsor embedded) takes ~5x
+        # the memory, and a large organization's first run can dead-letter thousands.
+        self._entries: dict[tuple[str, str], str] = {}
 
     def load(self) -> list[dict[str, Any]]:
         """Entries of previous runs (unreadable lines are reported and skipped)."""
@@ -58,7 +59,6 @@ class DeadLetterStore:
                     and entry.get("stream")
                 ):
                     entries.append(entry)
-        self.loaded = entries
         return entries
 
     def add(
@@ -80,8 +80,9 @@ class DeadLetterStore:
             "record": record,
             "ts": datetime.now(UTC).isoformat(),
         }
+        line = json.dumps(entry, sort_keys=True, default=json_default)
         with self._lock:
-            self._entries[(stream, str(key))] = entry
+            self._entries[(stream, str(key))] = line
         LOGGER.warning(
             "Dead letter: stream=%s key=%s reason=%s%s",
             stream,
@@ -107,14 +108,14 @@ class DeadLetterStore:
         if self.dry_run:
             return
         with self._lock:
-            entries = list(self._entries.values())
-        if not entries and not self.path.exists():
+            lines = list(self._entries.values())
+        if not lines and not self.path.exists():
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.fchmod(fd, 0o600)  # also when the file existed with wider permissions
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for entry in entries:
-                fh.write(json.dumps(entry, sort_keys=True, default=json_default) + "\n")
+            for line in lines:
+                fh.write(line + "\n")
         os.replace(tmp, self.path)

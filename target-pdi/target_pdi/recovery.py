@@ -64,7 +64,10 @@ class PdiEvents:
         self.idmap = idmap
         self._lock = threading.Lock()
         self._windows: list[tuple[str, str]] = []
-        self._rows: dict[str, Row] = {}  # PDI id -> row (original keys)
+        # Site key -> PDI id -> row (original keys), of the rows the id map did not own when
+        # read: owned rows are never handed out, and a run's own events would otherwise make
+        # every lookup scan every event it created (quadratic on a large first sync).
+        self._by_site: dict[str, dict[str, Row]] = {}
         self._claimed: set[str] = set()
 
     def around(self, starts: Iterable[int], margin_days: float) -> None:
@@ -83,25 +86,25 @@ class PdiEvents:
             if not refresh and any(lo <= first and last <= hi for lo, hi in self._windows):
                 return
         rows = self.client.list_all("/events", {"startDate": first, "endDate": last})
+        indexed: list[tuple[str, str, Row]] = []
+        for row in rows:
+            pdi_id = object_id(row)
+            site = P.site_key(lower_keys(row).get("website"))
+            if pdi_id and site is not None and not self.idmap.owns(PdiObject.EVENT, str(pdi_id)):
+                indexed.append((site, str(pdi_id), row))
         with self._lock:
             if not refresh:
                 self._windows.append((first, last))
-            for row in rows:
-                pdi_id = object_id(row)
-                if pdi_id:
-                    self._rows[pdi_id] = row
+            for site, pdi_id, row in indexed:
+                self._by_site.setdefault(site, {})[pdi_id] = row
 
     def of_site(self, site: str | None) -> list[Row]:
         """Unowned, unclaimed rows whose website names this Mobilize event (or URL)."""
         if site is None:
             return []
         with self._lock:
-            rows = list(self._rows.values())
-        return [
-            row
-            for row in rows
-            if P.site_key(lower_keys(row).get("website")) == site and self._free(row)
-        ]
+            rows = list(self._by_site.get(site, {}).values())
+        return [row for row in rows if self._free(row)]
 
     def _free(self, row: Row) -> bool:
         pdi_id = str(object_id(row))
