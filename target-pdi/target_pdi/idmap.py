@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
 from target_pdi.payloads import json_default
+
+LOGGER = logging.getLogger("target-pdi")
 
 METADATA = MetaData()
 ID_MAP = Table(
@@ -171,8 +174,17 @@ class IdMap:
         if not read_only:
             METADATA.create_all(engine)
             _add_key_group(engine)
-        elif not inspect(engine).has_table(ID_MAP.name) or not _has_key_group(engine):
-            engine.dispose()  # a dry run over a map this version never wrote: plan from PDI
+        elif not inspect(engine).has_table(ID_MAP.name):
+            engine.dispose()  # a dry run before any run: plan from PDI
+            return
+        elif not _has_key_group(engine):
+            # A dry run may not upgrade the map, and cannot read it without key groups.
+            LOGGER.warning(
+                "The id map predates this version; the dry run plans without it (a real run "
+                "upgrades it): %s",
+                parsed.render_as_string(hide_password=True),
+            )
+            engine.dispose()
             return
         self._engine = engine
         self._conn = engine.connect()

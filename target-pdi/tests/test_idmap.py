@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from target_pdi.idmap import KEY_LIMIT, IdMap, stored_key
 
 LONG_ADDRESS = "addr:the great hall|" + ", ".join(f"{n} long street" for n in range(200))
@@ -52,10 +52,8 @@ def test_postgres_roundtrip_with_a_key_longer_than_the_column(postgres_url: str)
     roundtrip(postgres_url)
 
 
-def test_a_map_written_before_key_groups_is_given_them(tmp_path: Path) -> None:
-    # An id map from before the key_group column: its invitations must still be found by
-    # event, or a moved event would leave its invitations behind.
-    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+def old_map(url: str) -> Engine:
+    """An id map as versions before key groups wrote it: no key_group column, no indexes."""
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(
@@ -66,6 +64,15 @@ def test_a_map_written_before_key_groups_is_given_them(tmp_path: Path) -> None:
                 "PRIMARY KEY (object_type, source_key))"
             )
         )
+    return engine
+
+
+def test_a_map_written_before_key_groups_is_given_them(tmp_path: Path) -> None:
+    # An id map from before the key_group column: its invitations must still be found by
+    # event, or a moved event would leave its invitations behind.
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = old_map(url)
+    with engine.begin() as conn:
         conn.execute(
             text(
                 "INSERT INTO target_pdi_id_map VALUES "
@@ -96,3 +103,18 @@ def test_reads_see_writes_not_yet_flushed_and_pages_walk_every_entry(tmp_path: P
     assert len(walked) == len(set(walked)) == 2500 == len(idmap)
     assert idmap.keys_for_pdi_id("invitation", "I-new") == ["E1:new"]
     idmap.close()
+
+
+def test_a_dry_run_over_a_map_from_before_key_groups_plans_without_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    old_map(url).dispose()
+    idmap = IdMap(url, read_only=True)
+    assert idmap.get("invitation", "E1:K1") is None
+    assert "predates this version" in caplog.text
+    engine = create_engine(url)
+    with engine.connect() as conn:  # a dry run changed nothing
+        columns = [row[1] for row in conn.execute(text("PRAGMA table_info(target_pdi_id_map)"))]
+    engine.dispose()
+    assert "key_group" not in columns
