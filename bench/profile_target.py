@@ -60,8 +60,8 @@ def capture_tap(mobilize: Simulator, work: Path) -> Path:
     return out
 
 
-def profile_target(pdi: Simulator, work: Path, messages: Path, name: str, top: int) -> None:
-    env = {
+def target_env(pdi: Simulator, work: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "MELTANO_PROJECT_ROOT": str(REPO),
         "TARGET_PDI_API_URL": pdi.url,
@@ -76,6 +76,10 @@ def profile_target(pdi: Simulator, work: Path, messages: Path, name: str, top: i
         # work in the main thread (the CPU per request and per record is the same).
         "TARGET_PDI_MAX_CONCURRENCY": "1",
     }
+
+
+def profile_target(pdi: Simulator, work: Path, messages: Path, name: str, top: int) -> None:
+    env = target_env(pdi, work)
     stats = work / f"{name}.pstats"
     before = pdi.admin("stats")["requests"]
     started = time.perf_counter()
@@ -106,10 +110,55 @@ def profile_target(pdi: Simulator, work: Path, messages: Path, name: str, top: i
     print("```")
 
 
+# Runs target-pdi with tracemalloc on, and prints at exit what Python still holds, by line.
+MEMORY_WRAPPER = """
+import atexit, runpy, sys, tracemalloc
+tracemalloc.start(1)
+def report():
+    current, peak = tracemalloc.get_traced_memory()
+    top = tracemalloc.take_snapshot().statistics("lineno")[:TOP]
+    print(f"traced by Python: {current / 2**20:.1f} MiB held at exit, {peak / 2**20:.1f} MiB peak",
+          file=sys.stderr)
+    for stat in top:
+        print(f"{stat.size / 2**20:8.2f} MiB {stat.count:9,} blocks  {stat.traceback}",
+              file=sys.stderr)
+atexit.register(report)
+sys.argv = ["target-pdi", "--config", "ENV"]
+runpy.run_path(sys.argv_target, run_name="__main__")
+"""
+
+
+def memory_target(pdi: Simulator, work: Path, messages: Path, top: int) -> None:
+    env = target_env(pdi, work)
+    env["TARGET_PDI_MAX_CONCURRENCY"] = "32"  # as a run has it: memory is not per thread
+    code = MEMORY_WRAPPER.replace("TOP", str(top)).replace(
+        "sys.argv_target", repr(str(BIN / "target-pdi"))
+    )
+    with messages.open("rb") as stdin:
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            stdin=stdin,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO,
+            check=False,
+        )
+    lines = done.stderr.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("traced by")), len(lines))
+    print("## first sync: what Python holds at exit (tracemalloc)\n```")
+    print("\n".join(lines[start:]))
+    print("```")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="S")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument(
+        "--memory", action="store_true", help="instead: what the target holds (tracemalloc)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix=f"bench-profile-{args.scenario}-"))
     size = [f"--{k.replace('_', '-')}={v}" for k, v in SCENARIOS[args.scenario].items()]
@@ -121,6 +170,9 @@ def main() -> None:
         pdi.start()
         messages = capture_tap(mobilize, work)
         print(f"# target-pdi profile, scenario {args.scenario} ({messages})\n")
+        if args.memory:
+            memory_target(pdi, work, messages, args.top)
+            return
         profile_target(pdi, work, messages, "first sync", args.top)
         profile_target(pdi, work, messages, "re-sync (id map kept)", args.top)
     finally:
