@@ -3,8 +3,9 @@ brings PDI level with Mobilize again and writes that change and nothing else.
 
 Real `meltano run tap-mobilize target-pdi`, then the five-minute schedule itself (`meltano
 schedule run sync-every-five-minutes`, its narrower re-check window), over real HTTP against both
-simulators, with their harsh answers: a title changed, a new signup, a person renamed, an attendance marked. After
-each run the whole PDI state is compared with `expect.PdiModel`, never a sample.
+simulators, with their harsh answers: a title changed, a new signup, a person renamed, an
+attendance marked. After each run the whole PDI state is compared with `expect.PdiModel`, never
+a sample.
 """
 
 from __future__ import annotations
