@@ -31,6 +31,8 @@ BATCH_WAIT_SECONDS = 60.0
 OUTAGE_SECONDS = 600
 TIME_BUDGET_SECONDS = 14400
 BACKOFF_BASE_SECONDS = 0.5
+# The Meltano extractor through which reconcile and status read Mobilize.
+MOBILIZE_TAP = "tap-mobilize"
 
 # Settings where 0 (or "") is a value; in the others an empty or zero value means the default.
 ZERO_IS_A_VALUE = frozenset({"max_retries", "backoff_base_seconds", "default_calendar"})
@@ -47,6 +49,14 @@ def default_id_map_url() -> str:
 
 def default_dead_letter_path() -> str:
     return str(project_dir() / ".meltano" / "target-pdi" / "dead_letters.jsonl")
+
+
+def default_summary_path() -> str:
+    return str(project_dir() / ".meltano" / "target-pdi" / "summary.json")
+
+
+def default_reconcile_report_path() -> str:
+    return str(project_dir() / "output" / "reconcile.csv")
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,10 @@ class Settings:
     outage_seconds: float = OUTAGE_SECONDS
     time_budget_seconds: float = TIME_BUDGET_SECONDS
     backoff_base_seconds: float = BACKOFF_BASE_SECONDS
+    organization: str = ""
+    mobilize_tap: str = MOBILIZE_TAP
+    summary_path: str = field(default_factory=default_summary_path)
+    reconcile_report_path: str = field(default_factory=default_reconcile_report_path)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -111,6 +125,10 @@ _COERCE: dict[str, Any] = {
             "dead_letter_path",
             "calendars_file",
             "fields_file",
+            "organization",
+            "mobilize_tap",
+            "summary_path",
+            "reconcile_report_path",
         ),
         str,
     ),
@@ -138,7 +156,7 @@ CALENDAR_REF = th.CustomType({"type": ["string", "integer"]})
 
 def config_schema() -> dict[str, Any]:
     """The JSON schema of the config (a fresh copy: the SDK adds its built-ins to it in place)."""
-    return th.PropertiesList(*_CONNECTION, *_RUN, *_ROUTING, *_LIMITS).to_dict()
+    return th.PropertiesList(*_CONNECTION, *_RUN, *_ROUTING, *_LIMITS, *_OPERATIONS).to_dict()
 
 
 _CONNECTION = (
@@ -275,6 +293,33 @@ _LIMITS = (
         th.NumberType,
         default=BACKOFF_BASE_SECONDS,
         description="First retry delay (doubles, jittered)",
+    ),
+)
+
+
+_OPERATIONS = (
+    th.Property(
+        "organization",
+        th.StringType,
+        description="Name of the organization this sync serves, in its summary, status and locks",
+    ),
+    th.Property(
+        "mobilize_tap",
+        th.StringType,
+        default=MOBILIZE_TAP,
+        description="Meltano extractor that reconcile and status run to read Mobilize",
+    ),
+    th.Property(
+        "summary_path",
+        th.StringType,
+        description="JSON summary of the last run, for alerting and status "
+        "(default <project>/.meltano/target-pdi/summary.json)",
+    ),
+    th.Property(
+        "reconcile_report_path",
+        th.StringType,
+        description="CSV of the discrepancies reconcile finds "
+        "(default <project>/output/reconcile.csv)",
     ),
 )
 

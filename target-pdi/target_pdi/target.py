@@ -186,8 +186,24 @@ class TargetPDI(Target):
         file_input: Any = None,
         test: bool = False,
         validate_mappings: bool = False,
+        reconcile: bool = False,
+        fix: bool = False,
+        status: bool = False,
     ) -> None:
         try:
+            if (reconcile or status) and not about:
+                target = cls(
+                    config=config.config if config else None,
+                    validate_config=True,
+                    parse_env_config=bool(config.parse_env) if config else False,
+                )
+                if status:
+                    from target_pdi.status import run_status
+
+                    sys.exit(run_status(target))
+                from target_pdi.reconcile import run_reconcile
+
+                sys.exit(run_reconcile(target, fix=fix))
             if validate_mappings and not about:
                 target = cls(
                     config=config.config if config else None,
@@ -233,6 +249,30 @@ class TargetPDI(Target):
                 is_flag=True,
                 help="Check calendars_file and fields_file (schema, event types, expressions) "
                 "and that every calendar exists in PDI; print OK or each problem.",
+            )
+        )
+        command.params.append(
+            click.Option(
+                ["--reconcile"],
+                is_flag=True,
+                help="Compare Mobilize (read through the project's tap) with PDI; print every "
+                "discrepancy, write them as CSV, exit 1 when any is found.",
+            )
+        )
+        command.params.append(
+            click.Option(
+                ["--fix"],
+                is_flag=True,
+                help="With --reconcile: mend what was found through the sync's writers, "
+                "then reconcile again.",
+            )
+        )
+        command.params.append(
+            click.Option(
+                ["--status"],
+                is_flag=True,
+                help="Print the last run (when, what changed, what failed), the dead letters "
+                "waiting, and whether the PDI and Mobilize credentials work.",
             )
         )
         return command
