@@ -54,8 +54,13 @@ issued, for secret searches), ``POST /__admin/seed``
 object as a PDI user would make it in the UI: any fields, a new id, no validation but an
 invitation's event and contact must exist; a contact's ``emails``/``phones`` may be lists
 of strings or of objects) and ``POST /__admin/delete`` ``{"kind": ..., "id": ...}`` (delete
-as a PDI user would; an event's or a contact's invitations go with it; 404 if unknown).
-Both answer the object. ``/__admin/stats`` adds ``writes`` and ``writes_by_route``: the
+as a PDI user would; an event's or a contact's invitations go with it; 404 if unknown)
+and ``POST /__admin/update`` ``{"kind": ..., "id": ..., "fields": {...}}`` (change fields
+as a PDI user would, unvalidated: move an event to another calendar (``calendarId``, which
+must exist) or time, rename it, flip an invitation's ``attended`` or ``rsvpStatus``; ids, an
+invitation's event and contact and a contact's emails and phones cannot change: 400; 404 if
+unknown; these are how tests tamper with PDI behind the sync's back). All three answer the
+object. ``/__admin/stats`` adds ``writes`` and ``writes_by_route``: the
 POST/PUT/DELETE of the API that changed state (not the admin seeds and deletes). The
 ``drop_after_write_next`` switch drops the connection after such a write is done.
 
@@ -125,6 +130,13 @@ _DATETIME_RE = re.compile(
 )
 _DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 SEED_KINDS = ("contacts", "events", "locations", "invitations")
+# What POST /__admin/update never changes: ids, and what the indexes are built on.
+FIXED_FIELDS = {
+    "contacts": {"id", "emails", "phones"},
+    "events": {"id"},
+    "locations": {"id"},
+    "invitations": {"id", "eventId", "contactId"},
+}
 
 
 @dataclass
@@ -602,6 +614,8 @@ class PdiApp:
             return self._admin_seed(request.json())
         if key == ("POST", "/__admin/delete"):
             return self._admin_delete(request.json())
+        if key == ("POST", "/__admin/update"):
+            return self._admin_update(request.json())
         return None
 
     def _admin_seed(self, body: Any) -> Response:
@@ -639,6 +653,36 @@ class PdiApp:
         if removed is None:
             return _error(404, f"No {kind} with id {object_id!r}.")
         return Response(200, removed)
+
+    def _admin_update(self, body: Any) -> Response:
+        """Change fields of a stored object as a PDI user would in the UI: no validation, and
+        an event may change calendar (the API cannot). Ids and links stay as they are."""
+        kind = body.get("kind") if isinstance(body, dict) else None
+        object_id = body.get("id") if isinstance(body, dict) else None
+        fields = body.get("fields") if isinstance(body, dict) else None
+        if kind not in SEED_KINDS or not isinstance(object_id, str) or not isinstance(fields, dict):
+            return _error(
+                400,
+                f'Expected {{"kind": one of {list(SEED_KINDS)}, "id": "...", "fields": {{...}}}}.',
+            )
+        fixed = FIXED_FIELDS[kind] & set(fields)
+        if fixed:
+            return _error(400, f"update {kind}: {sorted(fixed)} cannot change")
+        with self._lock:
+            stores: dict[str, dict[str, dict[str, Any]]] = {
+                "contacts": self._contacts,
+                "events": self._events,
+                "locations": self._locations,
+                "invitations": self._invitations,
+            }
+            stored = stores[kind].get(object_id)
+            if stored is None:
+                return _error(404, f"No {kind} with id {object_id!r}.")
+            calendar_id = fields.get("calendarId")
+            if kind == "events" and "calendarId" in fields and calendar_id not in self._calendars:
+                return _error(400, f"update events: no calendar {calendar_id!r}")
+            stored.update(fields)
+            return Response(200, self._contact_out(stored) if kind == "contacts" else dict(stored))
 
     # ----------------------------------------------------------------- admin helpers
 

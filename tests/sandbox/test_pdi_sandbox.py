@@ -924,3 +924,42 @@ def test_cli_rejects_bad_answers(
         main(["--port", "0", "--answer", flag])
     assert exited.value.code == 2
     assert "answer" in capsys.readouterr().err
+
+
+def test_admin_update_tampers_as_a_pdi_user_would(client: Client) -> None:
+    event = client.event()
+    contact = client.contact(emailAddress="ada@example.org")
+    invitations = f"/events/{event['id']}/invitations"
+    invited = client.ok(
+        "POST",
+        invitations,
+        json={"contactId": contact["id"], "rsvpStatus": "Yes", "attended": False},
+    )
+    calendars = client.ok("GET", "/calendars")["data"]
+    other = next(c["id"] for c in calendars if c["id"] != event["calendarId"])
+    writes = client.admin("GET", "stats")["writes"]
+
+    def update(kind: str, object_id: str, fields: dict[str, Any]) -> requests.Response:
+        return requests.post(
+            f"{client.url}/__admin/update",
+            json={"kind": kind, "id": object_id, "fields": fields},
+            timeout=5,
+        )
+
+    # An event moved to another calendar and time, which the API itself cannot do.
+    moved = {"calendarId": other, "startDateTimeUtc": "2026-03-02T15:00:00.000Z"}
+    assert update("events", event["id"], moved).json() == {**event, **moved}
+    assert client.ok("GET", f"/events/{event['id']}") == {**event, **moved}
+    # An invitation's attendance flipped: the event's list shows it.
+    flipped = {"attended": True, "rsvpStatus": "Completed"}
+    assert update("invitations", invited["id"], flipped).json() == {**invited, **flipped}
+    assert client.ok("GET", invitations)["data"] == [{**invited, **flipped}]
+    # Not counted as API writes.
+    assert client.admin("GET", "stats")["writes"] == writes
+    # Ids and links cannot change; unknown ids, kinds and calendars are refused.
+    assert update("invitations", invited["id"], {"contactId": "x"}).status_code == 400
+    assert update("contacts", contact["id"], {"emails": []}).status_code == 400
+    assert update("events", event["id"], {"calendarId": "nope"}).status_code == 400
+    assert update("events", "AAAAAAAAAAAAAAAAAAAAAA==", {"name": "x"}).status_code == 404
+    assert update("flags", event["id"], {"name": "x"}).status_code == 400
+    assert client.ok("GET", f"/events/{event['id']}") == {**event, **moved}
