@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,40 +78,11 @@ if str(HERE) not in sys.path:
 from make_fixtures import sandbox_config  # noqa: E402 - found through the path just set
 
 
-def _as_postgres(argv: list[str]) -> list[str]:
-    # initdb refuses to run as root; the server runs as the postgres user.
-    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A PostgreSQL server of its own (Debian's postgresql-15), on 127.0.0.1, for the session."""
-    try:
-        bindir = subprocess.run(
-            ["pg_config", "--bindir"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip("PostgreSQL is not installed (pg_config not found)")
-    root = Path(tempfile.mkdtemp(prefix="target-pdi-pg-"))
-    root.chmod(0o755)
-    data = root / "data"
-    data.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(data, "postgres")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    subprocess.run(
-        _as_postgres([f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres"]),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    ctl = [f"{bindir}/pg_ctl", "-D", str(data), "-w", "-l", str(root / "server.log")]
-    subprocess.run(_as_postgres([*ctl, "-o", options, "start"]), check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(_as_postgres([*ctl, "-m", "fast", "stop"]), capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+    """A PostgreSQL server of its own (the system's PostgreSQL 15) on 127.0.0.1, for the session:
+    the URL of its ``postgres`` database (tests/postgres_server.py)."""
+    from tests.postgres_server import postgres_server
+
+    with postgres_server() as url:
+        yield url
