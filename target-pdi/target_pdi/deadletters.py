@@ -91,6 +91,15 @@ class DeadLetterStore:
             f" (HTTP {http_status})" if http_status else "",
         )
 
+    def carry_over(self, entries: list[dict[str, Any]]) -> None:
+        """Keep earlier runs' entries as they are, under this run's: a run that does not retry
+        them (reconcile --fix) must not lose them when it saves."""
+        with self._lock:
+            for entry in entries:
+                key = (str(entry["stream"]), str(entry.get("key")))
+                if key not in self._entries:
+                    self._entries[key] = json.dumps(entry, sort_keys=True, default=json_default)
+
     def discard(self, stream: str, key: Any) -> None:
         with self._lock:
             self._entries.pop((stream, str(key)), None)

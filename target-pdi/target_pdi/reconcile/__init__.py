@@ -1,0 +1,80 @@
+"""Reconcile: every discrepancy between Mobilize and PDI, and --fix to mend them.
+
+    mobilize.py   Mobilize through the project's tap, after target-pdi's stream maps
+    pdi_state.py  PDI through target-pdi's client: events, locations, contacts, invitations
+    compare.py    what PDI should hold (the sync's plan and payloads) against what it holds
+    report.py     the table on stdout and the CSV
+    fix.py        the mends, through the sync's engine and writers
+
+Exit status: 0 when nothing is found (after --fix: nothing is left), 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import click
+
+from target_pdi.deadletters import DeadLetterStore
+from target_pdi.reconcile.compare import Result, compare
+from target_pdi.reconcile.fix import apply_fixes
+from target_pdi.reconcile.mobilize import MobilizeData, read_mobilize
+from target_pdi.reconcile.pdi_state import read_pdi
+from target_pdi.reconcile.report import before_fix_path, table, write_csv
+from target_pdi.runtime import Runtime
+from target_pdi.settings import Settings
+from target_pdi.summary import Summary
+
+if TYPE_CHECKING:
+    from target_pdi.target import TargetPDI
+
+LOGGER = logging.getLogger("target-pdi")
+
+
+def run_reconcile(target: TargetPDI, *, fix: bool) -> int:
+    """Exit status: 0 when Mobilize and PDI agree, 1 when anything was found (or is left)."""
+    settings = target.settings
+    summary = Summary()
+    # Without --fix nothing is written: PDI through the read-only client, the id map read-only.
+    runtime = Runtime(
+        settings if fix else replace(settings, dry_run=True), summary, target.mappings
+    )
+    try:
+        LOGGER.info("Reading Mobilize through %s", settings.mobilize_tap)
+        mobilize = read_mobilize(settings, target.mapper)
+        result = reconcile_once(runtime, settings, mobilize)
+        show(result)
+        if not fix or not result.found:
+            write_csv(settings.reconcile_report_path, result.found)
+            return 1 if result.found else 0
+        write_csv(before_fix_path(settings.reconcile_report_path), result.found)
+        mended = apply_fixes(runtime, result.found, mobilize)
+        click.echo("")
+        click.echo(f"--fix: {mended} discrepancies handed to the sync's writers")
+        for line in summary.lines(runtime.client.requests_by_method):
+            click.echo(f"  {line}")
+        click.echo("")
+        click.echo("Reconciling again:")
+        result = reconcile_once(runtime, settings, mobilize)
+        show(result)
+        write_csv(settings.reconcile_report_path, result.found)
+        return 1 if result.found else 0
+    finally:
+        runtime.close()
+
+
+def reconcile_once(runtime: Runtime, settings: Settings, mobilize: MobilizeData) -> Result:
+    LOGGER.info("Reading PDI")
+    pdi = read_pdi(runtime.client, runtime.router.calendar_names, settings.max_concurrency)
+    dead = {
+        (str(entry["stream"]), str(entry.get("key")))
+        for entry in DeadLetterStore(settings.dead_letter_path, dry_run=True).load()
+    }
+    return compare(mobilize, pdi, runtime.idmap, runtime.router, settings.approval_statuses, dead)
+
+
+def show(result: Result) -> None:
+    for line in table(result.found, result.checked):
+        click.echo(line)
