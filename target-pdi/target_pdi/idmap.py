@@ -9,6 +9,10 @@ go in small transactions. A crash between a PDI write and the flush only costs a
 It also keeps tombstones (object type ``tombstone``, no PDI id): Mobilize events known to be
 deleted and timeslots known to be removed, so that a signup Mobilize still lists for them can
 never bring them back as live PDI events, in this run or any later one.
+
+Each organization has a table of its own (``target_pdi_id_map__<organization>``), so that the
+id maps of several organizations can share one database (PostgreSQL) without meeting; with no
+`organization` set the table is ``target_pdi_id_map``, as before organizations.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -44,28 +50,60 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
+from target_pdi.errors import ConfigurationError
 from target_pdi.payloads import json_default
 
 LOGGER = logging.getLogger("target-pdi")
 
-METADATA = MetaData()
-ID_MAP = Table(
-    "target_pdi_id_map",
-    METADATA,
-    Column("object_type", String(32), primary_key=True),
-    Column("source_key", String(512), primary_key=True),
-    Column("pdi_id", String(128), nullable=False),
-    Column("content_hash", String(64), nullable=True),
-    # Mobilize event id for events (to find an event's timeslots), person id for contacts.
-    Column("mobilize_id", BigInteger, nullable=True, index=True),
-    Column("extra", Text, nullable=True),  # JSON: last payload, calendar, canceled flag...
-    Column("updated_at", String(40), nullable=False),
-    # The key's part before its first ':' (an invitation's PDI event): what follows a move.
-    Column("key_group", String(512), nullable=True),
-    Index("target_pdi_id_map_by_group", "object_type", "key_group"),
-    # Keys pointing at each PDI object: a recovery must not claim an owned one.
-    Index("target_pdi_id_map_by_pdi_id", "object_type", "pdi_id"),
-)
+# The table of a map with no organization (every map before organizations).
+TABLE = "target_pdi_id_map"
+# PostgreSQL cuts identifiers at 63 characters: "ix_<table>_mobilize_id", the longest name
+# derived from an organization's table, must fit.
+ORGANIZATION_SLUG_LIMIT = 29
+
+
+def organization_slug(organization: str) -> str:
+    """An organization's name as it names its table and lock: lower case, each run of other
+    characters than letters and digits as one ``_``."""
+    slug = re.sub(r"[^a-z0-9]+", "_", organization.lower()).strip("_")
+    if not slug or len(slug) > ORGANIZATION_SLUG_LIMIT:
+        raise ConfigurationError(
+            f"organization {organization!r} cannot name an id map: use 1 to "
+            f"{ORGANIZATION_SLUG_LIMIT} letters, digits, '-' or '_'"
+        )
+    return slug
+
+
+def table_name(organization: str = "") -> str:
+    """The id map table of an organization, ``target_pdi_id_map__<slug>``; with none,
+    ``target_pdi_id_map``."""
+    return f"{TABLE}__{organization_slug(organization)}" if organization else TABLE
+
+
+@cache
+def id_map_table(name: str) -> Table:
+    """The id map table called ``name`` (its indexes named after it: index names are shared by
+    every table of a PostgreSQL schema or SQLite file)."""
+    return Table(
+        name,
+        MetaData(),
+        Column("object_type", String(32), primary_key=True),
+        Column("source_key", String(512), primary_key=True),
+        Column("pdi_id", String(128), nullable=False),
+        Column("content_hash", String(64), nullable=True),
+        # Mobilize event id for events (to find an event's timeslots), person id for contacts.
+        Column("mobilize_id", BigInteger, nullable=True, index=True),
+        Column("extra", Text, nullable=True),  # JSON: last payload, calendar, canceled flag...
+        Column("updated_at", String(40), nullable=False),
+        # The key's part before its first ':' (an invitation's PDI event): what follows a move.
+        Column("key_group", String(512), nullable=True),
+        Index(f"{name}_by_group", "object_type", "key_group"),
+        # Keys pointing at each PDI object: a recovery must not claim an owned one.
+        Index(f"{name}_by_pdi_id", "object_type", "pdi_id"),
+    )
+
+
+ID_MAP = id_map_table(TABLE)
 
 FLUSH_EVERY = 200
 # Keys longer than this are stored shortened (a prefix plus a hash of the whole key): a venue
@@ -121,26 +159,29 @@ def _entry(
     )
 
 
-_COLUMNS = (
-    ID_MAP.c.object_type,
-    ID_MAP.c.source_key,
-    ID_MAP.c.pdi_id,
-    ID_MAP.c.content_hash,
-    ID_MAP.c.mobilize_id,
-    ID_MAP.c.extra,
-)
-_TYPE = ID_MAP.c.object_type == bindparam("object_type")
-# Every read the id map makes, each by an index.
-QUERIES = {
-    "all": select(*_COLUMNS),
-    "key": select(*_COLUMNS).where(_TYPE, ID_MAP.c.source_key == bindparam("key")),
-    "mobilize_id": select(*_COLUMNS).where(_TYPE, ID_MAP.c.mobilize_id == bindparam("mobilize_id")),
-    "group": select(*_COLUMNS).where(_TYPE, ID_MAP.c.key_group == bindparam("group")),
-    "pdi_id": select(*_COLUMNS).where(_TYPE, ID_MAP.c.pdi_id == bindparam("pdi_id")),
-    "page": select(*_COLUMNS)
-    .where(_TYPE, ID_MAP.c.source_key > bindparam("after"))
-    .order_by(ID_MAP.c.source_key),
-}
+def _queries(table: Table) -> dict[str, Any]:
+    """Every read the id map makes, each by an index."""
+    columns = (
+        table.c.object_type,
+        table.c.source_key,
+        table.c.pdi_id,
+        table.c.content_hash,
+        table.c.mobilize_id,
+        table.c.extra,
+    )
+    of_type = table.c.object_type == bindparam("object_type")
+    return {
+        "all": select(*columns),
+        "key": select(*columns).where(of_type, table.c.source_key == bindparam("key")),
+        "mobilize_id": select(*columns).where(
+            of_type, table.c.mobilize_id == bindparam("mobilize_id")
+        ),
+        "group": select(*columns).where(of_type, table.c.key_group == bindparam("group")),
+        "pdi_id": select(*columns).where(of_type, table.c.pdi_id == bindparam("pdi_id")),
+        "page": select(*columns)
+        .where(of_type, table.c.source_key > bindparam("after"))
+        .order_by(table.c.source_key),
+    }
 
 
 class IdMap:
@@ -151,9 +192,10 @@ class IdMap:
     pending writes are the run's view of what it would have written.
     """
 
-    def __init__(self, url: str, *, read_only: bool = False) -> None:
+    def __init__(self, url: str, *, read_only: bool = False, organization: str = "") -> None:
         self.url = url
         self.read_only = read_only
+        self.table = id_map_table(table_name(organization))
         self._lock = threading.RLock()
         # Written at the next flush; None = delete the row. Read before the database.
         self._pending: dict[Key, Entry | None] = {}
@@ -171,13 +213,14 @@ class IdMap:
             if not parsed.database or parsed.database == ":memory:":
                 options["poolclass"] = StaticPool  # one in-memory database, not one per thread
         engine = create_engine(url, **options)
+        self.table = _adopt_map_from_before_organizations(engine, self.table, read_only)
         if not read_only:
-            METADATA.create_all(engine)
-            _add_key_group(engine)
-        elif not inspect(engine).has_table(ID_MAP.name):
+            self.table.create(engine, checkfirst=True)
+            _add_key_group(engine, self.table)
+        elif not inspect(engine).has_table(self.table.name):
             engine.dispose()  # a dry run before any run: plan from PDI
             return
-        elif not _has_key_group(engine):
+        elif not _has_key_group(engine, self.table):
             # A dry run may not upgrade the map, and cannot read it without key groups.
             LOGGER.warning(
                 "The id map predates this version; the dry run plans without it (a real run "
@@ -191,7 +234,7 @@ class IdMap:
         self._sqlite = parsed.get_backend_name() == "sqlite"
         self._positional = engine.dialect.positional
         self._compiled: dict[str, tuple[str, tuple[str, ...]]] = {}
-        for name, query in QUERIES.items():
+        for name, query in _queries(self.table).items():
             compiled = query.compile(dialect=engine.dialect)
             # LIMIT as SQL text: SQLAlchemy would make it a parameter of its own naming.
             sql = compiled.string + (f" LIMIT {PAGE}" if name == "page" else "")
@@ -348,11 +391,12 @@ class IdMap:
                 for (t, k), e in self._pending.items()
                 if e is not None
             ]
+            table = self.table
             # Portable upsert (SQLite, Postgres...): delete then insert in one transaction.
-            stmt = delete(ID_MAP).where(
+            stmt = delete(table).where(
                 and_(
-                    ID_MAP.c.object_type == bindparam("b_type"),
-                    ID_MAP.c.source_key == bindparam("b_key"),
+                    table.c.object_type == bindparam("b_type"),
+                    table.c.source_key == bindparam("b_key"),
                 )
             )
             conn = self._conn
@@ -360,7 +404,7 @@ class IdMap:
             with conn.begin():
                 conn.execute(stmt, keys)
                 if rows:
-                    conn.execute(insert(ID_MAP), rows)
+                    conn.execute(insert(table), rows)
             self._pending.clear()
 
     def close(self) -> None:
@@ -373,30 +417,66 @@ class IdMap:
                 self._engine.dispose()
 
 
-def _has_key_group(engine: Engine) -> bool:
-    return "key_group" in {c["name"] for c in inspect(engine).get_columns(ID_MAP.name)}
+def _has_key_group(engine: Engine, table: Table) -> bool:
+    return "key_group" in {c["name"] for c in inspect(engine).get_columns(table.name)}
 
 
-def _add_key_group(engine: Engine) -> None:
+def _add_key_group(engine: Engine, table: Table) -> None:
     """Give an id map written before key groups were stored its column, filled in, and the
     indexes ``create_all`` leaves out on a table that exists."""
-    if not _has_key_group(engine):
-        _fill_key_group(engine)
-    for index in ID_MAP.indexes:
+    if not _has_key_group(engine, table):
+        _fill_key_group(engine, table)
+    for index in table.indexes:
         index.create(engine, checkfirst=True)
 
 
-def _fill_key_group(engine: Engine) -> None:
+def _fill_key_group(engine: Engine, table: Table) -> None:
     with engine.begin() as conn:
-        conn.execute(text(f"ALTER TABLE {ID_MAP.name} ADD COLUMN key_group VARCHAR(512)"))
-        rows = conn.execute(select(ID_MAP.c.object_type, ID_MAP.c.source_key)).all()
+        conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN key_group VARCHAR(512)"))
+        rows = conn.execute(select(table.c.object_type, table.c.source_key)).all()
         if rows:
             conn.execute(
-                update(ID_MAP)
+                update(table)
                 .where(
-                    ID_MAP.c.object_type == bindparam("b_type"),
-                    ID_MAP.c.source_key == bindparam("b_key"),
+                    table.c.object_type == bindparam("b_type"),
+                    table.c.source_key == bindparam("b_key"),
                 )
                 .values(key_group=bindparam("b_group")),
                 [{"b_type": t, "b_key": k, "b_group": key_group(k)} for t, k in rows],
             )
+
+
+def _adopt_map_from_before_organizations(engine: Engine, table: Table, read_only: bool) -> Table:
+    """The table to use when an organization's own does not exist yet but a map from before
+    organizations (``target_pdi_id_map``) does.
+
+    In a SQLite file (one project's) that map is this organization's: a run renames it (its
+    indexes too), a dry run reads it as it is. In a shared database it may be another's: it is
+    left alone, and the organization starts its own (the run recovers ids from PDI).
+    """
+    if table.name == TABLE:
+        return table
+    found = inspect(engine)
+    if found.has_table(table.name) or not found.has_table(TABLE):
+        return table
+    where = engine.url.render_as_string(hide_password=True)
+    if engine.dialect.name != "sqlite":
+        LOGGER.warning(
+            "The id map %s has a table from before organizations (%s); this organization "
+            "keeps its own (%s). If that table is this organization's, rename it to %s "
+            "before the next run, or let the run recover the ids from PDI.",
+            where,
+            TABLE,
+            table.name,
+            table.name,
+        )
+        return table
+    if read_only:
+        return ID_MAP
+    legacy_indexes = [i["name"] for i in found.get_indexes(TABLE)]
+    with engine.begin() as conn:
+        conn.execute(text(f"ALTER TABLE {TABLE} RENAME TO {table.name}"))
+        for index in legacy_indexes:
+            conn.execute(text(f'DROP INDEX IF EXISTS "{index}"'))
+    LOGGER.info("The id map %s: table %s is now %s", where, TABLE, table.name)
+    return table

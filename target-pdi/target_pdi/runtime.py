@@ -39,7 +39,9 @@ class Runtime:
             if problems:
                 raise ConfigurationError(str(MappingError(problems)))
         self.router.resolve(calendars)
-        self.idmap = IdMap(settings.id_map_url, read_only=settings.dry_run)
+        self.idmap = IdMap(
+            settings.id_map_url, read_only=settings.dry_run, organization=settings.organization
+        )
         self.deadletters = DeadLetterStore(settings.dead_letter_path, dry_run=settings.dry_run)
         self.engine = SyncEngine(
             self.client,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, inspect, text
 from target_pdi.idmap import KEY_LIMIT, IdMap, stored_key
 
 LONG_ADDRESS = "addr:the great hall|" + ", ".join(f"{n} long street" for n in range(200))
@@ -118,3 +118,75 @@ def test_a_dry_run_over_a_map_from_before_key_groups_plans_without_it(
         columns = [row[1] for row in conn.execute(text("PRAGMA table_info(target_pdi_id_map)"))]
     engine.dispose()
     assert "key_group" not in columns
+
+
+def check_organizations_never_meet(url: str) -> None:
+    """Two organizations' maps in one database: the same keys, each its own ids."""
+    north = IdMap(url, organization="north")
+    south = IdMap(url, organization="south")
+    north.put("event", "ts:1", "N1", "h", mobilize_id=7)
+    south.put("event", "ts:1", "S1", "h", mobilize_id=7)
+    south.put("contact", "a@example.org", "SC", "h")
+    north.close()
+    south.close()
+    north, south = IdMap(url, organization="north"), IdMap(url, organization="south")
+    assert [(k, e.pdi_id) for k, e in north.items("event")] == [("ts:1", "N1")]
+    assert [(k, e.pdi_id) for k, e in south.items("event")] == [("ts:1", "S1")]
+    assert north.get("contact", "a@example.org") is None
+    assert (len(north), len(south)) == (1, 2)
+    north.close()
+    south.close()
+    tables = set(inspect(create_engine(url)).get_table_names())
+    assert {"target_pdi_id_map__north", "target_pdi_id_map__south"} <= tables
+
+
+def test_organizations_sharing_a_sqlite_file_never_meet(tmp_path: Path) -> None:
+    check_organizations_never_meet(f"sqlite:///{tmp_path / 'shared.sqlite'}")
+
+
+@pytest.mark.postgres
+def test_organizations_sharing_a_postgres_database_never_meet(postgres_url: str) -> None:
+    check_organizations_never_meet(postgres_url)
+
+
+def test_a_sqlite_map_from_before_organizations_becomes_the_organizations(
+    tmp_path: Path,
+) -> None:
+    # A one-organization project that names its organization keeps its map (no recovery).
+    url = f"sqlite:///{tmp_path / 'idmap.sqlite'}"
+    before = IdMap(url)
+    before.put("event", "ts:1", "E1", "h", mobilize_id=7)
+    before.close()
+    dry = IdMap(url, read_only=True, organization="acme")  # a dry run reads it, renames nothing
+    assert dry.get("event", "ts:1") is not None
+    dry.close()
+    assert "target_pdi_id_map" in inspect(create_engine(url)).get_table_names()
+    adopted = IdMap(url, organization="acme")
+    assert [k for k, _ in adopted.keys_for_mobilize_id("event", 7)] == ["ts:1"]
+    adopted.close()
+    found = inspect(create_engine(url))
+    assert found.get_table_names() == ["target_pdi_id_map__acme"]
+    assert sorted(i["name"] for i in found.get_indexes("target_pdi_id_map__acme")) == [
+        "ix_target_pdi_id_map__acme_mobilize_id",
+        "target_pdi_id_map__acme_by_group",
+        "target_pdi_id_map__acme_by_pdi_id",
+    ]
+
+
+@pytest.mark.postgres
+def test_a_shared_database_leaves_a_map_from_before_organizations_alone(
+    postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.postgres_server import create_database
+
+    url = create_database(postgres_url, "legacy_map")
+    before = IdMap(url)
+    before.put("event", "ts:1", "E1", "h")
+    before.close()
+    org = IdMap(url, organization="acme")  # it may be another organization's: not taken
+    assert org.get("event", "ts:1") is None
+    org.close()
+    assert "table from before organizations (target_pdi_id_map)" in caplog.text
+    kept = IdMap(url)
+    assert kept.get("event", "ts:1") is not None
+    kept.close()
