@@ -13,7 +13,11 @@ ruff check .
 ruff format --check .
 echo "==> mypy"
 mypy sandbox pacing/pacing tap-mobilize/tap_mobilize target-pdi/target_pdi
+# The orchestrator with its own venv's mypy, which sees Dagster's type hints.
+.venv-dagster/bin/mypy orchestrate/mobilize_pdi_dagster
 echo "==> pytest"
+# The orchestrator's unit tests need Dagster: its own venv, its own pytest settings.
+.venv-dagster/bin/pytest -c orchestrate/pyproject.toml orchestrate/tests
 # Two at a time: the end-to-end and reliability tests spend most of their time waiting on
 # HTTP and on Meltano starting up (20 minutes one at a time on 2 cores, 14 two at a time).
 pytest -n 2 pacing/tests tap-mobilize/tests target-pdi/tests tests "$@"
