@@ -87,6 +87,17 @@ def test_reconcile_lists_every_tampering_and_fix_mends_it(make_project: MakeProj
     clean = reconcile(project)
     assert clean.returncode == 0, clean.failure()
     assert "No discrepancies" in clean.stdout, clean.stdout
+    # Every timeslot Mobilize has was compared: the tap read everything, not since a bookmark.
+    data = project.dataset()
+    deleted_ids = {d["id"] for d in data["deleted_events"]}
+    slots = sum(
+        1
+        for e in data["events"]
+        if e["id"] not in deleted_ids and e.get("approval_status", "APPROVED") == "APPROVED"
+        for s in e["timeslots"]
+        if s.get("id") is not None
+    )
+    assert f"({slots} timeslots, " in clean.stdout, clean.stdout
     assert report(csv_path) == []
 
     events, contacts = id_map(project, "event"), id_map(project, "contact")

@@ -97,10 +97,12 @@ def read_mobilize(settings: Settings, mapper: PluginMapper) -> MobilizeData:
     tap's config, no state, so every record since its start_date) and read its records."""
     argv = tap_command(settings)
     reader = MappedReader(mapper)
-    with tempfile.TemporaryFile(mode="w+") as errors:
-        process = subprocess.Popen(
+    with (
+        tempfile.TemporaryFile(mode="w+") as errors,
+        subprocess.Popen(
             argv, cwd=tap_cwd(), stdout=subprocess.PIPE, stderr=errors, text=True
-        )
+        ) as process,
+    ):
         assert process.stdout is not None
         for line in process.stdout:
             reader.line(line)
