@@ -7,6 +7,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 
 from target_pdi.vocabulary import STREAM_OBJECT, WRITTEN_OBJECTS, Outcome, PdiObject
 
@@ -25,6 +26,7 @@ class Summary:
         self.dead_letters_retried = 0
         self.read: Counter[str] = Counter()
         self.started = time.monotonic()
+        self.started_at = datetime.now(UTC)
 
     def done(self, kind: PdiObject) -> tuple[int, int]:
         """(written or found unchanged, failed) so far for one kind of PDI object."""
@@ -70,20 +72,40 @@ class Summary:
             f"{prefix}: {t.label:<11}" + "".join(f"{self.objects[t][o]:>10}" for o in OUTCOMES)
             for t in WRITTEN_OBJECTS
         ]
-        skipped = dict(sorted(self.skipped.items()))
-        out.append(f"{prefix}: skipped: {skipped or 'none'}")
+        out.append(f"{prefix}: skipped: {in_words(self.skipped)}")
         if self.notes:
-            out.append(f"{prefix}: notes: {dict(sorted(self.notes.items()))}")
+            out.append(f"{prefix}: notes: {in_words(self.notes)}")
         if self.unrouted:
             out.append(
                 f"{prefix}: timeslots skipped, no calendar for event type: "
-                f"{dict(sorted(self.unrouted.items()))}"
+                + ", ".join(f"{name} {n}" for name, n in sorted(self.unrouted.items()))
             )
         out.append(
             f"{prefix}: dead letters: {self.dead_letters} "
             f"(retried from previous runs: {self.dead_letters_retried})"
         )
         return out
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Outcomes per PDI object, keyed as the JSON summary has them ("events": {...})."""
+        with self._lock:
+            return {
+                f"{kind.value}s": {o.value: self.objects[kind][o] for o in OUTCOMES}
+                for kind in WRITTEN_OBJECTS
+            }
+
+    def skipped_reasons(self) -> dict[str, int]:
+        """Every skip by its reason in words, timeslots without a calendar included."""
+        with self._lock:
+            reasons = dict(self.skipped)
+            for event_type, n in self.unrouted.items():
+                reasons[f"timeslots with no calendar for event type {event_type}"] = n
+        return dict(sorted(reasons.items()))
+
+
+def in_words(counts: Mapping[str, int]) -> str:
+    """`{'people without email': 3}` as a person reads it: "3 people without email"."""
+    return "; ".join(f"{n} {reason}" for reason, n in sorted(counts.items())) or "none"
 
 
 class ProgressReporter:

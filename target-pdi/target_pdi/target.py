@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, replace
 from functools import cached_property
 from types import FrameType
-from typing import Any
+from typing import IO, Any
 
 import click
 from singer_sdk.helpers._classproperty import classproperty
@@ -25,10 +25,12 @@ from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 
 from target_pdi.client import STOP, STOPPED_MESSAGE
+from target_pdi.credentials import require_credentials
 from target_pdi.drain import Drain
 from target_pdi.errors import ConfigurationError, FatalError, RecordRejected, Stopped
 from target_pdi.mapping_files import MappingError, Mappings, load_mappings
 from target_pdi.redact import redact, register_secret
+from target_pdi.run_summary import RunRecorder
 from target_pdi.runtime import Runtime
 from target_pdi.settings import Settings, config_schema, env_numbers, project_dir
 from target_pdi.sinks import BufferSink, IgnoredSink
@@ -79,6 +81,23 @@ class TargetPDI(Target):
 
     def get_sink_class(self, stream_name: str) -> type[Sink]:
         return BufferSink if stream_name in WRITTEN_STREAMS else IgnoredSink
+
+    def sync(self, file_input: IO[str] | None = None) -> None:
+        """A sync (the SDK's `listen`): PDI credentials checked before the first line of input,
+        and the run's JSON summary written when it ends, however it ends (run_summary.py)."""
+        recorder = RunRecorder(self.settings, self.summary)
+        error: BaseException | None = None
+        try:
+            require_credentials(self.settings)
+            self.listen(file_input)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            if self._progress is not None:
+                self._progress.stop()
+            runtime = self.drain.runtime
+            recorder.finish(error, runtime.client.requests_by_method if runtime else {})
 
     def process_endofpipe(self) -> None:
         try:
@@ -223,9 +242,19 @@ class TargetPDI(Target):
                 ok, message = target.run_connection_test()
                 click.echo(message)
                 sys.exit(0 if ok else 1)
-            super().invoke(
-                about=about, about_format=about_format, config=config, file_input=file_input
+            if about:
+                super().invoke(
+                    about=about, about_format=about_format, config=config, file_input=file_input
+                )
+                return
+            # The SDK's Target.invoke, with `sync` (which records the run) for its `listen`.
+            cls.print_version(print_fn=cls.logger.info)
+            target = cls(
+                config=config.config if config else None,
+                validate_config=True,
+                parse_env_config=bool(config.parse_env) if config else False,
             )
+            target.sync(file_input)
         except (FatalError, RecordRejected) as exc:
             # One clear line (no traceback, no secrets) and a non-zero exit; no STATE was written.
             # A RecordRejected gets here only from a request that serves no one record (the

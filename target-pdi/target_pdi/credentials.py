@@ -1,0 +1,32 @@
+"""Which PDI credentials a sync lacks, named as a user sets them (setting and variable)."""
+
+from __future__ import annotations
+
+from target_pdi.errors import ConfigurationError
+from target_pdi.settings import Settings
+
+CREDENTIALS = ("username", "password", "api_token")
+ENV_PREFIX = "TARGET_PDI_"
+
+
+def missing_credentials(settings: Settings) -> list[str]:
+    return [name for name in CREDENTIALS if not getattr(settings, name)]
+
+
+def missing_message(missing: list[str]) -> str:
+    named = ", ".join(f"{name} ({ENV_PREFIX}{name.upper()})" for name in missing)
+    return (
+        f"missing PDI credentials: set {named} in .env or the environment "
+        "(or the plugin's config); nothing was read or written"
+    )
+
+
+def require_credentials(settings: Settings) -> None:
+    """Stop a sync before it reads its first line when a PDI credential is missing.
+
+    Without this a run whose tap emits nothing (it failed at start, or found nothing new)
+    never logs in, and ends "successfully" with an empty summary.
+    """
+    missing = missing_credentials(settings)
+    if missing:
+        raise ConfigurationError(missing_message(missing))
