@@ -40,9 +40,13 @@ STALE_CONTACT = "id map points to missing contact"
 
 
 def id_map(project: Project, object_type: str) -> dict[str, str]:
+    """The sync's id map, read from its SQLite file (one organization: one table)."""
     with sqlite3.connect(project.id_map) as db:
+        (table,) = db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'target_pdi_id_map%'"
+        ).fetchall()
         rows = db.execute(
-            "SELECT source_key, pdi_id FROM target_pdi_id_map WHERE object_type = ?",
+            f"SELECT source_key, pdi_id FROM {table[0]} WHERE object_type = ?",
             (object_type,),
         ).fetchall()
     return dict(rows)

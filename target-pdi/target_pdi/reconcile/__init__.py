@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING
 
 import click
 
+from target_pdi.credentials import require_credentials
 from target_pdi.deadletters import DeadLetterStore
 from target_pdi.reconcile.compare import Result, compare
 from target_pdi.reconcile.fix import apply_fixes
 from target_pdi.reconcile.mobilize import MobilizeData, read_mobilize
 from target_pdi.reconcile.pdi_state import read_pdi
 from target_pdi.reconcile.report import before_fix_path, table, write_csv
+from target_pdi.run_lock import holding
 from target_pdi.runtime import Runtime
 from target_pdi.settings import Settings
 from target_pdi.summary import Summary
@@ -36,33 +38,40 @@ LOGGER = logging.getLogger("target-pdi")
 def run_reconcile(target: TargetPDI, *, fix: bool) -> int:
     """Exit status: 0 when Mobilize and PDI agree, 1 when anything was found (or is left)."""
     settings = target.settings
-    summary = Summary()
-    # Without --fix nothing is written: PDI through the read-only client, the id map read-only.
-    runtime = Runtime(
-        settings if fix else replace(settings, dry_run=True), summary, target.mappings
-    )
-    try:
-        LOGGER.info("Reading Mobilize through %s", settings.mobilize_tap)
-        mobilize = read_mobilize(settings, target.mapper)
-        result = reconcile_once(runtime, settings, mobilize)
-        show(result)
-        if not fix or not result.found:
-            write_csv(settings.reconcile_report_path, result.found)
-            return 1 if result.found else 0
-        write_csv(before_fix_path(settings.reconcile_report_path), result.found)
-        mended = apply_fixes(runtime, result.found, mobilize)
-        click.echo("")
-        click.echo(f"--fix: {mended} discrepancies handed to the sync's writers")
-        for line in summary.lines(runtime.client.requests_by_method):
-            click.echo(f"  {line}")
-        click.echo("")
-        click.echo("Reconciling again:")
-        result = reconcile_once(runtime, settings, mobilize)
-        show(result)
+    require_credentials(settings)
+    # Without --fix nothing is written: PDI through the read-only client, the id map read-only,
+    # no run lock (it may run beside a sync). --fix writes as a sync does, under its lock.
+    run_settings = settings if fix else replace(settings, dry_run=True)
+    with holding(run_settings):
+        summary = Summary()
+        runtime = Runtime(run_settings, summary, target.mappings)
+        try:
+            return reconcile(target, runtime, summary, fix=fix)
+        finally:
+            runtime.close()
+
+
+def reconcile(target: TargetPDI, runtime: Runtime, summary: Summary, *, fix: bool) -> int:
+    settings = target.settings
+    LOGGER.info("Reading Mobilize through %s", settings.mobilize_tap)
+    mobilize = read_mobilize(settings, target.mapper)
+    result = reconcile_once(runtime, settings, mobilize)
+    show(result)
+    if not fix or not result.found:
         write_csv(settings.reconcile_report_path, result.found)
         return 1 if result.found else 0
-    finally:
-        runtime.close()
+    write_csv(before_fix_path(settings.reconcile_report_path), result.found)
+    mended = apply_fixes(runtime, result.found, mobilize)
+    click.echo("")
+    click.echo(f"--fix: {mended} discrepancies handed to the sync's writers")
+    for line in summary.lines(runtime.client.requests_by_method):
+        click.echo(f"  {line}")
+    click.echo("")
+    click.echo("Reconciling again:")
+    result = reconcile_once(runtime, settings, mobilize)
+    show(result)
+    write_csv(settings.reconcile_report_path, result.found)
+    return 1 if result.found else 0
 
 
 def reconcile_once(runtime: Runtime, settings: Settings, mobilize: MobilizeData) -> Result:
