@@ -1,0 +1,270 @@
+"""The JSON summary of a run (run_summary.py), the summary's lines in words, and the missing
+credentials a sync names before it reads anything."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from target_pdi import run_summary
+from target_pdi.credentials import missing_credentials, missing_message
+from target_pdi.errors import APIUnavailableError, ConfigurationError, Stopped
+from target_pdi.redact import register_secret
+from target_pdi.settings import Settings
+from target_pdi.summary import Summary
+from target_pdi.target import TargetPDI
+from target_pdi.vocabulary import Outcome, PdiObject
+
+Pdi = Any  # the `pdi` fixture (conftest.Pdi)
+
+# The keys the Dagster helper and alerting read: a contract, exactly these names.
+CONTRACT = {
+    "organization",
+    "started_at",
+    "finished_at",
+    "duration_seconds",
+    "status",
+    "error",
+    "dry_run",
+    "records_read",
+    "objects",
+    "skipped",
+    "dead_letters",
+    "pdi_requests",
+}
+
+
+def a_run() -> Summary:
+    summary = Summary()
+    summary.read.update({"events": 2, "timeslots": 3, "people": 4, "attendances": 5, "org": 1})
+    summary.count(PdiObject.LOCATION, Outcome.CREATED)
+    summary.count(PdiObject.EVENT, Outcome.CREATED, 3)
+    summary.count(PdiObject.CONTACT, Outcome.UPDATED, 2)
+    summary.count(PdiObject.CONTACT, Outcome.UNCHANGED, 1)
+    summary.count(PdiObject.INVITATION, Outcome.FAILED, 1)
+    summary.skip("people without email", 3)
+    summary.skip_unrouted("MEETING", 2)
+    summary.note("events restored: approved again")
+    summary.dead_letters = 2
+    summary.dead_letters_retried = 1
+    return summary
+
+
+def build(summary: Summary, error: BaseException | None = None, **settings: Any) -> dict[str, Any]:
+    return run_summary.build(
+        summary,
+        Settings(dead_letter_path="/data/dead_letters.jsonl", **settings),
+        finished_at=summary.started_at + timedelta(seconds=12.34),
+        error=error,
+        requests_by_method={"POST": 5, "GET": 10, "PUT": 1},
+        dead_letters_before={("people", "1")},
+        dead_letters_after={("people", "1"), ("attendances", "7")},
+    )
+
+
+def test_summary_has_the_contract_keys_and_the_run_counts() -> None:
+    record = build(a_run(), organization="north")
+    assert set(record) >= CONTRACT
+    assert record["organization"] == "north"
+    assert record["status"] == "succeeded"
+    assert record["error"] is None
+    assert record["dry_run"] is False
+    assert record["duration_seconds"] == 12.3
+    assert datetime.fromisoformat(record["finished_at"]) - datetime.fromisoformat(
+        record["started_at"]
+    ) == timedelta(seconds=12)
+    assert record["records_read"] == {
+        "events": 2,
+        "timeslots": 3,
+        "people": 4,
+        "attendances": 5,
+        "org": 1,
+    }
+    assert record["objects"] == {
+        "locations": {"created": 1, "updated": 0, "unchanged": 0, "failed": 0},
+        "events": {"created": 3, "updated": 0, "unchanged": 0, "failed": 0},
+        "contacts": {"created": 0, "updated": 2, "unchanged": 1, "failed": 0},
+        "invitations": {"created": 0, "updated": 0, "unchanged": 0, "failed": 1},
+    }
+    assert record["skipped"] == {
+        "people without email": 3,
+        "timeslots with no calendar for event type MEETING": 2,
+    }
+    assert record["dead_letters"] == {
+        "new": 1,
+        "waiting": 2,
+        "dead_lettered": 2,
+        "retried": 1,
+        "path": "/data/dead_letters.jsonl",
+    }
+    assert record["pdi_requests"] == {"GET": 10, "POST": 5, "PUT": 1}
+    json.dumps(record)  # all of it serialisable
+
+
+def test_summary_of_a_run_that_read_nothing_counts_zeros() -> None:
+    record = build(Summary())
+    assert record["organization"] == "default"
+    assert record["records_read"] == dict.fromkeys(
+        ("events", "timeslots", "people", "attendances"), 0
+    )
+    assert all(n == 0 for row in record["objects"].values() for n in row.values())
+    assert record["skipped"] == {}
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (None, "succeeded"),
+        (SystemExit(0), "succeeded"),
+        (Stopped("target-pdi stopped: SIGTERM received"), "stopped"),
+        (KeyboardInterrupt(), "stopped"),
+        (APIUnavailableError("PDI answered nothing for 600 s"), "failed"),
+        (ValueError("a bug\nwith a second line"), "failed"),
+    ],
+)
+def test_status_and_error_line(error: BaseException | None, status: str) -> None:
+    record = build(a_run(), error)
+    assert record["status"] == status
+    if status == "succeeded":
+        assert record["error"] is None
+    else:
+        assert record["error"]
+        assert "\n" not in record["error"]
+
+
+def test_error_line_is_redacted() -> None:
+    register_secret("pw-Qx81z-secret")
+    record = build(a_run(), ConfigurationError("login with password pw-Qx81z-secret refused"))
+    assert "pw-Qx81z-secret" not in json.dumps(record)
+    assert record["error"].startswith("login with")
+
+
+def test_write_creates_directories_and_replaces_the_summary(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "summary.json"
+    first, second = build(a_run()), build(Summary())
+    run_summary.write(path, first)
+    run_summary.write(path, second)
+    assert json.loads(path.read_text()) == second
+    assert run_summary.read_last(path) == second
+    assert run_summary.read_history(path) == [first, second]
+    assert run_summary.history_path(path) == tmp_path / "deep" / "er" / "summary.history.jsonl"
+    # No temporary file left behind.
+    assert sorted(p.name for p in path.parent.iterdir()) == [
+        "summary.history.jsonl",
+        "summary.json",
+    ]
+
+
+def test_history_keeps_the_last_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(run_summary, "HISTORY_LIMIT", 5)
+    path = tmp_path / "summary.json"
+    for n in range(8):
+        run_summary.write(path, {"run": n})
+    assert [r["run"] for r in run_summary.read_history(path)] == [3, 4, 5, 6, 7]
+
+
+def test_no_run_yet_reads_as_none(tmp_path: Path) -> None:
+    assert run_summary.read_last(tmp_path / "summary.json") is None
+    assert run_summary.read_history(tmp_path / "summary.json") == []
+
+
+def test_dead_letter_keys_skip_unreadable_lines(tmp_path: Path) -> None:
+    path = tmp_path / "dead_letters.jsonl"
+    entry = {"stream": "people", "key": "3", "record": {"id": 3}}
+    path.write_text(json.dumps(entry) + "\nnot json\n\n" + json.dumps({**entry, "key": "4"}) + "\n")
+    assert run_summary.dead_letter_keys(path) == {("people", "3"), ("people", "4")}
+    assert run_summary.dead_letter_keys(tmp_path / "none.jsonl") == set()
+
+
+def test_a_summary_that_cannot_be_written_does_not_end_the_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    settings = Settings(
+        summary_path=str(blocker / "summary.json"), dead_letter_path=str(tmp_path / "d.jsonl")
+    )
+    with caplog.at_level(logging.WARNING):
+        assert run_summary.RunRecorder(settings, Summary()).finish(None, {}) is None
+    assert "Could not write the run summary" in caplog.text
+
+
+# --- the log lines a person reads ---------------------------------------------------------------
+
+
+def test_summary_lines_are_words_not_dict_reprs() -> None:
+    lines = a_run().lines({"GET": 10})
+    skipped = next(line for line in lines if "skipped:" in line)
+    assert skipped == "Summary: skipped: 3 people without email"
+    notes = next(line for line in lines if "notes:" in line)
+    assert notes == "Summary: notes: 1 events restored: approved again"
+    unrouted = next(line for line in lines if "no calendar for event type" in line)
+    assert unrouted.endswith("no calendar for event type: MEETING 2")
+    assert not [line for line in lines if "{" in line or "'" in line]
+    assert "Summary: skipped: none" in Summary().lines({})
+
+
+# --- missing credentials ------------------------------------------------------------------------
+
+
+def test_missing_credentials_are_named_with_their_variables() -> None:
+    settings = Settings(username="u", password="", api_token="")
+    assert missing_credentials(settings) == ["password", "api_token"]
+    message = missing_message(missing_credentials(settings))
+    assert "password (TARGET_PDI_PASSWORD)" in message
+    assert "api_token (TARGET_PDI_API_TOKEN)" in message
+    assert "username" not in message
+
+
+def test_sync_without_credentials_stops_before_reading_and_says_failed(
+    pdi: Pdi, tmp_path: Path
+) -> None:
+    summary_path = tmp_path / "summary.json"
+    target = TargetPDI(
+        config={
+            "api_url": pdi.url,
+            "username": "sandbox",
+            "id_map_url": f"sqlite:///{tmp_path / 'idmap.sqlite'}",
+            "dead_letter_path": str(tmp_path / "dead_letters.jsonl"),
+            "summary_path": str(summary_path),
+            "organization": "north",
+        },
+        validate_config=True,
+    )
+    lines = io.StringIO(
+        '{"type": "SCHEMA", "stream": "people", "schema": {}, "key_properties": []}\n'
+    )
+    with pytest.raises(ConfigurationError) as stopped:
+        target.sync(lines)
+    assert "password (TARGET_PDI_PASSWORD), api_token (TARGET_PDI_API_TOKEN)" in str(stopped.value)
+    assert lines.tell() == 0  # not a line read
+    assert pdi.admin("stats")["requests"] == 0
+    record = json.loads(summary_path.read_text())
+    assert record["status"] == "failed"
+    assert record["organization"] == "north"
+    assert record["error"] == str(stopped.value)
+    assert record["pdi_requests"] == {}
+
+
+def test_sync_writes_the_summary_of_what_it_did(
+    pdi: Pdi, config: dict[str, Any], tmp_path: Path
+) -> None:
+    summary_path = tmp_path / "out" / "summary.json"
+    target = TargetPDI(config={**config, "summary_path": str(summary_path)}, validate_config=True)
+    fixture = Path(__file__).parent / "fixtures" / "run1.singer"
+    with fixture.open() as lines:
+        target.sync(lines)
+    record = json.loads(summary_path.read_text())
+    state = pdi.state()
+    assert record["status"] == "succeeded"
+    assert {kind: row["created"] for kind, row in record["objects"].items()} == {
+        kind: len(state[kind]) for kind in ("locations", "events", "contacts", "invitations")
+    }
+    stats = pdi.admin("stats")
+    assert sum(record["pdi_requests"].values()) == stats["requests"]
+    assert datetime.fromisoformat(record["finished_at"]) <= datetime.now(UTC)
