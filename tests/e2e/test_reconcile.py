@@ -231,7 +231,7 @@ def test_reconcile_lists_every_tampering_and_fix_mends_it(make_project: MakeProj
     before = csv_path.with_name("reconcile.before-fix.csv")
     assert rows_of(report(before)) == expected
     after = fixed.stdout.split("Reconciling again:", 1)[1]
-    assert "1 discrepancies, 1 that --fix cannot mend" in after, fixed.stdout
+    assert "1 discrepancy, 1 that --fix cannot mend" in after, fixed.stdout
 
     # PDI is what the sync would have made: the moved event made anew in its calendar with
     # its invitations, the tampered one canceled in the other; only the twin contact is left.
@@ -244,5 +244,6 @@ def test_reconcile_lists_every_tampering_and_fix_mends_it(make_project: MakeProj
     project.reset_pdi_stats()
     again = reconcile(project, "--fix")
     assert again.returncode == 1, again.failure()
+    assert "--fix: nothing it can mend; PDI was left as it is" in again.stdout
     assert project.pdi_writes() == 0, project.pdi.admin("stats")["writes_by_route"]
     assert rows_of(report(csv_path)) == {r for r in expected if r[0] == SHARED_EMAIL}

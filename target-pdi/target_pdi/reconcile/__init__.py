@@ -23,7 +23,7 @@ from target_pdi.reconcile.compare import Result, compare
 from target_pdi.reconcile.fix import apply_fixes
 from target_pdi.reconcile.mobilize import MobilizeData, read_mobilize
 from target_pdi.reconcile.pdi_state import read_pdi
-from target_pdi.reconcile.report import before_fix_path, table, write_csv
+from target_pdi.reconcile.report import before_fix_path, plural, table, write_csv
 from target_pdi.run_lock import holding
 from target_pdi.runtime import Runtime
 from target_pdi.settings import Settings
@@ -57,13 +57,19 @@ def reconcile(target: TargetPDI, runtime: Runtime, summary: Summary, *, fix: boo
     mobilize = read_mobilize(settings, target.mapper)
     result = reconcile_once(runtime, settings, mobilize)
     show(result)
-    if not fix or not result.found:
+    mendable = [d for d in result.found if d.mend is not None]
+    if fix and result.found and not mendable:
+        click.echo("")
+        click.echo("--fix: nothing it can mend; PDI was left as it is")
+    if not fix or not mendable:
         write_csv(settings.reconcile_report_path, result.found)
         return 1 if result.found else 0
     write_csv(before_fix_path(settings.reconcile_report_path), result.found)
-    mended = apply_fixes(runtime, result.found, mobilize)
+    mended = apply_fixes(runtime, mendable, mobilize)
     click.echo("")
-    click.echo(f"--fix: {mended} discrepancies handed to the sync's writers")
+    click.echo(
+        f"--fix: {plural(mended, 'discrepancy', 'discrepancies')} handed to the sync's writers"
+    )
     for line in summary.lines(runtime.client.requests_by_method):
         click.echo(f"  {line}")
     click.echo("")

@@ -52,12 +52,19 @@ def table(found: Sequence[Discrepancy], checked: Checked) -> list[str]:
 def count_lines(found: Sequence[Discrepancy]) -> list[str]:
     counts = Counter(d.kind for d in found)
     cannot = sum(1 for d in found if d.mend is None)
-    out = [f"{len(found)} discrepancies" + (f", {cannot} that --fix cannot mend" if cannot else "")]
+    out = [
+        plural(len(found), "discrepancy", "discrepancies")
+        + (f", {cannot} that --fix cannot mend" if cannot else "")
+    ]
     width = max(len(kind) for kind in counts)
     order = {kind: n for n, kind in enumerate(KINDS)}
     for kind, n in sorted(counts.items(), key=lambda item: order.get(item[0], len(order))):
         out.append(f"  {kind.ljust(width)}  {n}")
     return out
+
+
+def plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def write_csv(path: str | os.PathLike[str], found: Sequence[Discrepancy]) -> Path:
@@ -79,4 +86,4 @@ def before_fix_path(path: str | os.PathLike[str]) -> Path:
     return target.with_name(f"{target.stem}.before-fix{target.suffix}")
 
 
-__all__ = ["CANNOT", "before_fix_path", "table", "write_csv"]
+__all__ = ["CANNOT", "before_fix_path", "plural", "table", "write_csv"]
