@@ -149,6 +149,8 @@ class Project:
                 "TARGET_PDI_API_URL": self.pdi.url,
                 "TARGET_PDI_ID_MAP_URL": f"sqlite:///{self.id_map}",
                 "TARGET_PDI_DEAD_LETTER_PATH": str(self.dead_letters),
+                # Not the project's own .meltano/: tests run side by side.
+                "TARGET_PDI_SUMMARY_PATH": str(self.workdir / "summary.json"),
                 # Small batches: every run of the small dataset is written in several drains,
                 # so each scenario also proves that batch boundaries change nothing.
                 "TARGET_PDI_BATCH_SIZE_ROWS": "100",
