@@ -8,6 +8,7 @@ import json
 import logging
 from pathlib import Path
 
+import pytest
 from singer_sdk.mapper import PluginMapper
 from target_pdi.idmap import IdMap
 from target_pdi.reconcile.compare import SHARED_EMAIL, WRONG_TIME, Checked, Discrepancy, Mend
@@ -134,3 +135,23 @@ def test_fix_corrects_the_id_map_then_hands_the_records_to_the_engine() -> None:
     data = MobilizeData(events={10: {"id": 10}}, deleted_events={10: {"id": 10}})
     batch = mend_batch(mend, data)
     assert (batch.events, batch.deleted_events, batch.people) == ([{"id": 10}], [{"id": 10}], [])
+
+
+def test_missing_pdi_credentials_are_named_before_anything_is_read(tmp_path: Path) -> None:
+    from target_pdi.errors import ConfigurationError
+    from target_pdi.reconcile import run_reconcile
+    from target_pdi.target import TargetPDI
+
+    target = TargetPDI(
+        config={
+            "api_url": "http://127.0.0.1:9",  # nothing listens: a read would fail otherwise
+            "username": "sandbox",
+            "id_map_url": f"sqlite:///{tmp_path / 'idmap.sqlite'}",
+            "reconcile_report_path": str(tmp_path / "report.csv"),
+        },
+        validate_config=True,
+    )
+    with pytest.raises(ConfigurationError, match=r"password .*api_token"):
+        run_reconcile(target, fix=True)
+    assert not (tmp_path / "report.csv").exists()
+    assert not (tmp_path / "idmap.sqlite").exists()
