@@ -231,3 +231,189 @@ class Project:
     def dataset(self) -> dict[str, Any]:
         result: dict[str, Any] = self.mobilize.admin("dataset")
         return result
+
+
+# --- Several organizations (orgs/<name>.meltano.yml) ----------------------------------------
+
+
+def org_prefixes(name: str) -> tuple[str, str]:
+    """Meltano's environment variable prefixes of an organization's plugins: those of
+    tap-mobilize--<name> and target-pdi--<name> (TAP_MOBILIZE__NORTH_, TARGET_PDI__NORTH_)."""
+    upper = name.upper().replace("-", "_")
+    return f"TAP_MOBILIZE__{upper}_", f"TARGET_PDI__{upper}_"
+
+
+def org_mobilize_key(name: str) -> str:
+    """The Mobilize sandbox key of an organization in the tests (a sandbox value, no secret)."""
+    return f"{name}-mobilize-key"
+
+
+def org_pdi_credentials(name: str) -> dict[str, str]:
+    """The PDI sandbox account of an organization in the tests (sandbox values, no secret)."""
+    return {
+        "username": f"{name}-user",
+        "password": f"{name}-password",
+        "api_token": f"{name}-token",
+    }
+
+
+@dataclass
+class Organization:
+    """One organization of the project in a test: its own Mobilize organization and PDI
+    account (a sandbox each, with credentials of its own), given to its plugins the way a
+    deployment gives them, through its plugins' environment variables."""
+
+    name: str
+    mobilize: Simulator
+    pdi: Simulator
+
+    @property
+    def job(self) -> str:
+        return f"sync-{self.name}"
+
+    @property
+    def state_id(self) -> str:
+        return f"dev:tap-mobilize--{self.name}-to-target-pdi--{self.name}"
+
+    @property
+    def mobilize_key(self) -> str:
+        return org_mobilize_key(self.name)
+
+    @property
+    def pdi_credentials(self) -> dict[str, str]:
+        return org_pdi_credentials(self.name)
+
+    def env(self) -> dict[str, str]:
+        tap, target = org_prefixes(self.name)
+        return {
+            f"{tap}API_URL": f"{self.mobilize.url}/v1",
+            f"{tap}API_KEY": self.mobilize_key,
+            f"{target}API_URL": self.pdi.url,
+            **{f"{target}{k.upper()}": v for k, v in self.pdi_credentials.items()},
+            # Small batches, as Project's: batch boundaries change nothing.
+            f"{target}BATCH_SIZE_ROWS": "100",
+        }
+
+    def pdi_state(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.pdi.admin("state")
+        return result
+
+    def dataset(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.mobilize.admin("dataset")
+        return result
+
+
+@dataclass
+class OrganizationsProject:
+    """The project with several organizations synced by their own jobs (`meltano run
+    sync-<org>`), in a test's own `.meltano` and Meltano database (SQLite in the workdir
+    unless ``database_uri`` says otherwise, e.g. a PostgreSQL server)."""
+
+    workdir: Path
+    orgs: dict[str, Organization]
+    database_uri: str = ""
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def sys_dir(self) -> Path:
+        sys_dir = self.workdir / ".meltano"
+        if not sys_dir.exists():
+            sys_dir.mkdir(parents=True)
+            for kind in ("extractors", "loaders", "utilities"):
+                if (REPO / ".meltano" / kind).exists():
+                    (sys_dir / kind).symlink_to(REPO / ".meltano" / kind)
+        return sys_dir
+
+    def org_dir(self, name: str) -> Path:
+        """Where orgs/<name>.meltano.yml keeps the organization's id map (SQLite), dead
+        letters and run summary: ``$MELTANO_SYS_DIR_ROOT/orgs/<name>``."""
+        return self.sys_dir() / "orgs" / name
+
+    def env(self) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TAP_MOBILIZE_", "TARGET_PDI_", "MELTANO_"))
+        }
+        env.update(
+            {
+                "PATH": f"{REPO / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+                "MELTANO_DATABASE_URI": self.database_uri
+                or f"sqlite:///{self.workdir / 'meltano.db'}",
+                "MELTANO_SYS_DIR_ROOT": str(self.sys_dir()),
+                "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+                "MELTANO_ENVIRONMENT": "dev",
+            }
+        )
+        for org in self.orgs.values():
+            env.update(org.env())
+        env.update(self.extra_env)
+        return env
+
+    def _log(self, args: tuple[str, ...], output: str) -> None:
+        with (self.workdir / "meltano.log").open("a") as log:
+            log.write(f"$ meltano {' '.join(args)}\n{output}\n")
+
+    def meltano(self, *args: str, timeout: float = 600) -> RunResult:
+        done = subprocess.run(
+            [MELTANO, *args],
+            cwd=REPO,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        output = done.stdout + done.stderr
+        self._log(args, output)
+        return RunResult(done.returncode, output, done.stdout)
+
+    def start(self, *args: str) -> Started:
+        """`meltano <args>` in the background (a process group of its own), its output kept."""
+        log = self.workdir / f"background-{time.monotonic_ns()}.log"
+        with log.open("w") as out:
+            process = subprocess.Popen(
+                [MELTANO, *args],
+                cwd=REPO,
+                env=self.env(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+        return Started(args, process, log, self)
+
+    def bookmarks(self, org: str) -> dict[str, Any]:
+        """The bookmarks Meltano saved for an organization's sync ({} when none)."""
+        got = self.meltano("state", "get", self.orgs[org].state_id)
+        if got.returncode != 0 or not got.stdout.strip():
+            return {}
+        saved: dict[str, Any] = json.loads(got.stdout)
+        return dict(saved.get("singer_state", {}).get("bookmarks", {}))
+
+    def state_ids(self) -> list[str]:
+        listed = self.meltano("state", "list")
+        assert listed.returncode == 0, listed.failure()
+        return sorted(line.strip() for line in listed.stdout.splitlines() if line.strip())
+
+
+@dataclass
+class Started:
+    """A `meltano` command running in the background."""
+
+    args: tuple[str, ...]
+    process: subprocess.Popen[str]
+    log: Path
+    project: OrganizationsProject
+
+    def wait(self, timeout: float = 600) -> RunResult:
+        try:
+            returncode = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, 9)
+            raise
+        output = self.log.read_text()
+        self.project._log(self.args, output)
+        return RunResult(returncode, output, "")
+
+    def running(self) -> bool:
+        return self.process.poll() is None
