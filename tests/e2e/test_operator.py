@@ -46,7 +46,8 @@ def status(project: Project, **env: str) -> RunResult:
 
 
 def test_summary_status_and_log(make_project: MakeProject) -> None:
-    project = make_project(env={"TARGET_PDI_SUMMARY_PATH": "", "TARGET_PDI_ORGANIZATION": "north"})
+    project = make_project(env={"TARGET_PDI_ORGANIZATION": "north"})
+    # In a folder of its own, which the target creates.
     project.extra_env["TARGET_PDI_SUMMARY_PATH"] = str(project.workdir / "out" / "summary.json")
 
     first = project.sync()
