@@ -268,3 +268,22 @@ def test_sync_writes_the_summary_of_what_it_did(
     stats = pdi.admin("stats")
     assert sum(record["pdi_requests"].values()) == stats["requests"]
     assert datetime.fromisoformat(record["finished_at"]) <= datetime.now(UTC)
+
+
+def test_a_stopped_sync_says_stopped(pdi: Pdi, config: dict[str, Any], tmp_path: Path) -> None:
+    """SIGTERM while reading (the handler sets STOP; the next record raises Stopped)."""
+    from target_pdi.client import STOP
+
+    summary_path = tmp_path / "summary.json"
+    target = TargetPDI(config={**config, "summary_path": str(summary_path)}, validate_config=True)
+    fixture = Path(__file__).parent / "fixtures" / "run1.singer"
+    STOP.set()
+    try:
+        with fixture.open() as lines, pytest.raises(Stopped):
+            target.sync(lines)
+    finally:
+        STOP.clear()
+    record = json.loads(summary_path.read_text())
+    assert record["status"] == "stopped"
+    assert "SIGTERM" in record["error"]
+    assert pdi.writes() == 0
