@@ -30,6 +30,7 @@ from target_pdi.drain import Drain
 from target_pdi.errors import ConfigurationError, FatalError, RecordRejected, Stopped
 from target_pdi.mapping_files import MappingError, Mappings, load_mappings
 from target_pdi.redact import redact, register_secret
+from target_pdi.run_lock import holding
 from target_pdi.run_summary import RunRecorder
 from target_pdi.runtime import Runtime
 from target_pdi.settings import Settings, config_schema, env_numbers, project_dir
@@ -254,7 +255,10 @@ class TargetPDI(Target):
                 validate_config=True,
                 parse_env_config=bool(config.parse_env) if config else False,
             )
-            target.sync(file_input)
+            # The organization's run lock first: a second run of it stops here, having read,
+            # written and recorded nothing (run_lock.py).
+            with holding(target.settings):
+                target.sync(file_input)
         except (FatalError, RecordRejected) as exc:
             # One clear line (no traceback, no secrets) and a non-zero exit; no STATE was written.
             # A RecordRejected gets here only from a request that serves no one record (the

@@ -7,17 +7,20 @@ process that held it, however it ends.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from target_pdi.errors import FatalError
 from target_pdi.run_lock import AlreadyRunning, acquire, holding
 from target_pdi.settings import Settings
 
+FIXTURES = Path(__file__).parent / "fixtures"
 SINCE = r"since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00"
 
 
@@ -138,3 +141,30 @@ def test_an_organization_name_that_cannot_name_a_lock_is_a_configuration_error(
 ) -> None:
     with pytest.raises(FatalError, match="cannot name an id map"):
         acquire(f"sqlite:///{tmp_path / 'idmap.sqlite'}", "---")
+
+
+def test_a_sync_of_an_organization_already_syncing_stops_at_once_having_changed_nothing(
+    pdi: Any, config: dict[str, Any], tmp_path: Path
+) -> None:
+    config = {**config, "organization": "north", "summary_path": str(tmp_path / "summary.json")}
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config))
+    held = acquire(config["id_map_url"], "north")
+    try:
+        ran = subprocess.run(
+            [sys.executable, "-m", "target_pdi.target", "--config", str(config_file)],
+            stdin=(FIXTURES / "run1.singer").open(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        held.release()
+    assert ran.returncode == 1
+    assert ran.stdout == ""  # no STATE: the bookmark stays where it was
+    [line] = [line for line in ran.stderr.splitlines() if "already being synced" in line]
+    assert line.endswith("this run changed nothing")
+    assert pdi.admin("stats")["requests"] == 0
+    # Nothing written on this side either: no id map, dead letters or run summary.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "idmap.sqlite.north.lock"]
