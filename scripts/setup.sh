@@ -47,8 +47,9 @@ echo "==> orchestrator venv (.venv-dagster, orchestrate/requirements.lock)"
 lock_hash=$(cat orchestrate/requirements.lock orchestrate/pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat .venv-dagster/.installed-lock 2>/dev/null)" != "$lock_hash" ]; then
   [ -x .venv-dagster/bin/python ] || .venv/bin/uv venv --quiet --python "$PYTHON" .venv-dagster
-  .venv/bin/uv pip install --quiet --python .venv-dagster/bin/python \
-    -r orchestrate/requirements.lock -e ./orchestrate --no-deps
+  # sync: exactly the lock's packages (a package dropped from it goes), then the code location.
+  .venv/bin/uv pip sync --quiet --python .venv-dagster/bin/python orchestrate/requirements.lock
+  .venv/bin/uv pip install --quiet --python .venv-dagster/bin/python --no-deps -e ./orchestrate
   # Dagster imports ~3,000 modules at every start; see "compiling bytecode" above.
   .venv-dagster/bin/python -m compileall -q -j 0 .venv-dagster/lib >/dev/null || true
   echo "$lock_hash" >.venv-dagster/.installed-lock
