@@ -15,9 +15,10 @@ from typing import Any
 
 import dagster as dg
 import pytest
+from mobilize_pdi_dagster.history import organization_history
 from mobilize_pdi_dagster.meltano import MeltanoProject
 from mobilize_pdi_dagster.organizations import Organization
-from mobilize_pdi_dagster.sync_asset import sync_asset
+from mobilize_pdi_dagster.sync_asset import ORGANIZATION_TAG, sync_asset
 
 ORG = Organization("north", "sync-north", "target-pdi--north")
 
@@ -82,6 +83,7 @@ def materialize(
         resources={"meltano": project},
         instance=instance,
         raise_on_error=False,
+        tags={ORGANIZATION_TAG: ORG.name},
     )
 
 
@@ -147,3 +149,22 @@ def test_a_summary_left_by_an_earlier_run_is_not_this_runs(
     assert got["status"] == "no summary written"
     assert "events_created" not in got
     assert got["reason"] == "Another 'dev:sync-north' pipeline is already running"
+
+
+def test_history_lists_each_run_of_the_organization_with_its_metadata(
+    project: MeltanoProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance = dg.DagsterInstance.ephemeral()
+    monkeypatch.setenv("FAKE_SUMMARY", json.dumps(summary()))
+    assert materialize(project, instance).success
+    monkeypatch.setenv("FAKE_SUMMARY", json.dumps(summary("failed", "PDI outage")))
+    monkeypatch.setenv("FAKE_EXIT", "1")
+    assert not materialize(project, instance).success
+    history = organization_history(instance)
+    assert list(history) == ["north"]
+    failed, succeeded = history["north"]
+    assert (failed["status"], succeeded["status"]) == ("FAILURE", "SUCCESS")
+    assert failed["failure"]["description"] == "meltano run sync-north failed (exit 1): PDI outage"
+    assert failed["metadata"]["summary"] == summary("failed", "PDI outage")
+    assert succeeded["metadata"]["summary"] == summary()
+    assert succeeded["failure"] is None
