@@ -36,6 +36,7 @@ from target_pdi.runtime import Runtime
 from target_pdi.settings import Settings, config_schema, env_numbers, project_dir
 from target_pdi.sinks import BufferSink, IgnoredSink
 from target_pdi.summary import ProgressReporter, Summary, log_info
+from target_pdi.unread_input import discard_unread_input
 from target_pdi.vocabulary import WRITTEN_STREAMS
 
 
@@ -54,6 +55,7 @@ class TargetPDI(Target):
         self.summary = Summary()
         self.drain = Drain(self.settings, self.summary, self.mappings, self.logger)
         self._progress: ProgressReporter | None = None
+        self.input_started = False  # invoke drops the input of a sync that never read it
 
     @cached_property
     def settings(self) -> Settings:
@@ -90,6 +92,7 @@ class TargetPDI(Target):
         error: BaseException | None = None
         try:
             require_credentials(self.settings)
+            self.input_started = True
             self.listen(file_input)
         except BaseException as exc:
             error = exc
@@ -210,6 +213,7 @@ class TargetPDI(Target):
         fix: bool = False,
         status: bool = False,
     ) -> None:
+        syncing: TargetPDI | None = None
         try:
             if (reconcile or status) and not about:
                 target = cls(
@@ -257,6 +261,7 @@ class TargetPDI(Target):
             )
             # The organization's run lock first: a second run of it stops here, having read,
             # written and recorded nothing (run_lock.py).
+            syncing = target
             with holding(target.settings):
                 target.sync(file_input)
         except (FatalError, RecordRejected) as exc:
@@ -264,6 +269,8 @@ class TargetPDI(Target):
             # A RecordRejected gets here only from a request that serves no one record (the
             # calendars, a recovery search): the run cannot go on without it.
             cls.logger.error("target-pdi stopped: %s", redact(exc))
+            if syncing is not None and not syncing.input_started:
+                discard_unread_input(file_input)
             sys.exit(1)
 
     @classmethod

@@ -287,3 +287,24 @@ def test_a_stopped_sync_says_stopped(pdi: Pdi, config: dict[str, Any], tmp_path:
     assert record["status"] == "stopped"
     assert "SIGTERM" in record["error"]
     assert pdi.writes() == 0
+
+
+def test_unread_input_is_dropped_until_it_ends() -> None:
+    """A sync that stops before reading its input drops it, so that Meltano can close the pipe
+    (unread_input.py): up to the end of the tap's output, or a few seconds at most."""
+    import os
+
+    from target_pdi.unread_input import discard_unread_input
+
+    read_end, write_end = os.pipe()
+    os.write(write_end, b'{"type": "RECORD"}\n' * 1000)
+    os.close(write_end)
+    with os.fdopen(read_end) as ended:
+        discard_unread_input(ended, seconds=30)
+        assert os.read(ended.fileno(), 10) == b""  # everything was read
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"still going\n")
+    with os.fdopen(read_end) as going:
+        discard_unread_input(going, seconds=0.2)  # returns although the writer goes on
+    os.close(write_end)
+    discard_unread_input(io.StringIO("not a pipe"))  # nothing to drop

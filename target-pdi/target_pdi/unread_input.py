@@ -1,0 +1,37 @@
+"""What a sync that stops before reading its input does with that input: drops it, briefly.
+
+Under `meltano run` the tap's output is piped into the target. When the target exits without
+having read any of it (missing credentials, the organization's run lock held) and the tap has
+already finished, Meltano then closes a pipe holding data nobody will read, and fails with a
+BrokenPipeError traceback instead of the target's one line. So the target reads and drops its
+input until the tap's output ends, for a few seconds at most: a tap still reading Mobilize after
+that is stopped by Meltano, which does so cleanly once the target has exited.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import sys
+import time
+from typing import IO
+
+DISCARD_SECONDS = 5.0
+
+
+def discard_unread_input(file_input: IO[str] | None, seconds: float = DISCARD_SECONDS) -> None:
+    stream = file_input if file_input is not None else sys.stdin
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a pipe (a test's text buffer): nothing waits on it
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            return
+        try:
+            if not os.read(fd, 1 << 16):
+                return  # the tap's output ended
+        except OSError:
+            return
