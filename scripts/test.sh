@@ -8,6 +8,15 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
+# The shared-database tests start PostgreSQL servers of their own (tests/postgres_server.py)
+# from the system's PostgreSQL 15; install it if it is missing.
+if ! command -v pg_config >/dev/null && [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
+  echo "==> installing PostgreSQL 15 (system package)"
+  sudo=$([ "$(id -u)" = 0 ] || echo sudo)
+  $sudo apt-get install -y -q postgresql-15 >/dev/null ||
+    { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q postgresql-15 >/dev/null; }
+fi
+
 echo "==> ruff"
 ruff check .
 ruff format --check .
