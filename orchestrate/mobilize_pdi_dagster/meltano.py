@@ -74,9 +74,10 @@ class MeltanoProject(dg.ConfigurableResource):
             check=False,
         )
         if done.returncode != 0:
+            lines = done.stderr.strip().splitlines() or ["no output"]
             raise dg.Failure(
-                description=f"meltano could not read the settings of {loader}",
-                metadata={"meltano output": dg.MetadataValue.text(done.stderr[-3000:])},
+                description=f"meltano could not read the settings of {loader}: {lines[-1]}",
+                metadata={"meltano output": dg.MetadataValue.text("\n".join(lines[-40:]))},
             )
         value = json.loads(done.stdout or "{}").get("summary_path")
         # Unset: target-pdi's own default (target_pdi/settings.py).
