@@ -52,6 +52,7 @@ def test_an_interrupted_run_stops_its_sync(tmp_path: Path) -> None:
     meltano.write_text(STAND_IN.format(python=sys.executable, root=str(tmp_path)))
     meltano.chmod(meltano.stat().st_mode | stat.S_IXUSR)
     (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {
         **os.environ,
         "MOBILIZE_PDI_PROJECT": str(tmp_path),
