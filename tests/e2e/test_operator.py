@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import MakeProject
+from tests.e2e.conftest import ORGANIZATIONS, MakeOrganizations, MakeProject
 from tests.e2e.harness import REPO, Project, RunResult
 
 pytestmark = [
@@ -139,3 +139,20 @@ def test_prod_run_without_credentials_names_them_and_reads_nothing(
     assert summary["status"] == "failed"
     assert "missing PDI credentials" in summary["error"]
     assert "Traceback" not in result.output, tail
+
+
+def test_status_of_one_organization_of_several(make_organizations: MakeOrganizations) -> None:
+    """`target-pdi--<org>:status` reads that organization's summary and checks its own
+    credentials, through its own tap (orgs/north.meltano.yml)."""
+    project = make_organizations({"north": ORGANIZATIONS["north"]})
+    shown = project.meltano("invoke", "target-pdi--north:status")
+    assert shown.returncode == 1, shown.output[-3000:]
+    summary = project.org_dir("north") / "summary.json"
+    assert shown.stdout.splitlines() == [
+        "Organization: north",
+        f"Last run: no run yet (no summary at {summary})",
+        "Dead letters waiting: 0",
+        f"PDI credentials: OK (logged in to {project.orgs['north'].pdi.url})",
+        "Mobilize credentials: OK (tap-mobilize--north --test passed)",
+        "Status: ATTENTION (no run yet)",
+    ]
