@@ -128,6 +128,7 @@ class SyncEngine:
         self.idmap.flush()
 
     def close(self) -> None:
+        self.shared.close()
         self.people_seen.close()
 
     def _remember_deleted(self, deleted: Mapping[Any, Record]) -> None:
