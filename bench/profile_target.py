@@ -110,18 +110,32 @@ def profile_target(pdi: Simulator, work: Path, messages: Path, name: str, top: i
     print("```")
 
 
-# Runs target-pdi with tracemalloc on, and prints at exit what Python still holds, by line.
+# Runs target-pdi with tracemalloc on, and prints what Python held at its traced peak (a sampler
+# thread snapshots each new high, 4 MiB apart) and at exit, by line, and the peak RSS.
 MEMORY_WRAPPER = """
-import atexit, runpy, sys, tracemalloc
+import atexit, resource, runpy, sys, threading, time, tracemalloc
 tracemalloc.start(1)
-def report():
-    current, peak = tracemalloc.get_traced_memory()
-    top = tracemalloc.take_snapshot().statistics("lineno")[:TOP]
-    print(f"traced by Python: {current / 2**20:.1f} MiB held at exit, {peak / 2**20:.1f} MiB peak",
-          file=sys.stderr)
-    for stat in top:
+highest = [0, None]
+def sample():
+    while True:
+        time.sleep(0.25)
+        current, _ = tracemalloc.get_traced_memory()
+        if current > highest[0] + 4 * 2**20:
+            highest[:] = [current, tracemalloc.take_snapshot()]
+threading.Thread(target=sample, daemon=True).start()
+def show(title, snapshot):
+    print(title, file=sys.stderr)
+    for stat in snapshot.statistics("lineno")[:TOP]:
         print(f"{stat.size / 2**20:8.2f} MiB {stat.count:9,} blocks  {stat.traceback}",
               file=sys.stderr)
+def report():
+    current, peak = tracemalloc.get_traced_memory()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"traced by Python: {current / 2**20:.1f} MiB held at exit, {peak / 2**20:.1f} MiB peak; "
+          f"peak RSS {rss:.0f} MiB", file=sys.stderr)
+    if highest[1] is not None:
+        show(f"-- at the highest sample, {highest[0] / 2**20:.1f} MiB traced:", highest[1])
+    show("-- at exit:", tracemalloc.take_snapshot())
 atexit.register(report)
 sys.argv = ["target-pdi", "--config", "ENV"]
 runpy.run_path(sys.argv_target, run_name="__main__")
@@ -147,7 +161,7 @@ def memory_target(pdi: Simulator, work: Path, messages: Path, top: int) -> None:
         )
     lines = done.stderr.splitlines()
     start = next((i for i, line in enumerate(lines) if line.startswith("traced by")), len(lines))
-    print("## first sync: what Python holds at exit (tracemalloc)\n```")
+    print("## first sync: what Python holds at its peak and at exit (tracemalloc)\n```")
     print("\n".join(lines[start:]))
     print("```")
 
