@@ -54,3 +54,54 @@ def test_concurrent_first_locations_list_pdi_once(tmp_path: Path) -> None:
     assert pdi.lists == 1
     assert pdi.creates == 8
     assert summary.objects[PdiObject.LOCATION][Outcome.CREATED] == 8
+
+
+def _shared(tmp_path: Path, max_concurrency: int) -> Shared:
+    return Shared(
+        StubPdi(),  # type: ignore[arg-type]
+        IdMap("sqlite://"),
+        Summary(),
+        DeadLetterStore(tmp_path / "dead.jsonl"),
+        max_concurrency=max_concurrency,
+    )
+
+
+def test_every_phase_of_a_run_reuses_the_same_workers(tmp_path: Path) -> None:
+    # Each worker thread keeps an HTTP session for the run: a run of many batches must not
+    # start new threads for each phase (memory grew with the organization when it did).
+    shared = _shared(tmp_path, max_concurrency=4)
+    threads: set[int] = set()
+    lock = threading.Lock()
+
+    def note_thread(_: int) -> None:
+        time.sleep(0.001)
+        with lock:
+            threads.add(threading.get_ident())
+
+    for _ in range(50):
+        shared.parallel(range(8), note_thread)
+    shared.close()
+    assert 1 < len(threads) <= 4
+
+
+def test_an_unexpected_error_stops_the_call_once_its_running_work_ends(tmp_path: Path) -> None:
+    shared = _shared(tmp_path, max_concurrency=2)
+    finished: list[int] = []
+
+    def work(n: int) -> None:
+        if n == 0:
+            raise RuntimeError("a bug")
+        time.sleep(0.02)
+        finished.append(n)
+
+    try:
+        shared.parallel(range(20), work)
+    except RuntimeError:
+        ran = len(finished)
+        time.sleep(0.1)
+        assert len(finished) == ran  # nothing of the call ran on after it returned
+        assert ran < 19  # and the rest was cancelled
+    else:
+        raise AssertionError("the error did not propagate")
+    finally:
+        shared.close()
