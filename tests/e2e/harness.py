@@ -103,6 +103,29 @@ class RunResult:
         return "\n".join(plugins[-40:]) + "\n...\n" + self.output[-3000:]
 
 
+def log_meltano(workdir: Path, args: tuple[str, ...], output: str) -> None:
+    with (workdir / "meltano.log").open("a") as log:
+        log.write(f"$ meltano {' '.join(args)}\n{output}\n")
+
+
+def run_meltano(
+    workdir: Path, env: dict[str, str], args: tuple[str, ...], timeout: float
+) -> RunResult:
+    """`meltano <args>` in the repository with this environment; its output kept in the log."""
+    done = subprocess.run(
+        [MELTANO, *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    log_meltano(workdir, args, output)
+    return RunResult(done.returncode, output, done.stdout)
+
+
 @dataclass
 class Project:
     """One isolated sync: its simulators, Meltano database, id map and dead letters."""
@@ -160,19 +183,7 @@ class Project:
         return env
 
     def meltano(self, *args: str, timeout: float = 600) -> RunResult:
-        done = subprocess.run(
-            [MELTANO, *args],
-            cwd=REPO,
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        output = done.stdout + done.stderr
-        with (self.workdir / "meltano.log").open("a") as log:
-            log.write(f"$ meltano {' '.join(args)}\n{output}\n")
-        return RunResult(done.returncode, output, done.stdout)
+        return run_meltano(self.workdir, self.env(), args, timeout)
 
     def start_sync(self, *extra: str) -> subprocess.Popen[str]:
         """A sync in the background, for tests that act while it runs. It leads a process
@@ -350,22 +361,10 @@ class OrganizationsProject:
         return env
 
     def _log(self, args: tuple[str, ...], output: str) -> None:
-        with (self.workdir / "meltano.log").open("a") as log:
-            log.write(f"$ meltano {' '.join(args)}\n{output}\n")
+        log_meltano(self.workdir, args, output)
 
     def meltano(self, *args: str, timeout: float = 600) -> RunResult:
-        done = subprocess.run(
-            [MELTANO, *args],
-            cwd=REPO,
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        output = done.stdout + done.stderr
-        self._log(args, output)
-        return RunResult(done.returncode, output, done.stdout)
+        return run_meltano(self.workdir, self.env(), args, timeout)
 
     def start(self, *args: str) -> Started:
         """`meltano <args>` in the background (a process group of its own), its output kept."""
