@@ -200,6 +200,15 @@ class TargetPDI(Target):
         )
 
     @classmethod
+    def _from_cli(cls, config: Any) -> TargetPDI:
+        """The target for the CLI's --config (a file, or ENV), validated, as the SDK builds it."""
+        return cls(
+            config=config.config if config else None,
+            validate_config=True,
+            parse_env_config=bool(config.parse_env) if config else False,
+        )
+
+    @classmethod
     def invoke(  # type: ignore[override]
         cls,
         *,
@@ -216,11 +225,7 @@ class TargetPDI(Target):
         syncing: TargetPDI | None = None
         try:
             if (reconcile or status) and not about:
-                target = cls(
-                    config=config.config if config else None,
-                    validate_config=True,
-                    parse_env_config=bool(config.parse_env) if config else False,
-                )
+                target = cls._from_cli(config)
                 if status:
                     from target_pdi.status import run_status
 
@@ -229,21 +234,13 @@ class TargetPDI(Target):
 
                 sys.exit(run_reconcile(target, fix=fix))
             if validate_mappings and not about:
-                target = cls(
-                    config=config.config if config else None,
-                    validate_config=True,
-                    parse_env_config=bool(config.parse_env) if config else False,
-                )
+                target = cls._from_cli(config)
                 ok, message = target.validate_mappings()
                 click.echo(message)
                 sys.exit(0 if ok else 1)
             if test and not about:
                 cls.print_version(print_fn=cls.logger.info)
-                target = cls(
-                    config=config.config if config else None,
-                    validate_config=True,
-                    parse_env_config=bool(config.parse_env) if config else False,
-                )
+                target = cls._from_cli(config)
                 ok, message = target.run_connection_test()
                 click.echo(message)
                 sys.exit(0 if ok else 1)
@@ -254,11 +251,7 @@ class TargetPDI(Target):
                 return
             # The SDK's Target.invoke, with `sync` (which records the run) for its `listen`.
             cls.print_version(print_fn=cls.logger.info)
-            target = cls(
-                config=config.config if config else None,
-                validate_config=True,
-                parse_env_config=bool(config.parse_env) if config else False,
-            )
+            target = cls._from_cli(config)
             # The organization's run lock first: a second run of it stops here, having read,
             # written and recorded nothing (run_lock.py).
             syncing = target
