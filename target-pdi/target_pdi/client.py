@@ -23,7 +23,7 @@ import re
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -558,13 +558,18 @@ class PDIClient:
         self, path: str, params: Mapping[str, Any] | None = None, *, limit: int = PAGE_LIMIT
     ) -> list[dict[str, Any]]:
         """Every row of a list endpoint, page after page (see `Pages`)."""
+        return list(self.iter_all(path, params, limit=limit))
+
+    def iter_all(
+        self, path: str, params: Mapping[str, Any] | None = None, *, limit: int = PAGE_LIMIT
+    ) -> Iterator[dict[str, Any]]:
+        """list_all one page at a time: a caller that keeps few rows holds one page, not the
+        whole list (every PDI event of an organization, for instance)."""
         pages = Pages(limit)
-        rows: list[dict[str, Any]] = []
         while not pages.finished:
             data, total = self.list_page(path, params, limit=limit, cursor=pages.cursor)
-            rows.extend(data)
             pages.advance(data, total)
-        return rows
+            yield from data
 
 
 def _bearer_of(response: requests.Response) -> str | None:

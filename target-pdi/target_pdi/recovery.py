@@ -85,7 +85,9 @@ class PdiEvents:
         with self._lock:
             if not refresh and any(lo <= first and last <= hi for lo, hi in self._windows):
                 return
-        rows = self.client.list_all("/events", {"startDate": first, "endDate": last})
+        # Page by page: in a no-op run, the deleted events' search reads every PDI event of
+        # the organization and keeps almost none (L: 9,000 rows, +26 MiB held at once).
+        rows = self.client.iter_all("/events", {"startDate": first, "endDate": last})
         indexed: list[tuple[str, str, Row]] = []
         for row in rows:
             pdi_id = object_id(row)
