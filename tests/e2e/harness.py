@@ -103,6 +103,39 @@ class RunResult:
         return "\n".join(plugins[-40:]) + "\n...\n" + self.output[-3000:]
 
 
+def own_sys_dir(workdir: Path) -> Path:
+    """A `.meltano` of the project's own: its `run` folder (catalogs, configs, state files of
+    runs under way) is apart from any other test's, so that tests can run at the same time;
+    the plugins' virtualenvs are the ones `scripts/setup.sh` installed."""
+    sys_dir = workdir / ".meltano"
+    if not sys_dir.exists():
+        sys_dir.mkdir(parents=True)
+        for kind in ("extractors", "loaders", "utilities"):
+            if (REPO / ".meltano" / kind).exists():
+                (sys_dir / kind).symlink_to(REPO / ".meltano" / kind)
+    return sys_dir
+
+
+def meltano_env(workdir: Path, database_uri: str = "") -> dict[str, str]:
+    """This process's environment without any plugin or Meltano setting, and Meltano pointed
+    at the project's own database and `.meltano`, in the dev environment."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TAP_MOBILIZE_", "TARGET_PDI_", "MELTANO_"))
+    }
+    env.update(
+        {
+            "PATH": f"{REPO / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+            "MELTANO_DATABASE_URI": database_uri or f"sqlite:///{workdir / 'meltano.db'}",
+            "MELTANO_SYS_DIR_ROOT": str(own_sys_dir(workdir)),
+            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "MELTANO_ENVIRONMENT": "dev",
+        }
+    )
+    return env
+
+
 def log_meltano(workdir: Path, args: tuple[str, ...], output: str) -> None:
     with (workdir / "meltano.log").open("a") as log:
         log.write(f"$ meltano {' '.join(args)}\n{output}\n")
@@ -144,30 +177,12 @@ class Project:
         return self.workdir / "dead_letters.jsonl"
 
     def sys_dir(self) -> Path:
-        """A `.meltano` of this project's own: its `run` folder (catalogs, configs, state
-        files of runs under way) is apart from any other test's, so that tests can run at the
-        same time; the plugins' virtualenvs are the ones `scripts/setup.sh` installed."""
-        sys_dir = self.workdir / ".meltano"
-        if not sys_dir.exists():
-            sys_dir.mkdir(parents=True)
-            for kind in ("extractors", "loaders", "utilities"):
-                if (REPO / ".meltano" / kind).exists():
-                    (sys_dir / kind).symlink_to(REPO / ".meltano" / kind)
-        return sys_dir
+        return own_sys_dir(self.workdir)
 
     def env(self) -> dict[str, str]:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("TAP_MOBILIZE_", "TARGET_PDI_", "MELTANO_"))
-        }
+        env = meltano_env(self.workdir)
         env.update(
             {
-                "PATH": f"{REPO / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-                "MELTANO_DATABASE_URI": f"sqlite:///{self.workdir / 'meltano.db'}",
-                "MELTANO_SYS_DIR_ROOT": str(self.sys_dir()),
-                "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-                "MELTANO_ENVIRONMENT": "dev",
                 "TAP_MOBILIZE_API_URL": f"{self.mobilize.url}/v1",
                 "TARGET_PDI_API_URL": self.pdi.url,
                 "TARGET_PDI_ID_MAP_URL": f"sqlite:///{self.id_map}",
@@ -326,13 +341,7 @@ class OrganizationsProject:
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def sys_dir(self) -> Path:
-        sys_dir = self.workdir / ".meltano"
-        if not sys_dir.exists():
-            sys_dir.mkdir(parents=True)
-            for kind in ("extractors", "loaders", "utilities"):
-                if (REPO / ".meltano" / kind).exists():
-                    (sys_dir / kind).symlink_to(REPO / ".meltano" / kind)
-        return sys_dir
+        return own_sys_dir(self.workdir)
 
     def org_dir(self, name: str) -> Path:
         """Where orgs/<name>.meltano.yml keeps the organization's id map (SQLite), dead
@@ -340,21 +349,7 @@ class OrganizationsProject:
         return self.sys_dir() / "orgs" / name
 
     def env(self) -> dict[str, str]:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("TAP_MOBILIZE_", "TARGET_PDI_", "MELTANO_"))
-        }
-        env.update(
-            {
-                "PATH": f"{REPO / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-                "MELTANO_DATABASE_URI": self.database_uri
-                or f"sqlite:///{self.workdir / 'meltano.db'}",
-                "MELTANO_SYS_DIR_ROOT": str(self.sys_dir()),
-                "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-                "MELTANO_ENVIRONMENT": "dev",
-            }
-        )
+        env = meltano_env(self.workdir, self.database_uri)
         for org in self.orgs.values():
             env.update(org.env())
         env.update(self.extra_env)
