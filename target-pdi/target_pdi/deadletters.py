@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,12 @@ class DeadLetterStore:
 
     def load(self) -> list[dict[str, Any]]:
         """Entries of previous runs (unreadable lines are reported and skipped)."""
+        return list(self.entries())
+
+    def entries(self) -> Iterator[dict[str, Any]]:
+        """load() one entry at a time, as the file is read: a retry parses a batch's worth."""
         if not self.path.exists():
-            return []
-        entries: list[dict[str, Any]] = []
+            return
         with self.path.open(encoding="utf-8") as fh:
             for number, line in enumerate(fh, 1):
                 if not line.strip():
@@ -58,8 +62,7 @@ class DeadLetterStore:
                     and isinstance(entry.get("record"), dict)
                     and entry.get("stream")
                 ):
-                    entries.append(entry)
-        return entries
+                    yield entry
 
     def add(
         self,

@@ -137,20 +137,29 @@ class Drain:
         runtime.deadletters.save()
 
     def _retry_dead_letters(self, runtime: Runtime, batch: Batch) -> None:
-        """Records rejected by earlier runs go first; a record also in this batch is left to it."""
-        entries = runtime.deadletters.load()
-        if not entries:
-            return
+        """Records rejected by earlier runs go first; a record also in this batch is left to it.
+
+        In batches of batch_size_rows, read and parsed a batch at a time, in the order they
+        failed, like the tap's records: a large organization keeps thousands (an attendance
+        embeds its event and person), and all of them at once were the largest batch of a
+        re-run (L's re-runs peaked at 127 MiB against its first sync's 109).
+        """
         fresh = {
             (stream, str(r.get("id"))) for stream in WRITTEN_STREAMS for r in getattr(batch, stream)
         }
-        retry = Batch(retry=True)
-        for entry in entries:
-            stream, record = entry["stream"], entry["record"]
+        size = max(1, self.settings.batch_size_rows)
+        retry, retried = Batch(retry=True), 0
+        for entry in runtime.deadletters.entries():
+            stream = entry["stream"]
             if stream not in RETRIED_STREAMS or (stream, str(entry.get("key"))) in fresh:
                 continue
-            getattr(retry, stream).append(record)
-        self.summary.dead_letters_retried += len(retry)
-        self.logger.info("Retrying %d dead-lettered records from previous runs first", len(retry))
+            getattr(retry, stream).append(entry["record"])
+            retried += 1
+            if len(retry) >= size:
+                runtime.engine.run(retry)
+                retry = Batch(retry=True)
         if len(retry):
             runtime.engine.run(retry)
+        self.summary.dead_letters_retried += retried
+        if retried:
+            self.logger.info("Retried %d dead-lettered records from previous runs first", retried)
