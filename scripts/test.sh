@@ -16,6 +16,13 @@ if ! command -v pg_config >/dev/null && [ ! -x /usr/lib/postgresql/15/bin/initdb
   $sudo apt-get install -y -q postgresql-15 >/dev/null ||
     { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q postgresql-15 >/dev/null; }
 fi
+# The orchestrator's UI test takes screenshots with headless Chromium (Debian's package).
+if ! command -v chromium >/dev/null; then
+  echo "==> installing Chromium (system package)"
+  sudo=$([ "$(id -u)" = 0 ] || echo sudo)
+  $sudo apt-get install -y -q chromium >/dev/null ||
+    { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q chromium >/dev/null; }
+fi
 
 echo "==> ruff"
 ruff check .
@@ -29,4 +36,6 @@ echo "==> pytest"
 .venv-dagster/bin/pytest -c orchestrate/pyproject.toml orchestrate/tests
 # Two at a time: the end-to-end and reliability tests spend most of their time waiting on
 # HTTP and on Meltano starting up (20 minutes one at a time on 2 cores, 14 two at a time).
-pytest -n 2 pacing/tests tap-mobilize/tests target-pdi/tests tests "$@"
+# loadgroup: the tests of one xdist_group (the orchestrator's, which share one Dagster
+# deployment) run on one worker; the others are spread as usual.
+pytest -n 2 --dist loadgroup pacing/tests tap-mobilize/tests target-pdi/tests tests "$@"

@@ -1,37 +1,59 @@
-"""The code location: for each organization of the Meltano project, its asset, job and
-schedule. `dagster dev -m mobilize_pdi_dagster.definitions` (README, "Deployment")."""
+"""The code location: for each organization of the Meltano project, its asset and checks, its
+sync job and schedule, its reconcile job and schedule; one sensor that evaluates the
+freshness checks and two that post alerts. `dagster dev -m mobilize_pdi_dagster.definitions`
+(README, "Deployment: Dagster")."""
 
 from __future__ import annotations
 
 import dagster as dg
 
+from mobilize_pdi_dagster.alerts import alert_on_failed_checks, alert_on_run_failure
+from mobilize_pdi_dagster.checks import freshness_checks, freshness_sensor
 from mobilize_pdi_dagster.meltano import MeltanoProject
 from mobilize_pdi_dagster.organizations import Organization, find_organizations
-from mobilize_pdi_dagster.schedules import EASTERN, org_schedules
-from mobilize_pdi_dagster.sync_asset import ORGANIZATION_TAG, sync_asset
+from mobilize_pdi_dagster.reconcile_check import reconcile_check
+from mobilize_pdi_dagster.schedules import EASTERN, org_schedules, reconcile_cron
+from mobilize_pdi_dagster.sync_asset import ORGANIZATION_TAG, asset_key, sync_asset
 
 
 def job_name(org: Organization) -> str:
     return f"sync_{org.dagster_name}"
 
 
+def reconcile_job_name(org: Organization) -> str:
+    return f"reconcile_{org.dagster_name}"
+
+
 def build_definitions(project: MeltanoProject) -> dg.Definitions:
     assets: list[dg.AssetsDefinition] = []
+    checks: list[dg.AssetChecksDefinition] = []
+    freshness: list[dg.AssetChecksDefinition] = []
     jobs: list[dg.UnresolvedAssetJobDefinition] = []
     schedules: list[dg.ScheduleDefinition] = []
     for org in find_organizations(project.root):
         asset = sync_asset(org)
-        # One step per run: in process, without a subprocess per step. Organizations run in
-        # parallel as separate runs (each run its own process under the run launcher).
+        reconcile = reconcile_check(org)
+        org_tags = {ORGANIZATION_TAG: org.dagster_name}
+        syncs = org_schedules(project.root, org)
+        # `tags`, not `run_tags`: `dagster job launch` and re-executions copy a job's tags
+        # onto its runs, not its run_tags.
         job = dg.define_asset_job(
             job_name(org),
-            selection=dg.AssetSelection.assets(asset),
-            run_tags={ORGANIZATION_TAG: org.dagster_name},
-            executor_def=dg.in_process_executor,
+            # The sync and the checks it feeds; reconcile has a job of its own.
+            selection=dg.AssetSelection.assets(asset) - dg.AssetSelection.checks(reconcile),
+            tags=org_tags,
             description=f"Sync {org.name}: `meltano run {org.meltano_job}`.",
         )
+        reconcile_job = dg.define_asset_job(
+            reconcile_job_name(org),
+            selection=dg.AssetSelection.checks(reconcile),
+            tags=org_tags,
+            description=f"Reconcile {org.name}: `meltano invoke {org.loader}:reconcile`.",
+        )
         assets.append(asset)
-        jobs.append(job)
+        checks.append(reconcile)
+        freshness.extend(freshness_checks(asset_key(org), syncs[0]))
+        jobs += [job, reconcile_job]
         schedules.extend(
             dg.ScheduleDefinition(
                 name=schedule.name,
@@ -40,10 +62,34 @@ def build_definitions(project: MeltanoProject) -> dg.Definitions:
                 execution_timezone=EASTERN,
                 description=f"Sync {org.name} ({schedule.cron}, US Eastern).",
             )
-            for schedule in org_schedules(project.root, org)
+            for schedule in syncs
         )
+        schedules.append(
+            dg.ScheduleDefinition(
+                name=f"{reconcile_job_name(org)}_daily",
+                job=reconcile_job,
+                cron_schedule=reconcile_cron(syncs),
+                execution_timezone=EASTERN,
+                description=f"Reconcile {org.name} once a day ({reconcile_cron(syncs)}, "
+                "US Eastern).",
+            )
+        )
+    sensors = [
+        freshness_sensor(freshness),
+        alert_on_run_failure,
+        alert_on_failed_checks,
+    ]
     return dg.Definitions(
-        assets=assets, jobs=jobs, schedules=schedules, resources={"meltano": project}
+        assets=assets,
+        asset_checks=[*checks, *freshness],
+        jobs=jobs,
+        schedules=schedules,
+        sensors=sensors,
+        resources={"meltano": project},
+        # Every job, Dagster's __ASSET_JOB included, runs its steps in its run's process: no
+        # process per step. Organizations run in parallel as separate runs (each run a process
+        # of its own under the run launcher).
+        executor=dg.in_process_executor,
     )
 
 

@@ -1,11 +1,13 @@
-"""Each organization's sync history as Dagster recorded it, as JSON: what the UI shows on
-the runs and on the asset ``pdi/<org>``, for scripts, alerting and tests.
+"""Each organization's sync history as Dagster recorded it, as JSON: what the UI shows on the
+runs and on the asset ``pdi/<org>``, for scripts, alerting and tests.
 
     DAGSTER_HOME=... .venv-dagster/bin/python -m mobilize_pdi_dagster.history [--limit N]
 
-Per organization (the run tag ``mobilize_pdi/organization``), newest run first: its id, job,
-status, start and end, the metadata its asset recorded (the run summary's counts; a failed
-run's from its observation) and, for a failed run, the failure's description and metadata.
+Per organization of the project: ``runs``, newest first, every run that set out to
+materialize its asset (however it was started: its job, the Materialize button, a schedule, a
+re-execution; found by the asset, not by a tag), each with its id, job, status, start and end,
+tags, the metadata it recorded (a materialization's, or a failed run's observation), its
+failure and the checks evaluated in it; and ``checks``, the latest result of each check.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from typing import Any
 
 import dagster as dg
 
-from mobilize_pdi_dagster.sync_asset import ORGANIZATION_TAG
+from mobilize_pdi_dagster.checks import CHECK_NAMES
+from mobilize_pdi_dagster.meltano import MeltanoProject
+from mobilize_pdi_dagster.organizations import find_organizations
 
 
 def plain(metadata: dg.MetadataMapping) -> dict[str, Any]:
@@ -26,6 +30,19 @@ def plain(metadata: dg.MetadataMapping) -> dict[str, Any]:
 
 def _time(timestamp: float | None) -> str | None:
     return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC).isoformat()
+
+
+def _planned_run_ids(instance: dg.DagsterInstance, key: dg.AssetKey, limit: int) -> list[str]:
+    """Runs that planned to materialize ``key``, newest first: Dagster records the plan when a
+    run is created, so a run that failed, or was canceled in the queue, is there too."""
+    records = instance.event_log_storage.get_event_records(
+        dg.EventRecordsFilter(
+            event_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, asset_key=key
+        ),
+        limit=limit,
+        ascending=False,
+    )
+    return list(dict.fromkeys(record.run_id for record in records))
 
 
 def _asset_metadata(instance: dg.DagsterInstance, key: dg.AssetKey, limit: int) -> dict[str, Any]:
@@ -54,37 +71,82 @@ def _failure(instance: dg.DagsterInstance, run_id: str) -> dict[str, Any] | None
     return None
 
 
-def organization_history(instance: dg.DagsterInstance, limit: int = 20) -> dict[str, Any]:
-    history: dict[str, list[dict[str, Any]]] = {}
-    for record in instance.get_run_records(limit=limit * 10):
-        run = record.dagster_run
-        org = run.tags.get(ORGANIZATION_TAG)
-        if org is None or len(history.get(org, [])) >= limit:
-            continue
-        history.setdefault(org, []).append(
-            {
-                "run_id": run.run_id,
-                "job": run.job_name,
-                "status": run.status.value,
-                "started": _time(record.start_time),
-                "ended": _time(record.end_time),
-                "metadata": None,
-                "failure": _failure(instance, run.run_id) if run.is_failure else None,
-            }
-        )
-    for org, entries in history.items():
-        metadata = _asset_metadata(instance, dg.AssetKey(["pdi", org]), limit)
-        for entry in entries:
-            entry["metadata"] = metadata.get(entry["run_id"])
-    return dict(sorted(history.items()))
+def _evaluation(evaluation: Any, run_id: str) -> dict[str, Any]:
+    return {
+        "passed": evaluation.passed,
+        "severity": evaluation.severity.value,
+        "description": evaluation.description,
+        "metadata": plain(evaluation.metadata),
+        "run_id": run_id,
+    }
+
+
+def _run_checks(instance: dg.DagsterInstance, run_id: str, key: dg.AssetKey) -> dict[str, Any]:
+    found = {}
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+        event = entry.dagster_event
+        evaluation = event.asset_check_evaluation_data if event is not None else None
+        if evaluation is not None and evaluation.asset_key == key:
+            found[evaluation.check_name] = _evaluation(evaluation, run_id)
+    return found
+
+
+def _latest_checks(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, Any]:
+    found = {}
+    for name in CHECK_NAMES:
+        record = instance.get_latest_asset_check_evaluation_record(dg.AssetCheckKey(key, name))
+        event = record.event if record is not None else None
+        evaluation = event.asset_check_evaluation if event is not None else None
+        if record is not None and evaluation is not None:
+            found[name] = _evaluation(evaluation, record.run_id)
+    return found
+
+
+def organization_history(
+    instance: dg.DagsterInstance, organizations: list[str], limit: int = 20
+) -> dict[str, Any]:
+    """``organizations``: their Dagster names (the asset of each is ``pdi/<name>``)."""
+    history: dict[str, Any] = {}
+    for org in sorted(organizations):
+        key = dg.AssetKey(["pdi", org])
+        run_ids = _planned_run_ids(instance, key, limit)
+        records = {
+            record.dagster_run.run_id: record
+            for record in (
+                instance.get_run_records(dg.RunsFilter(run_ids=run_ids)) if run_ids else []
+            )
+        }
+        metadata = _asset_metadata(instance, key, limit * 2)
+        runs = []
+        for run_id in run_ids:
+            if run_id not in records:
+                continue
+            record, run = records[run_id], records[run_id].dagster_run
+            runs.append(
+                {
+                    "run_id": run_id,
+                    "job": run.job_name,
+                    "status": run.status.value,
+                    "started": _time(record.start_time),
+                    "ended": _time(record.end_time),
+                    "tags": dict(run.tags),
+                    "metadata": metadata.get(run_id),
+                    "failure": _failure(instance, run_id) if run.is_failure else None,
+                    "checks": _run_checks(instance, run_id, key),
+                }
+            )
+        history[org] = {"runs": runs, "checks": _latest_checks(instance, key)}
+    return history
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=20, help="runs per organization")
     args = parser.parse_args()
+    organizations = [org.dagster_name for org in find_organizations(MeltanoProject().root)]
     with dg.DagsterInstance.get() as instance:
-        print(json.dumps(organization_history(instance, args.limit), indent=2, default=str))
+        history = organization_history(instance, organizations, args.limit)
+    print(json.dumps(history, indent=2, default=str))
 
 
 if __name__ == "__main__":

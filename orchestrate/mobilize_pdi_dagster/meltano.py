@@ -1,4 +1,5 @@
-"""The Meltano project as a Dagster resource: `meltano run` as a subprocess, its log streamed.
+"""The Meltano project as a Dagster resource: `meltano run` and `meltano invoke` as
+subprocesses, their log streamed.
 
 Plain subprocesses rather than dagster-meltano: that package's last release (2024) pins an
 older Dagster and Meltano, and a sync needs nothing from it beyond `meltano run <job>`.
@@ -15,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import yaml
@@ -25,6 +27,9 @@ DEFAULT_PROJECT_DIR = Path(__file__).resolve().parents[2]
 # its id map) before it is killed.
 STOP_GRACE_SECONDS = 120
 TAIL_LINES = 40
+# target-pdi names its run summary after this variable (run_summary.py): the Dagster run id,
+# so that the summary read back is known to be this run's.
+RUN_ID_VARIABLE = "MOBILIZE_PDI_RUN_ID"
 
 
 @dataclass
@@ -63,11 +68,11 @@ class MeltanoProject(dg.ConfigurableResource):
         environment = self.resolved_environment()
         return [self.executable(), *([f"--environment={environment}"] if environment else [])]
 
-    def summary_path(self, loader: str) -> Path:
-        """Where ``loader`` (a target-pdi plugin) writes its run summary, as Meltano resolves
-        its settings (`config print` shows secrets redacted; only summary_path is read)."""
+    def setting_path(self, plugin: str, setting: str, default: str) -> Path:
+        """A path setting of ``plugin`` as Meltano resolves it (`config print` shows secrets
+        redacted; only this one setting is read); ``default`` (the plugin's own) when unset."""
         done = subprocess.run(
-            [*self._base(), "config", "print", loader, "--format=json"],
+            [*self._base(), "config", "print", plugin, "--format=json"],
             cwd=self.root,
             capture_output=True,
             text=True,
@@ -76,21 +81,51 @@ class MeltanoProject(dg.ConfigurableResource):
         if done.returncode != 0:
             lines = done.stderr.strip().splitlines() or ["no output"]
             raise dg.Failure(
-                description=f"meltano could not read the settings of {loader}: {lines[-1]}",
+                description=f"meltano could not read the settings of {plugin}: {lines[-1]}",
                 metadata={"meltano output": dg.MetadataValue.text("\n".join(lines[-40:]))},
             )
-        value = json.loads(done.stdout or "{}").get("summary_path")
-        # Unset: target-pdi's own default (target_pdi/settings.py).
-        path = Path(value) if value else Path(".meltano/target-pdi/summary.json")
+        value = json.loads(done.stdout or "{}").get(setting)
+        path = Path(value or default)
         return path if path.is_absolute() else self.root / path
 
-    def run(self, job: str, log: Callable[[str], None]) -> MeltanoRun:
-        """`meltano run <job>`, each output line passed to ``log`` as it comes. The run leads a
-        process group of its own: when Dagster stops the step, SIGTERM reaches Meltano, the tap
-        and the target at once, and target-pdi stops cleanly (README, "When things go wrong")."""
-        process = subprocess.Popen(
-            [*self._base(), "run", job],
+    def last_run(self, loader: str) -> dict[str, Any] | None:
+        """The last run summary of ``loader`` (`meltano invoke <loader>:last-run`, wherever
+        target-pdi keeps it), or None when there is none yet or it cannot be read."""
+        done = subprocess.run(
+            [*self._base(), "invoke", f"{loader}:last-run"],
             cwd=self.root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        lines = [line for line in done.stdout.splitlines() if line.strip()]
+        if done.returncode != 0 or not lines:
+            return None
+        try:
+            found = json.loads(lines[-1])
+        except ValueError:
+            return None
+        return found if isinstance(found, dict) else None
+
+    def run(self, job: str, log: Callable[[str], None], run_id: str = "") -> MeltanoRun:
+        """`meltano run <job>`, each output line passed to ``log`` as it comes; ``run_id``
+        names the run summary target-pdi writes."""
+        return self._stream(["run", job], log, {RUN_ID_VARIABLE: run_id} if run_id else {})
+
+    def invoke(self, command: str, log: Callable[[str], None]) -> MeltanoRun:
+        """`meltano invoke <plugin:command>`, its output passed to ``log`` as it comes."""
+        return self._stream(["invoke", command], log, {})
+
+    def _stream(
+        self, args: list[str], log: Callable[[str], None], env: dict[str, str]
+    ) -> MeltanoRun:
+        """The command leads a process group of its own: when Dagster stops the step, SIGTERM
+        reaches Meltano, the tap and the target at once, and target-pdi stops cleanly
+        (README, "When things go wrong")."""
+        process = subprocess.Popen(
+            [*self._base(), *args],
+            cwd=self.root,
+            env={**os.environ, **env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -27,14 +27,29 @@ class EasternSchedule:
     cron: str  # in America/New_York
 
 
-def eastern_cron(utc_cron: str) -> str | None:
-    """A UTC cron of fixed hours as the same hours in Eastern (daylight) time; None when its
-    hours are not a plain list of numbers (``*``, ``*/2``: no time zone to move)."""
-    fields = utc_cron.split()
+def shift_hours(cron: str, hours: int) -> str | None:
+    """A cron of fixed hours with its hours moved by ``hours`` (minute and day fields kept);
+    None when its hours are not a plain list of numbers (``*``, ``*/2``: nothing to move).
+    An hour moved past midnight keeps its day fields: for crons of every day, as here."""
+    fields = cron.split()
     if len(fields) != 5 or not all(h.isdigit() for h in fields[1].split(",")):
         return None
-    hours = sorted({(int(h) - EDT_HOURS_FROM_UTC) % 24 for h in fields[1].split(",")})
-    return " ".join([fields[0], ",".join(map(str, hours)), *fields[2:]])
+    moved = sorted({(int(h) + hours) % 24 for h in fields[1].split(",")})
+    return " ".join([fields[0], ",".join(map(str, moved)), *fields[2:]])
+
+
+def eastern_cron(utc_cron: str) -> str | None:
+    """A UTC cron of fixed hours as the same hours in Eastern (daylight) time; None when its
+    hours are not a plain list of numbers."""
+    return shift_hours(utc_cron, -EDT_HOURS_FROM_UTC)
+
+
+def later_cron(cron: str, hours: int) -> str:
+    """The ticks of ``cron``, ``hours`` later: the deadlines of the syncs it starts."""
+    moved = shift_hours(cron, hours)
+    if moved is None:
+        raise ValueError(f"schedule {cron!r} has no fixed hours to set a deadline after")
+    return moved
 
 
 def org_schedules(project_dir: Path, org: Organization) -> list[EasternSchedule]:
@@ -46,3 +61,13 @@ def org_schedules(project_dir: Path, org: Organization) -> list[EasternSchedule]
         if cron:
             found.append(EasternSchedule(str(schedule["name"]).replace("-", "_"), cron))
     return found or [EasternSchedule(f"sync_{org.dagster_name}_twice_daily", DEFAULT_CRON)]
+
+
+# Reconcile reads all of Mobilize and PDI: once a day, in the night's quiet after the midnight
+# sync, at the organization's own minute so that organizations do not all read at once.
+RECONCILE_HOUR = 2
+
+
+def reconcile_cron(schedules: list[EasternSchedule]) -> str:
+    minute = schedules[0].cron.split()[0] if schedules else "0"
+    return f"{minute if minute.isdigit() else '0'} {RECONCILE_HOUR} * * *"

@@ -1,14 +1,14 @@
-"""target-pdi's run summary (the JSON it writes at the end of every run) as Dagster metadata.
+"""target-pdi's run summary (the JSON `meltano invoke <loader>:last-run` prints) as what the
+Dagster UI shows of a run: read at a glance, plotted right.
 
-Counts become flat integer entries (``events_created``, ``dead_letters_waiting``, ...), which
-the Dagster UI plots over an asset's materializations: each organization's history. The whole
-summary is kept too, as one JSON entry, for whoever wants what the flat entries leave out.
+A succeeded run: one Markdown table of what each PDI object did, the few numbers worth a
+trend (PDI writes, records failed, dead letters waiting, duration), and what needs attention.
+A failed run: its reason, and counts only when it wrote or failed anything, never as
+numbers: a failed run's zeros would be plotted as a sync that found nothing to do.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -17,42 +17,106 @@ PDI_OBJECTS = ("locations", "events", "contacts", "invitations")
 OUTCOMES = ("created", "updated", "unchanged", "failed")
 
 
-def read_summary(path: Path) -> dict[str, Any] | None:
-    """The summary at ``path``, or None when there is none or it is not a JSON object."""
-    try:
-        loaded = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return loaded if isinstance(loaded, dict) else None
+def is_this_run(summary: dict[str, Any] | None, run_id: str) -> bool:
+    """Whether ``summary`` is the one this Dagster run's sync wrote: a run refused at once, or
+    killed before it could write one, leaves the previous run's in place."""
+    return summary is not None and summary.get("run_id") == run_id
 
 
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, int | float) else 0
+def _count(value: Any) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
-def summary_metadata(summary: dict[str, Any], path: Path) -> dict[str, dg.MetadataValue]:
+def counts(summary: dict[str, Any]) -> dict[str, dict[str, int]]:
     objects = summary.get("objects") or {}
-    dead_letters = summary.get("dead_letters") or {}
-    requests = summary.get("pdi_requests") or {}
-    metadata: dict[str, dg.MetadataValue] = {
-        "organization": dg.MetadataValue.text(str(summary.get("organization") or "")),
-        "status": dg.MetadataValue.text(str(summary.get("status") or "unknown")),
-        "started_at": dg.MetadataValue.text(str(summary.get("started_at") or "")),
-        "duration_seconds": dg.MetadataValue.float(float(summary.get("duration_seconds") or 0)),
-        "dry_run": dg.MetadataValue.bool(bool(summary.get("dry_run"))),
+    return {
+        kind: {outcome: _count((objects.get(kind) or {}).get(outcome)) for outcome in OUTCOMES}
+        for kind in PDI_OBJECTS
     }
-    for kind in PDI_OBJECTS:
-        counts = objects.get(kind) or {}
-        for outcome in OUTCOMES:
-            metadata[f"{kind}_{outcome}"] = dg.MetadataValue.int(_int(counts.get(outcome)))
-    metadata["dead_letters_new"] = dg.MetadataValue.int(_int(dead_letters.get("new")))
-    metadata["dead_letters_waiting"] = dg.MetadataValue.int(_int(dead_letters.get("waiting")))
-    metadata["pdi_requests"] = dg.MetadataValue.int(sum(_int(n) for n in requests.values()))
-    metadata["pdi_requests_by_method"] = dg.MetadataValue.json(dict(requests))
-    metadata["records_read"] = dg.MetadataValue.json(dict(summary.get("records_read") or {}))
-    metadata["skipped"] = dg.MetadataValue.json(dict(summary.get("skipped") or {}))
-    if summary.get("error"):
-        metadata["error"] = dg.MetadataValue.text(str(summary["error"]))
-    metadata["summary"] = dg.MetadataValue.json(summary)
-    metadata["summary_path"] = dg.MetadataValue.path(str(path))
+
+
+def pdi_writes(summary: dict[str, Any]) -> int:
+    """PDI objects this run created or updated."""
+    return sum(row["created"] + row["updated"] for row in counts(summary).values())
+
+
+def records_failed(summary: dict[str, Any]) -> int:
+    return sum(row["failed"] for row in counts(summary).values())
+
+
+def dead_letters_waiting(summary: dict[str, Any]) -> int:
+    return _count((summary.get("dead_letters") or {}).get("waiting"))
+
+
+def attention(summary: dict[str, Any]) -> list[str]:
+    found = summary.get("attention") or []
+    return [str(reason) for reason in found] if isinstance(found, list) else [str(found)]
+
+
+def changes_markdown(summary: dict[str, Any]) -> str:
+    """The table of created / updated / unchanged / failed per PDI object, then one line each
+    for what needs attention, the dead letters, what was skipped and the requests."""
+    rows = counts(summary)
+    lines = [
+        "| PDI object | created | updated | unchanged | failed |",
+        "|---|--:|--:|--:|--:|",
+        *(
+            f"| {kind} | " + " | ".join(str(rows[kind][outcome]) for outcome in OUTCOMES) + " |"
+            for kind in PDI_OBJECTS
+        ),
+        "",
+    ]
+    reasons = attention(summary)
+    if reasons:
+        lines.append(f"**Needs attention:** {'; '.join(reasons)}")
+        lines.append("")
+    dead = summary.get("dead_letters") or {}
+    lines.append(
+        f"Dead letters: {_count(dead.get('waiting'))} waiting ({_count(dead.get('new'))} new); "
+        "the next sync retries them."
+    )
+    skipped = summary.get("skipped") or {}
+    if skipped:
+        lines.append("")
+        lines.append("Skipped: " + "; ".join(f"{n} {reason}" for reason, n in skipped.items()))
+    requests = summary.get("pdi_requests") or {}
+    lines.append("")
+    lines.append(
+        f"PDI requests: {sum(_count(n) for n in requests.values())}"
+        + (" (" + ", ".join(f"{m} {n}" for m, n in requests.items()) + ")" if requests else "")
+        + f"; took {float(summary.get('duration_seconds') or 0):.1f} s."
+    )
+    return "\n".join(lines)
+
+
+def materialization_metadata(summary: dict[str, Any]) -> dict[str, dg.MetadataValue]:
+    """What a succeeded run records on its asset: the table, four series, what needs attention
+    (only when something does) and the whole summary for scripts."""
+    metadata: dict[str, dg.MetadataValue] = {
+        "changes": dg.MetadataValue.md(changes_markdown(summary)),
+        "pdi_writes": dg.MetadataValue.int(pdi_writes(summary)),
+        "records_failed": dg.MetadataValue.int(records_failed(summary)),
+        "dead_letters_waiting": dg.MetadataValue.int(dead_letters_waiting(summary)),
+        "duration_seconds": dg.MetadataValue.float(float(summary.get("duration_seconds") or 0)),
+    }
+    reasons = attention(summary)
+    if reasons:
+        metadata["attention"] = dg.MetadataValue.text("; ".join(reasons))
+    metadata["run_summary"] = dg.MetadataValue.json(summary)
+    return metadata
+
+
+def failure_metadata(summary: dict[str, Any] | None, reason: str) -> dict[str, dg.MetadataValue]:
+    """What a failed run records: its status and reason; the table only when the run wrote or
+    failed something before it ended (a partial sync), and no number to plot."""
+    metadata: dict[str, dg.MetadataValue] = {
+        "status": dg.MetadataValue.text(str((summary or {}).get("status") or "failed")),
+        "reason": dg.MetadataValue.text(reason),
+    }
+    if summary is not None and any(
+        row["created"] or row["updated"] or row["failed"] for row in counts(summary).values()
+    ):
+        metadata["changes"] = dg.MetadataValue.md(changes_markdown(summary))
+    if summary is not None and attention(summary):
+        metadata["attention"] = dg.MetadataValue.text("; ".join(attention(summary)))
     return metadata

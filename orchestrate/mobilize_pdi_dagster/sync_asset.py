@@ -2,22 +2,31 @@
 
 An asset rather than a bare op because Dagster keeps an asset's materializations, with their
 metadata, as its history: the asset page of ``pdi/<org>`` lists every sync of that
-organization with what it created, updated and failed, and plots each count over time.
+organization with what it changed, plots the numbers worth a trend, and shows its checks.
+
+Whatever starts it (the job ``sync_<org>``, the UI's Materialize button, which runs Dagster's
+``__ASSET_JOB``, a schedule, a re-execution), the run holds the organization's concurrency
+pool: with ``granularity: run`` in dagster.yaml a second run of the organization waits in the
+queue until the first ends. Run tags cannot do that: those of an asset definition never reach
+an ``__ASSET_JOB`` run, and the queue's tag limits only see tags a run has when it is queued.
 """
 
 # No `from __future__ import annotations`: Dagster reads the context parameter's type at
 # definition time and refuses a string.
-from pathlib import Path
-
 import dagster as dg
 
+from mobilize_pdi_dagster.checks import (
+    missing_summary_results,
+    summary_check_results,
+    summary_check_specs,
+)
 from mobilize_pdi_dagster.meltano import MeltanoProject
 from mobilize_pdi_dagster.organizations import Organization
-from mobilize_pdi_dagster.summary import read_summary, summary_metadata
+from mobilize_pdi_dagster.summary import failure_metadata, is_this_run, materialization_metadata
 
-# Every run of an organization's job carries this tag; dagster.yaml can allow one run per
-# value (orchestrate/dagster.yaml), and target-pdi refuses a second sync of one organization
-# whatever the orchestrator does.
+# Names an organization's runs in the UI (filter the runs list by it). Jobs carry it from
+# the start; a run started another way (Materialize, re-execution of such a run) gets it when
+# its sync begins. The queue limit is the pool's, not this tag's.
 ORGANIZATION_TAG = "mobilize_pdi/organization"
 ASSET_GROUP = "mobilize_pdi"
 REASON_WORDS = ("error", "failed", "stopped", "refused", "missing")
@@ -27,12 +36,9 @@ def asset_key(org: Organization) -> dg.AssetKey:
     return dg.AssetKey(["pdi", org.dagster_name])
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return stat.st_mtime_ns, stat.st_size
+def pool(org: Organization) -> str:
+    """The organization's concurrency pool: one run holding it at a time (dagster.yaml)."""
+    return f"mobilize_pdi_{org.dagster_name}"
 
 
 def failure_reason(error: object, tail: list[str]) -> str:
@@ -46,45 +52,49 @@ def failure_reason(error: object, tail: list[str]) -> str:
     return tail[-1] if tail else "no output"
 
 
+def name_the_run(context: dg.AssetExecutionContext, org: Organization) -> None:
+    if context.run.tags.get(ORGANIZATION_TAG) != org.dagster_name:
+        context.instance.add_run_tags(context.run_id, {ORGANIZATION_TAG: org.dagster_name})
+
+
 def sync_asset(org: Organization) -> dg.AssetsDefinition:
+    key = asset_key(org)
+
     @dg.asset(
-        key=asset_key(org),
+        key=key,
         group_name=ASSET_GROUP,
         kinds={"meltano"},
-        tags={ORGANIZATION_TAG: org.dagster_name},
+        pool=pool(org),
+        check_specs=summary_check_specs(key),
         description=(
             f"{org.name}'s PDI account, synced from Mobilize by `meltano run {org.meltano_job}`."
         ),
     )
     def sync(context: dg.AssetExecutionContext, meltano: MeltanoProject) -> dg.MaterializeResult:
-        path = meltano.summary_path(org.loader)
-        before = _stamp(path)
+        name_the_run(context, org)
         context.log.info(f"meltano run {org.meltano_job} in {meltano.root}")
-        run = meltano.run(org.meltano_job, context.log.info)
-        # A summary left by an earlier run is not this run's (a run refused at once writes none).
-        summary = read_summary(path) if _stamp(path) != before else None
-        metadata: dict[str, dg.MetadataValue] = (
-            summary_metadata(summary, path)
-            if summary is not None
-            else {"status": dg.MetadataValue.text("no summary written")}
-        )
+        run = meltano.run(org.meltano_job, context.log.info, run_id=context.run_id)
+        found = meltano.last_run(org.loader)
+        summary = found if is_this_run(found, context.run_id) else None
         if run.returncode != 0:
             reason = failure_reason((summary or {}).get("error"), run.tail)
-            # A failed step materializes nothing; an observation keeps the failed run's
-            # summary in the organization's history too.
-            context.log_event(dg.AssetObservation(asset_key=asset_key(org), metadata=metadata))
+            # A failed step materializes nothing; an observation keeps the failed run, with
+            # its reason, in the organization's history.
+            metadata = failure_metadata(summary, reason)
+            context.log_event(dg.AssetObservation(asset_key=key, metadata=metadata))
             raise dg.Failure(
                 description=f"meltano run {org.meltano_job} failed (exit {run.returncode}): "
                 f"{reason}",
-                metadata={
-                    **metadata,
-                    "reason": dg.MetadataValue.text(reason),
-                    "log_tail": dg.MetadataValue.text("\n".join(run.tail)),
-                },
+                metadata={**metadata, "log_tail": dg.MetadataValue.text("\n".join(run.tail))},
                 allow_retries=False,
             )
         if summary is None:
-            context.log.warning(f"meltano run {org.meltano_job} wrote no summary at {path}")
-        return dg.MaterializeResult(metadata=metadata)
+            missing = f"meltano run {org.meltano_job} succeeded but left no run summary"
+            context.log.warning(missing)
+            return dg.MaterializeResult(check_results=missing_summary_results(missing))
+        return dg.MaterializeResult(
+            metadata=materialization_metadata(summary),
+            check_results=summary_check_results(summary),
+        )
 
     return sync
