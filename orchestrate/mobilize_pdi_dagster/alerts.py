@@ -9,8 +9,9 @@
 The webhook is ``MOBILIZE_PDI_ALERT_WEBHOOK_URL`` in the environment of the daemon (a Slack,
 Mattermost or Google Chat incoming webhook: a JSON body ``{"text": ...}``). The URL holds its
 own secret, so it is never logged, nor put in an exception; without it the sensors post
-nothing and say so in their log. Both run from the start (no `dagster sensor start`). ``MOBILIZE_PDI_DAGSTER_URL``, when set (the UI's address as
-staff reach it), adds a link to the run.
+nothing and say so in their log. Both run from the start (no `dagster sensor start`).
+``MOBILIZE_PDI_DAGSTER_URL``, when set (the UI's address as staff reach it), adds a link to
+the run.
 """
 
 # No `from __future__ import annotations`: Dagster reads the context parameter's type at

@@ -92,13 +92,18 @@ def _run_checks(instance: dg.DagsterInstance, run_id: str, key: dg.AssetKey) -> 
 
 
 def _latest_checks(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, Any]:
+    """Each check's last completed result: what the asset page shows in red and green (a run
+    that failed before its checks ran leaves them as they were)."""
+    keys = [dg.AssetCheckKey(key, name) for name in CHECK_NAMES]
+    summaries = instance.event_log_storage.get_asset_check_summary_records(keys)
     found = {}
-    for name in CHECK_NAMES:
-        record = instance.get_latest_asset_check_evaluation_record(dg.AssetCheckKey(key, name))
+    for check_key in keys:
+        summary = summaries.get(check_key)
+        record = summary.last_completed_check_execution_record if summary else None
         event = record.event if record is not None else None
         evaluation = event.asset_check_evaluation if event is not None else None
         if record is not None and evaluation is not None:
-            found[name] = _evaluation(evaluation, record.run_id)
+            found[check_key.name] = _evaluation(evaluation, record.run_id)
     return found
 
 

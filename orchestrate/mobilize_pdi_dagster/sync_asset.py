@@ -54,7 +54,7 @@ def failure_reason(error: object, tail: list[str]) -> str:
 
 def name_the_run(context: dg.AssetExecutionContext, org: Organization) -> None:
     if context.run.tags.get(ORGANIZATION_TAG) != org.dagster_name:
-        context.instance.add_run_tags(context.run_id, {ORGANIZATION_TAG: org.dagster_name})
+        context.instance.add_run_tags(context.run.run_id, {ORGANIZATION_TAG: org.dagster_name})
 
 
 def sync_asset(org: Organization) -> dg.AssetsDefinition:
@@ -73,9 +73,9 @@ def sync_asset(org: Organization) -> dg.AssetsDefinition:
     def sync(context: dg.AssetExecutionContext, meltano: MeltanoProject) -> dg.MaterializeResult:
         name_the_run(context, org)
         context.log.info(f"meltano run {org.meltano_job} in {meltano.root}")
-        run = meltano.run(org.meltano_job, context.log.info, run_id=context.run_id)
+        run = meltano.run(org.meltano_job, context.log.info, run_id=context.run.run_id)
         found = meltano.last_run(org.loader)
-        summary = found if is_this_run(found, context.run_id) else None
+        summary = found if is_this_run(found, context.run.run_id) else None
         if run.returncode != 0:
             reason = failure_reason((summary or {}).get("error"), run.tail)
             # A failed step materializes nothing; an observation keeps the failed run, with

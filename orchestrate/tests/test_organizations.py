@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from mobilize_pdi_dagster.organizations import Organization, find_organizations
-from mobilize_pdi_dagster.schedules import DEFAULT_CRON, eastern_cron, org_schedules
+from mobilize_pdi_dagster.schedules import (
+    DEFAULT_CRON,
+    EasternSchedule,
+    eastern_cron,
+    later_cron,
+    org_schedules,
+    reconcile_cron,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -88,3 +95,10 @@ def test_an_unscheduled_org_syncs_at_midnight_and_noon_eastern(tmp_path: Path) -
     (tmp_path / "meltano.yml").write_text(MELTANO_YML)
     (default,) = find_organizations(tmp_path)
     assert [s.cron for s in org_schedules(tmp_path, default)] == [DEFAULT_CRON]
+
+
+def test_a_sync_is_due_an_hour_after_each_tick_and_reconcile_runs_at_two() -> None:
+    assert later_cron("0 0,12 * * *", 1) == "0 1,13 * * *"
+    assert later_cron("30 23 * * *", 1) == "30 0 * * *"
+    assert reconcile_cron([EasternSchedule("s", "30 0,12 * * *")]) == "30 2 * * *"
+    assert reconcile_cron([]) == "0 2 * * *"
