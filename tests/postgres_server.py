@@ -6,6 +6,10 @@ Shared by target-pdi's unit tests (the id map and run lock on PostgreSQL), the e
     with postgres_server() as url:          # postgresql+psycopg://postgres@127.0.0.1:<port>/postgres
         db = create_database(url, "shared")  # a fresh, empty database on it: its URL
 
+The README's "Try Dagster locally" runs one from the shell, until Ctrl-C or SIGTERM:
+
+    .venv/bin/python -m tests.postgres_server --port 5433 mobilize_pdi dagster
+
 The server listens on 127.0.0.1 only (a free port), trusts local connections (no password, so
 no secret to leak) and is stopped and deleted when the block ends. Without PostgreSQL installed
 it fails, naming the package: a test that needs it must not pass by skipping.
@@ -53,9 +57,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def postgres_server() -> Iterator[str]:
-    """A PostgreSQL server of its own for the block; yields the SQLAlchemy URL of its
-    ``postgres`` database, ``postgresql+psycopg://postgres@127.0.0.1:<port>/postgres``."""
+def postgres_server(port: int = 0) -> Iterator[str]:
+    """A PostgreSQL server of its own for the block (on ``port``, else a free one); yields the
+    SQLAlchemy URL of its ``postgres`` database,
+    ``postgresql+psycopg://postgres@127.0.0.1:<port>/postgres``."""
     bindir = _bindir()
     root = Path(tempfile.mkdtemp(prefix="mobilize-pdi-pg-"))
     root.chmod(0o755)
@@ -64,7 +69,7 @@ def postgres_server() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(root, "postgres")
         shutil.chown(data, "postgres")
-    port = _free_port()
+    port = port or _free_port()
     subprocess.run(
         _as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]),
         check=True,
@@ -90,3 +95,27 @@ def create_database(server_url: str, name: str) -> str:
     with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')  # a test's own name, never user input
     return f"{base}/{name}"
+
+
+def main() -> None:
+    import argparse
+    import contextlib
+    import signal
+
+    parser = argparse.ArgumentParser(
+        description="A PostgreSQL server on 127.0.0.1 with empty databases, until stopped "
+        "(Ctrl-C or SIGTERM), then deleted with its data."
+    )
+    parser.add_argument("--port", type=int, default=0, help="default: a free port")
+    parser.add_argument("databases", nargs="*", help="databases to create")
+    args = parser.parse_args()
+    # SIGTERM (`kill %1`) stops it as Ctrl-C does: through the block's cleanup.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with contextlib.suppress(KeyboardInterrupt), postgres_server(args.port) as url:
+        for name in args.databases:
+            print(create_database(url, name), flush=True)
+        signal.pause()
+
+
+if __name__ == "__main__":
+    main()
