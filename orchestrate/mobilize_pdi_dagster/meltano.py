@@ -14,7 +14,7 @@ import signal
 import subprocess
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +30,17 @@ TAIL_LINES = 40
 # target-pdi names its run summary after this variable (run_summary.py): the Dagster run id,
 # so that the summary read back is known to be this run's.
 RUN_ID_VARIABLE = "MOBILIZE_PDI_RUN_ID"
+# How Meltano prefixes the lines of the project's plugins (and their inheriting ones).
+PLUGINS = ("tap-mobilize", "target-pdi")
 
 
 @dataclass
 class MeltanoRun:
     returncode: int
     tail: list[str]  # the last lines of its output, for the failure's reason
+    # The last lines the plugins logged: what a person reads of a failed run (Meltano's own
+    # last lines are then mostly its traceback).
+    plugin_tail: list[str] = field(default_factory=list)
 
 
 class MeltanoProject(dg.ConfigurableResource):
@@ -133,14 +138,17 @@ class MeltanoProject(dg.ConfigurableResource):
             start_new_session=True,
         )
         tail: deque[str] = deque(maxlen=TAIL_LINES)
+        plugin_tail: deque[str] = deque(maxlen=TAIL_LINES)
         try:
             assert process.stdout is not None
             for raw in process.stdout:
                 line = raw.rstrip()
                 if line:
                     tail.append(line)
+                    if any(plugin in line for plugin in PLUGINS):
+                        plugin_tail.append(line)
                     log(line)
-            return MeltanoRun(process.wait(), list(tail))
+            return MeltanoRun(process.wait(), list(tail), list(plugin_tail))
         except BaseException:
             # Dagster interrupts a step it terminates: stop the sync too, never leave it running.
             _stop(process)

@@ -73,7 +73,9 @@ def reconcile_check(org: Organization) -> dg.AssetChecksDefinition:
             raise dg.Failure(
                 description=f"reconcile of {org.name} could not run (exit {run.returncode}): "
                 f"{failure_reason(None, run.tail)}",
-                metadata={"log_tail": dg.MetadataValue.text("\n".join(run.tail))},
+                metadata={
+                    "log_tail": dg.MetadataValue.text("\n".join(run.plugin_tail or run.tail))
+                },
             )
         kinds = discrepancy_kinds(report) if _stamp(report) != before else Counter[str]()
         metadata: dict[str, dg.MetadataValue] = {

@@ -85,7 +85,10 @@ def sync_asset(org: Organization) -> dg.AssetsDefinition:
             raise dg.Failure(
                 description=f"meltano run {org.meltano_job} failed (exit {run.returncode}): "
                 f"{reason}",
-                metadata={**metadata, "log_tail": dg.MetadataValue.text("\n".join(run.tail))},
+                metadata={
+                    **metadata,
+                    "log_tail": dg.MetadataValue.text("\n".join(run.plugin_tail or run.tail)),
+                },
                 allow_retries=False,
             )
         if summary is None:

@@ -193,6 +193,8 @@ def test_a_failed_sync_records_its_reason_and_no_numbers(
     user = step_failure(result)
     assert user.description == f"meltano run sync-north failed (exit 1): {error}"
     assert plain(user.metadata)["reason"] == error
+    # The plugins' last lines, not Meltano's traceback.
+    assert plain(user.metadata)["log_tail"] == "tap-mobilize--north | reading events"
     # Nothing was written: no table, no zero to plot as "a sync that found nothing to do".
     assert observation(instance) == {"status": "failed", "reason": error}
 

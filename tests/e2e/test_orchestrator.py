@@ -638,12 +638,12 @@ def test_the_ui_answers_on_loopback_only(
     with urllib.request.urlopen(f"{deployment.url}/server_info", timeout=30) as answer:  # noqa: S310
         assert answer.status == 200
 
-    # What staff see: north's asset page (its last run at a glance), its events (each run,
-    # the failed one with its reason) and the page of its re-executed run.
+    # What staff see: north's asset page (its last run at a glance), the page of its failed
+    # run (the reason) and that of its re-execution (the sync and every check).
     asset = f"{deployment.url}/assets/pdi/north"
     pages = {
         "asset": asset,
-        "events": f"{asset}?view=events",
+        "failed-run": f"{deployment.url}/runs/{deployment.runs['north_materialize']}",
         "run": f"{deployment.url}/runs/{deployment.runs['north_from_failure']}",
     }
     for name, url in pages.items():
@@ -660,7 +660,7 @@ def test_the_ui_answers_on_loopback_only(
             "dead_letters_waiting",
         ),
         f"{asset}?view=checks": ("attention", "dead_letters", "freshness_check", "reconcile"),
-        pages["events"]: ("PDI login failed (HTTP 401)",),
+        pages["failed-run"]: ("PDI login failed (HTTP 401)",),
     }
     for url, texts in shown.items():
         dom = chromium(tmp_path, "--dump-dom", url).stdout
