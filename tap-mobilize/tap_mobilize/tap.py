@@ -8,11 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 
+import click
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.plugin_base import PluginBase
+from singer_sdk.tap_base import CliTestOptionValue
 
+from tap_mobilize import connection_test
 from tap_mobilize.client import DEFAULT_API_URL
 from tap_mobilize.errors import MobilizeFatalError
 from tap_mobilize.retries import DEFAULT_MAX_TRIES
@@ -28,7 +31,6 @@ from tap_mobilize.throttle import (
 )
 
 if t.TYPE_CHECKING:
-    import click
     from singer_sdk.streams import Stream
 
 
@@ -241,8 +243,27 @@ class TapMobilize(Tap):
 
     @classmethod
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
-        with _one_line_fatal_errors(cls.logger):
-            super().cb_test(ctx, param, value)
+        """`--test`: one answer line on stdout, no record (connection_test.py);
+        `--test=schema` as singer-sdk has it (schemas hold no personal data)."""
+        if value != CliTestOptionValue.All.value:
+            with _one_line_fatal_errors(cls.logger):
+                super().cb_test(ctx, param, value)
+            return
+        passed, answer = connection_test.check(cls, ctx.params.get("config"))
+        click.echo(answer)
+        ctx.exit(0 if passed else 1)
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        command = super().get_singer_command()
+        for option in command.params:
+            if "--test" in option.opts:
+                option.help = (
+                    "Check the settings and the key: read the first page of every stream and "
+                    "print one line, OK and what was read, or FAILED and why (no record is "
+                    "written). --test=schema writes the schemas."
+                )
+        return command
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from typing import Any
 from singer_sdk import typing as th
 
 from target_pdi.plan import DEFAULT_APPROVAL_STATUSES
+from target_pdi.verdict import DEAD_LETTER_MAX_AGE_HOURS, MAX_SYNC_AGE_HOURS
 
 API_URL = "https://api.bluevote.com"
 # Requests in flight adapt to PDI's answer times, from INITIAL_CONCURRENCY up to this.
@@ -90,6 +91,8 @@ class Settings:
     mobilize_tap: str = MOBILIZE_TAP
     summary_path: str = field(default_factory=default_summary_path)
     reconcile_report_path: str = field(default_factory=default_reconcile_report_path)
+    max_sync_age_hours: int = MAX_SYNC_AGE_HOURS
+    dead_letter_max_age_hours: int = DEAD_LETTER_MAX_AGE_HOURS
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -133,7 +136,16 @@ _COERCE: dict[str, Any] = {
         str,
     ),
     **dict.fromkeys(("dry_run", "sync_all_people"), bool),
-    **dict.fromkeys(("max_concurrency", "max_retries", "batch_size_rows"), int),
+    **dict.fromkeys(
+        (
+            "max_concurrency",
+            "max_retries",
+            "batch_size_rows",
+            "max_sync_age_hours",
+            "dead_letter_max_age_hours",
+        ),
+        int,
+    ),
     **dict.fromkeys(
         (
             "max_requests_per_second",
@@ -320,6 +332,20 @@ _OPERATIONS = (
         th.StringType,
         description="CSV of the discrepancies reconcile finds "
         "(default <project>/output/reconcile.csv)",
+    ),
+    th.Property(
+        "max_sync_age_hours",
+        th.IntegerType,
+        default=MAX_SYNC_AGE_HOURS,
+        description="status says ATTENTION when the last successful run finished longer ago "
+        "than this (fit for the twice-daily schedule; 1 for a run every few minutes)",
+    ),
+    th.Property(
+        "dead_letter_max_age_hours",
+        th.IntegerType,
+        default=DEAD_LETTER_MAX_AGE_HOURS,
+        description="status says ATTENTION when a dead letter first failed longer ago than "
+        "this (every run retries them: one this old waits for a person)",
     ),
 )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import asdict, replace
 from functools import cached_property
 from types import FrameType
@@ -29,6 +30,7 @@ from target_pdi.credentials import require_credentials
 from target_pdi.drain import Drain
 from target_pdi.errors import ConfigurationError, FatalError, RecordRejected, Stopped
 from target_pdi.mapping_files import MappingError, Mappings, load_mappings
+from target_pdi.quiet_config import config_read_quietly
 from target_pdi.redact import redact, register_secret
 from target_pdi.run_lock import holding
 from target_pdi.run_summary import RunRecorder, print_last
@@ -174,7 +176,7 @@ class TargetPDI(Target):
         runtime.client.close()
         return (
             True,
-            f"OK: logged in to PDI at {runtime.client.base_url}; "
+            f"OK: logged in to PDI at {runtime.client.base_url} as the configured user; "
             f"calendars: {', '.join(names) or 'none'}",
         )
 
@@ -200,13 +202,15 @@ class TargetPDI(Target):
         )
 
     @classmethod
-    def _from_cli(cls, config: Any) -> TargetPDI:
-        """The target for the CLI's --config (a file, or ENV), validated, as the SDK builds it."""
-        return cls(
-            config=config.config if config else None,
-            validate_config=True,
-            parse_env_config=bool(config.parse_env) if config else False,
-        )
+    def _from_cli(cls, config: Any, *, quietly: bool = True) -> TargetPDI:
+        """The target for the CLI's --config (a file, or ENV), validated, as the SDK builds it;
+        quietly: without the SDK's lines on how it read the config (quiet_config.py)."""
+        with config_read_quietly(cls.logger) if quietly else nullcontext():
+            return cls(
+                config=config.config if config else None,
+                validate_config=True,
+                parse_env_config=bool(config.parse_env) if config else False,
+            )
 
     @classmethod
     def invoke(  # type: ignore[override]
@@ -254,7 +258,7 @@ class TargetPDI(Target):
                 return
             # The SDK's Target.invoke, with `sync` (which records the run) for its `listen`.
             cls.print_version(print_fn=cls.logger.info)
-            target = cls._from_cli(config)
+            target = cls._from_cli(config, quietly=False)
             # The organization's run lock first: a second run of it stops here, having read,
             # written and recorded nothing (run_lock.py).
             syncing = target

@@ -56,7 +56,7 @@ def reconcile(target: TargetPDI, runtime: Runtime, summary: Summary, *, fix: boo
     LOGGER.info("Reading Mobilize through %s", settings.mobilize_tap)
     mobilize = read_mobilize(settings, target.mapper)
     result = reconcile_once(runtime, settings, mobilize)
-    show(result)
+    show(result, settings.reconcile_report_path)
     mendable = [d for d in result.found if d.mend is not None]
     if fix and result.found and not mendable:
         click.echo("")
@@ -75,7 +75,7 @@ def reconcile(target: TargetPDI, runtime: Runtime, summary: Summary, *, fix: boo
     click.echo("")
     click.echo("Reconciling again:")
     result = reconcile_once(runtime, settings, mobilize)
-    show(result)
+    show(result, settings.reconcile_report_path)
     write_csv(settings.reconcile_report_path, result.found)
     return 1 if result.found else 0
 
@@ -90,6 +90,6 @@ def reconcile_once(runtime: Runtime, settings: Settings, mobilize: MobilizeData)
     return compare(mobilize, pdi, runtime.idmap, runtime.router, settings.approval_statuses, dead)
 
 
-def show(result: Result) -> None:
-    for line in table(result.found, result.checked):
+def show(result: Result, csv_path: str) -> None:
+    for line in table(result.found, result.checked, csv_path):
         click.echo(line)
