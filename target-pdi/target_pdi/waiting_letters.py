@@ -16,6 +16,10 @@ from target_pdi.payloads import MALFORMED_EMAIL, NO_EMAIL
 from target_pdi.settings import Settings
 from target_pdi.verdict import finished_at
 
+# Reasons of records that wait for another one (writers/signups.py, engine.py).
+CONTACT_FAILED = "contact for person "
+EVENT_FAILED = "event "
+WAS_DEAD_LETTERED = " was dead-lettered"
 # What a person calls each stream's records: one, many.
 NOUNS = {
     "people": ("person", "people"),
@@ -67,6 +71,13 @@ def kind_of(letter: Waiting, count: int) -> Kind:
             f"{who} without a usable email address",
             "they cannot succeed until someone gives them one in Mobilize",
         )
+    if letter.reason.startswith(CONTACT_FAILED):
+        return Kind(
+            f"{noun} of people whose contact failed",
+            "they follow once their person is written",
+        )
+    if letter.reason.startswith(EVENT_FAILED) and letter.reason.endswith(WAS_DEAD_LETTERED):
+        return Kind(f"{noun} of events that failed", "they follow once their event is written")
     if letter.http_status is not None:
         return Kind(
             f"{noun} refused by PDI (HTTP {letter.http_status})",

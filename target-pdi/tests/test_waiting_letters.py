@@ -62,11 +62,15 @@ def test_described_by_kind_most_numerous_first_with_the_oldest_time() -> None:
         Waiting("attendances", "person has no email address", None, day),
         Waiting("people", "person has no email address", None, later),
         Waiting("attendances", "contact for person 3 failed: PDI answered 500", None, None),
+        Waiting("attendances", "event 12 was dead-lettered", None, None),
+        Waiting("attendances", "event for timeslot 4 is not in PDI", None, None),
     ]
     assert describe(letters) == [
         "2 signups of people without a usable email address, the first since 2026-11-20 16:05 "
         "UTC: they cannot succeed until someone gives them one in Mobilize",
         "1 person without a usable email address, the first since 2026-11-28 04:00 UTC: they "
         "cannot succeed until someone gives them one in Mobilize",
+        "1 signup of events that failed: they follow once their event is written",
+        "1 signup of people whose contact failed: they follow once their person is written",
         "1 signup that failed: retried every run; each reason is in the dead-letter file",
     ]
