@@ -48,8 +48,8 @@ def warn_of_files_left_behind(settings: Settings) -> None:
     line = (
         f"Not used: {', '.join(str(p) for p in found)}, from before each Meltano environment "
         f"had its own files (they may be any environment's). This run (environment "
-        f"{environment}) keeps its own in {own} and finds PDI's objects again where its id "
-        "map does not know them, without duplicates."
+        f"{environment}) uses its own, in {own} (a new id map finds PDI's objects again, "
+        "without duplicates)."
     )
     if any(p.name == Path(settings.dead_letter_path).name for p in found):
         line += (

@@ -69,7 +69,7 @@ def test_files_left_in_the_shared_folder_are_named_in_one_line_and_not_used(
         f"Not used: {shared / 'idmap.sqlite'}, {shared / 'dead_letters.jsonl'}, "
         f"{shared / 'summary.json'}, from before each Meltano environment had its own files"
     )
-    assert f"This run (environment prod) keeps its own in {shared / 'prod'}" in line
+    assert f"This run (environment prod) uses its own, in {shared / 'prod'} (a new id" in line
     assert f"move dead_letters.jsonl into {shared / 'prod'} if they are this" in line
     assert "--full-refresh" in line
     assert line.endswith("Then delete the old files.")

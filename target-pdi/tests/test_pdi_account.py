@@ -292,3 +292,16 @@ def test_the_record_is_a_row_of_the_organizations_table(tmp_path: Path) -> None:
         ).all()
     engine.dispose()
     assert rows == [(pdi_account.RECORD_KEY,)]
+
+
+def test_an_organizations_refusal_names_its_own_setting_and_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As Meltano runs orgs/north.meltano.yml's target in prod."""
+    monkeypatch.setenv("MELTANO_LOADER_NAME", "target-pdi--north")
+    monkeypatch.setenv("MELTANO_ENVIRONMENT", "prod")
+    url = f"sqlite:///{tmp_path / 'idmap.sqlite'}"
+    filled_map(settings_for(url, TEST_ACCOUNT, "north"))
+    problem = problem_of(settings_for(url, REAL_ACCOUNT, "north")) or ""
+    assert "(setting id_map_url, TARGET_PDI__NORTH_ID_MAP_URL)" in problem
+    assert "`meltano --environment=prod invoke target-pdi--north:retarget-id-map`" in problem
