@@ -24,7 +24,7 @@ from target_pdi.pdi_account import (
     problem_of,
     read_record,
 )
-from target_pdi.retarget import run_retarget
+from target_pdi.retarget import retarget, run_retarget
 from target_pdi.settings import Settings
 from target_pdi.status import Check, check_id_map, render
 
@@ -164,6 +164,16 @@ def check_another_pdi_is_refused(url: str) -> None:
     assert problem_of(replace(test, api_url="https://APIQA.bluevote.com/")) is None
     # Another organization of the same database has a map and a record of its own.
     assert problem_of(settings_for(url, REAL_ACCOUNT, "south")) is None
+
+    # Re-targeted (retarget.py, after its login): the other PDI's ids go, the tombstone stays.
+    said = retarget(real)
+    assert "It forgot 2 PDI ids and kept its tombstones" in said, said
+    assert problem_of(real) is None
+    assert problem_of(test) is not None
+    idmap = IdMap(url, organization="north")
+    assert idmap.get("event", "ts:1") is None
+    assert idmap.get("tombstone", "event:9") is not None
+    idmap.close()
 
 
 def test_sqlite_a_map_of_another_pdi_is_refused(tmp_path: Path) -> None:
