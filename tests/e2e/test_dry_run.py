@@ -163,6 +163,11 @@ def test_a_dry_run_first_then_a_real_run_syncs_everything(make_project: MakeProj
     assert not summary_file(project, ".history.jsonl").exists()
     assert json.loads(summary_file(project, ".dry-run.json").read_text())["dry_run"] is True
     check_says_nothing_saved(result)
+    # status reports no run yet, and the dry run on a line of its own.
+    shown = project.meltano("invoke", "target-pdi:status")
+    assert shown.returncode == 1, shown.output[-3000:]
+    assert "Last run: no run yet" in shown.stdout, shown.stdout
+    assert "Last dry run: succeeded" in shown.stdout, shown.stdout
 
     sync(project)
     model.sync(project.dataset())
