@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import tempfile
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +35,10 @@ DEFAULT_ORGANIZATION = "default"
 # The streams a person expects to see counted, read or not.
 READ_STREAMS = ("events", "timeslots", "people", "attendances")
 ERROR_LIMIT = 500
+
+# An orchestrator that starts the run names it here (Dagster sets its run id), so that it can
+# tell its own run's summary from an earlier one; without it every run gets a fresh id.
+RUN_ID_VARIABLE = "MOBILIZE_PDI_RUN_ID"
 
 SUCCEEDED = "succeeded"
 FAILED = "failed"
@@ -76,6 +82,19 @@ def one_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else ""
 
 
+def new_run_id() -> str:
+    return os.environ.get(RUN_ID_VARIABLE) or uuid.uuid4().hex
+
+
+def attention(objects: Mapping[str, Mapping[str, int]]) -> list[str]:
+    """Short reasons a person should look at a run that did not stop: what failed, by kind.
+
+    A run with failed records still succeeds (its bookmarks move past them; they wait in the
+    dead letters), so `status` alone would hide them.
+    """
+    return [f"{row['failed']} {kind} failed" for kind, row in objects.items() if row.get("failed")]
+
+
 def dead_letter_keys(path: str | os.PathLike[str]) -> set[tuple[str, str]]:
     """(stream, key) of every entry in the dead-letter file (empty when there is none).
 
@@ -107,13 +126,16 @@ def build(
     requests_by_method: Mapping[str, int],
     dead_letters_before: set[tuple[str, str]],
     dead_letters_after: set[tuple[str, str]],
+    run_id: str | None = None,
 ) -> dict[str, Any]:
     """The JSON summary of one run, from its counters (the same ones Summary.lines logs)."""
     status, message = outcome_of(error)
     read = {stream: summary.read[stream] for stream in READ_STREAMS}
     read.update({s: n for s, n in sorted(summary.read.items()) if s not in read})
+    objects = summary.counts()
     return {
         "schema_version": SCHEMA_VERSION,
+        "run_id": run_id or new_run_id(),
         "organization": organization_of(settings),
         "environment": os.environ.get("MELTANO_ENVIRONMENT") or None,
         "started_at": summary.started_at.isoformat(timespec="seconds"),
@@ -123,7 +145,8 @@ def build(
         "error": message,
         "dry_run": settings.dry_run,
         "records_read": read,
-        "objects": summary.counts(),
+        "objects": objects,
+        "attention": attention(objects),
         "skipped": summary.skipped_reasons(),
         "notes": dict(sorted(summary.notes.items())),
         "dead_letters": {
@@ -184,6 +207,17 @@ def read_last(summary_path: str | os.PathLike[str]) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else None
 
 
+def print_last(settings: Settings) -> int:
+    """`--last-run`: the last run's summary as one JSON line on stdout, for scripts and the
+    orchestrator, wherever the summary is kept; exit 1 with a line on stderr before any run."""
+    last = read_last(settings.summary_path)
+    if last is None:
+        print(f"no run yet (no summary at {settings.summary_path})", file=sys.stderr)
+        return 1
+    print(json.dumps(last, sort_keys=False))
+    return 0
+
+
 def read_history(summary_path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Every run the history keeps, oldest first (unreadable lines left out)."""
     runs = []
@@ -203,6 +237,7 @@ class RunRecorder:
     def __init__(self, settings: Settings, summary: Summary) -> None:
         self.settings = settings
         self.summary = summary
+        self.run_id = new_run_id()
         self.dead_letters_before = dead_letter_keys(settings.dead_letter_path)
 
     def finish(
@@ -218,6 +253,7 @@ class RunRecorder:
             requests_by_method=requests_by_method,
             dead_letters_before=self.dead_letters_before,
             dead_letters_after=dead_letter_keys(self.settings.dead_letter_path),
+            run_id=self.run_id,
         )
         path = written_path(self.settings)
         try:

@@ -33,7 +33,7 @@ from target_pdi.errors import ConfigurationError, FatalError, RecordRejected, St
 from target_pdi.mapping_files import MappingError, Mappings, load_mappings
 from target_pdi.redact import redact, register_secret
 from target_pdi.run_lock import holding
-from target_pdi.run_summary import RunRecorder, written_path
+from target_pdi.run_summary import RunRecorder, print_last, written_path
 from target_pdi.runtime import Runtime
 from target_pdi.settings import Settings, config_schema, env_numbers, project_dir
 from target_pdi.sinks import BufferSink, IgnoredSink
@@ -231,9 +231,12 @@ class TargetPDI(Target):
         reconcile: bool = False,
         fix: bool = False,
         status: bool = False,
+        last_run: bool = False,
     ) -> None:
         syncing: TargetPDI | None = None
         try:
+            if last_run and not about:
+                sys.exit(print_last(cls._from_cli(config).settings))
             if (reconcile or status) and not about:
                 target = cls._from_cli(config)
                 if status:
@@ -316,6 +319,13 @@ class TargetPDI(Target):
                 is_flag=True,
                 help="Print the last run (when, what changed, what failed), the dead letters "
                 "waiting, and whether the PDI and Mobilize credentials work.",
+            )
+        )
+        command.params.append(
+            click.Option(
+                ["--last-run"],
+                is_flag=True,
+                help="Print the last run's JSON summary on stdout (exit 1 when there is none).",
             )
         )
         return command

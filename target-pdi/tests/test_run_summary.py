@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from singer_sdk.plugin_base import _ConfigInput
 from target_pdi import run_summary
 from target_pdi.credentials import missing_credentials, missing_message
 from target_pdi.errors import APIUnavailableError, ConfigurationError, Stopped
@@ -24,6 +25,7 @@ Pdi = Any  # the `pdi` fixture (conftest.Pdi)
 
 # The keys the Dagster helper and alerting read: a contract, exactly these names.
 CONTRACT = {
+    "run_id",
     "organization",
     "started_at",
     "finished_at",
@@ -33,6 +35,7 @@ CONTRACT = {
     "dry_run",
     "records_read",
     "objects",
+    "attention",
     "skipped",
     "dead_letters",
     "pdi_requests",
@@ -105,6 +108,42 @@ def test_summary_has_the_contract_keys_and_the_run_counts() -> None:
     }
     assert record["pdi_requests"] == {"GET": 10, "POST": 5, "PUT": 1}
     json.dumps(record)  # all of it serialisable
+
+
+def test_a_run_with_failed_records_succeeds_and_asks_for_attention() -> None:
+    record = build(a_run())
+    assert record["status"] == "succeeded"
+    assert record["attention"] == ["1 invitations failed"]
+    clean = Summary()
+    clean.count(PdiObject.EVENT, Outcome.CREATED, 3)
+    assert build(clean)["attention"] == []
+
+
+def test_run_id_is_the_orchestrators_when_it_names_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(run_summary.RUN_ID_VARIABLE, "dagster-run-1")
+    assert build(a_run())["run_id"] == "dagster-run-1"
+    monkeypatch.delenv(run_summary.RUN_ID_VARIABLE)
+    first, second = build(a_run())["run_id"], build(a_run())["run_id"]
+    assert first
+    assert first != second
+
+
+def test_last_run_prints_the_summary_as_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    summary_path = tmp_path / "summary.json"
+    config = _ConfigInput.from_cli_args()
+    config.config = {"summary_path": str(summary_path)}
+    with pytest.raises(SystemExit) as none_yet:
+        TargetPDI.invoke(config=config, last_run=True)
+    assert none_yet.value.code == 1
+    assert capsys.readouterr().out == ""
+    record = build(a_run(), organization="north")
+    run_summary.write(summary_path, record)
+    with pytest.raises(SystemExit) as printed:
+        TargetPDI.invoke(config=config, last_run=True)
+    assert printed.value.code == 0
+    assert json.loads(capsys.readouterr().out) == record
 
 
 def test_summary_of_a_run_that_read_nothing_counts_zeros() -> None:
