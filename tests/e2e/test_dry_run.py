@@ -124,6 +124,7 @@ def test_dry_runs_between_changes_leave_the_next_real_run_all_of_them(
         # Every rename so far: the second dry run still sees A's, as the real run will.
         assert planned_names(result) == set(list(renames.values())[:done]), result.failure()
         check_says_nothing_saved(result)
+        assert not result.lines("Incremental state has been updated")
         dry = json.loads(summary_file(project, ".dry-run.json").read_text())
         assert dry["dry_run"] is True
         assert dry["objects"]["events"]["updated"] > 0
