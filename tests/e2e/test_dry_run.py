@@ -145,7 +145,7 @@ def test_dry_runs_between_changes_leave_the_next_real_run_all_of_them(
 
 
 def test_a_dry_run_first_then_a_real_run_syncs_everything(make_project: MakeProject) -> None:
-    project = make_project(env={"TAP_MOBILIZE_LOOKBACK_SECONDS": "0"})
+    project = make_project()
     use_calendars(project, CALENDARS_YML)
     model = PdiModel(router(ROUTES, "Other Events"))
 
