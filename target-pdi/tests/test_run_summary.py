@@ -416,3 +416,26 @@ def test_a_dry_run_passes_no_state_on_and_saves_nothing(
     assert pdi.writes() == writes
     assert json.loads(dry_path.read_text())["objects"]["events"]["updated"] > 0
     assert [run["dry_run"] for run in run_summary.read_history(summary_path)] == [False]
+
+
+def test_a_first_sync_counts_each_contact_once_whatever_the_batches(
+    pdi: Pdi, config: dict[str, Any], tmp_path: Path
+) -> None:
+    """A person who signed up in several batches is looked at in each; the summary counts the
+    contact once (created), not again as "unchanged" (a first sync's "unchanged" puzzled
+    operators)."""
+    summary_path = tmp_path / "summary.json"
+    target = TargetPDI(
+        config={**config, "summary_path": str(summary_path), "batch_size_rows": 3},
+        validate_config=True,
+    )
+    fixture = Path(__file__).parent / "fixtures" / "run1.singer"
+    with fixture.open() as lines:
+        target.sync(lines)
+    contacts = json.loads(summary_path.read_text())["objects"]["contacts"]
+    assert contacts == {
+        "created": len(pdi.state()["contacts"]),
+        "updated": 0,
+        "unchanged": 0,
+        "failed": 0,
+    }
