@@ -220,7 +220,9 @@ def test_a_sync_with_another_pdis_map_stops_before_any_request(
     assert "target-pdi stopped: the id map sqlite:///" in line
     assert f"(http://127.0.0.1:9), not this run's ({pdi.url})" in line
     assert pdi.admin("stats")["requests"] == 0
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    # A dry run's summary is kept apart from the real runs' (run_summary.written_path).
+    written = tmp_path / ("summary.dry-run.json" if dry_run else "summary.json")
+    summary = json.loads(written.read_text())
     assert summary["status"] == "failed"
     assert "filled against another PDI" in summary["error"]
 
