@@ -46,7 +46,8 @@ RECORD_KEY = "account"
 # Mobilize facts, true whatever the PDI: what a re-target keeps.
 KEPT_BY_RETARGET = (PdiObject.TOMBSTONE.value, RECORD_TYPE)
 _NAMESPACE = "target-pdi: the PDI account of an id map, v1"
-# 64 bits: enough to tell accounts apart, too few to be worth more than a guess.
+# 64 bits tell accounts apart. A username can still be confirmed by guessing it, so the salt,
+# drawn for each map, at least keeps one username from having one fingerprint everywhere.
 FINGERPRINT_CHARS = 16
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
