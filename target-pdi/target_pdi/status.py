@@ -3,7 +3,8 @@
 `meltano invoke target-pdi:status` (one per organization: `target-pdi--<org>:status`) reads
 the JSON summaries runs wrote (run_summary.py; dry runs left out), the dead letters waiting
 (waiting_letters.py), logs in to PDI as `--test` does, and runs the tap's own `--test` through
-Meltano (mobilize_tap.py), which alone holds the Mobilize key, and reports the tap's own answer.
+Meltano (mobilize_tap.py), which alone holds the Mobilize key, and reports the tap's own answer;
+it says so when the id map is another PDI's (pdi_account.py).
 The last line is the verdict of verdict.py: OK and exit 0, or ATTENTION with its reasons and
 exit 1. Short, readable, never a secret, never a record, never a traceback.
 """
@@ -23,9 +24,11 @@ import click
 from target_pdi.credentials import require_credentials
 from target_pdi.errors import FatalError, TargetPDIError
 from target_pdi.mobilize_tap import tap_command, tap_cwd
+from target_pdi.pdi_account import problem_of
 from target_pdi.redact import redact
 from target_pdi.run_summary import (
     SUCCEEDED,
+    dry_run_path,
     organization_of,
     read_history,
     read_last,
@@ -79,6 +82,8 @@ def run_status(target: TargetPDI) -> int:
             max_sync_age=timedelta(hours=settings.max_sync_age_hours),
             dead_letter_max_age=timedelta(hours=settings.dead_letter_max_age_hours),
         ),
+        last_dry_run=read_last(dry_run_path(settings.summary_path)),
+        id_map=check_id_map(settings),
     )
     click.echo("\n".join(report.lines))
     return 0 if report.healthy else 1
@@ -95,6 +100,23 @@ def recorded_runs(settings: Settings) -> tuple[dict[str, Any] | None, dict[str, 
 
 
 # --- the checks ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdMapProblem:
+    """Why a sync would refuse the id map: the short reason and the line that explains it."""
+
+    reason: str
+    message: str
+
+
+def check_id_map(settings: Settings) -> IdMapProblem | None:
+    """Whether the id map is this PDI's (pdi_account.py), read without a request."""
+    try:
+        refusal = problem_of(settings)
+    except TargetPDIError as exc:
+        return IdMapProblem("id map unreadable", f"FAILED: {redact(exc, limit=300)}")
+    return IdMapProblem("id map of another PDI", refusal) if refusal else None
 
 
 def check_pdi(settings: Settings) -> Check:
@@ -212,16 +234,23 @@ def render(
     now: datetime,
     last_success: dict[str, Any] | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    last_dry_run: dict[str, Any] | None = None,
+    id_map: IdMapProblem | None = None,
 ) -> Report:
     """What a person reads: the last run, what changed and failed, the last success when that
-    was another run, the dead letters by kind, the credentials, and the verdict."""
+    was another run, the dead letters by kind, the credentials, and the verdict.
+
+    A dry run is one line of its own: it is never the last run, and never makes one healthy.
+    """
     lines = [f"Organization: {organization}"]
     if last is None:
         lines.append(f"Last run: no run yet (no summary at {summary_path})")
     else:
         lines += _last_run(last, now)
         if last_success is not None and last_success != last:
-            lines.append(f"Last successful run: finished {_when(last_success, now)}")
+            lines.append(f"Last successful run: finished {_finished(last_success, now)}")
+    if last_dry_run is not None:
+        lines.append(_last_dry_run(last_dry_run, now))
     lines.append(
         f"Dead letters waiting: {len(dead_letters)}"
         + (f" ({dead_letter_path})" if dead_letters else "")
@@ -229,11 +258,13 @@ def render(
     lines += [f"  {line}" for line in describe(dead_letters)]
     lines.append(f"PDI credentials: {pdi.message}")
     lines.append(f"Mobilize credentials: {mobilize.message}")
+    if id_map is not None:  # a line only when a sync would refuse it
+        lines.append(f"Id map: {id_map.message}")
     failed_checks = [
         f"{name} {'not checked' if check.message.startswith(NOT_CHECKED) else 'failed'}"
         for name, check in (("PDI credentials", pdi), ("Mobilize credentials", mobilize))
         if not check.ok
-    ]
+    ] + ([id_map.reason] if id_map else [])
     reasons = verdict(
         last,
         last_success,
@@ -246,16 +277,29 @@ def render(
     return Report(lines, not reasons)
 
 
-def _when(run: dict[str, Any], now: datetime) -> str:
+def _finished(run: dict[str, Any], now: datetime) -> str:
     finished = _parse_time(run.get("finished_at"))
     if finished is None:
         return "at an unknown time"
     return f"{finished.strftime('%Y-%m-%d %H:%M:%S UTC')} ({_ago(now - finished)})"
 
 
+def _last_dry_run(dry: dict[str, Any], now: datetime) -> str:
+    objects: dict[str, dict[str, int]] = dry.get("objects") or {}
+    planned = [
+        f"{kind} {_counts(row, ('created', 'updated'))}"
+        for kind, row in objects.items()
+        if row.get("created") or row.get("updated")
+    ]
+    return (
+        f"Last dry run: {dry.get('status', 'unknown')}, finished {_finished(dry, now)}; "
+        f"would change: {'; '.join(planned) or 'nothing'} (nothing written)"
+    )
+
+
 def _last_run(last: dict[str, Any], now: datetime) -> list[str]:
     status = str(last.get("status", "unknown"))
-    when = _when(last, now)
+    when = _finished(last, now)
     duration = last.get("duration_seconds")
     took = f", took {duration} s" if isinstance(duration, int | float) else ""
     dry = " (dry run: nothing written)" if last.get("dry_run") else ""
