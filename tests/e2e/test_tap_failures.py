@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 from typing import Any
 
@@ -198,3 +199,53 @@ def test_a_run_whose_tap_fails_is_failed_with_the_taps_reason(make_project: Make
     shown = project.meltano("invoke", "target-pdi:status")
     assert shown.returncode == 0, shown.output[-3000:]
     assert shown.stdout.rstrip().endswith("Status: OK")
+
+
+def test_a_tap_piped_by_hand_fails_the_target_too(make_project: MakeProject) -> None:
+    """`tap-mobilize | target-pdi` in a shell, no Meltano: the pipe's exit status (the
+    target's, without `pipefail`) and the summary say the tap failed."""
+    project = make_project(mobilize_args=[*DATA, *DATA_ATTENDANCES])
+    tap_config = project.workdir / "tap.json"
+    tap_config.write_text(
+        json.dumps(
+            {"api_url": f"{project.mobilize.url}/v1", "api_key": WRONG_KEY, "organization_id": 1}
+        )
+    )
+    target_config = project.workdir / "target.json"
+    target_config.write_text(
+        json.dumps(
+            {
+                "api_url": project.pdi.url,
+                "username": "sandbox",
+                "password": "sandbox-password",
+                "api_token": "sandbox-token",
+                "id_map_url": f"sqlite:///{project.id_map}",
+                "dead_letter_path": str(project.dead_letters),
+                "summary_path": str(project.workdir / "summary.json"),
+                "calendars_file": str(use_calendars(project, CALENDARS_YML)),
+            }
+        )
+    )
+    bin_dir = REPO / ".venv" / "bin"
+    # A shell pipe is the point; every path in it is the test's own.
+    piped = subprocess.run(  # noqa: S602
+        f"{bin_dir / 'tap-mobilize'} --config {tap_config}"
+        f" | {bin_dir / 'target-pdi'} --config {target_config}",
+        shell=True,
+        cwd=REPO,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("TAP_", "TARGET_"))},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = piped.stdout + piped.stderr
+    assert piped.returncode == 1, output[-3000:]
+    summary = summary_of(project)
+    assert summary["status"] == "failed", summary
+    assert summary["error"].startswith(
+        "tap-mobilize failed: Mobilize refused the request (HTTP 403)"
+    )
+    assert summary["tap"]["outcome"] == "failed"
+    assert WRONG_KEY not in output + json.dumps(summary)
+    assert project.pdi_writes() == 0
