@@ -4,6 +4,9 @@ Written at `summary_path` when a run ends, whatever the end (succeeded, failed, 
 appended as one line to `<summary_path without .json>.history.jsonl`, which keeps the last
 HISTORY_LIMIT runs. Its keys are a contract (the Dagster helper reads them): add, never rename.
 Counts, names and one redacted error line only: never a record, never a secret.
+
+A dry run's summary (what it would have done) goes to `<summary_path without .json>.dry-run.json`
+alone: never into the history, never what `status` or the orchestrator take for the last run.
 """
 
 from __future__ import annotations
@@ -51,6 +54,19 @@ def history_path(summary_path: str | os.PathLike[str]) -> Path:
     path = Path(summary_path)
     stem = path.name.removesuffix(".json")
     return path.with_name(f"{stem}.history.jsonl")
+
+
+def dry_run_path(summary_path: str | os.PathLike[str]) -> Path:
+    path = Path(summary_path)
+    stem = path.name.removesuffix(".json")
+    return path.with_name(f"{stem}.dry-run.json")
+
+
+def written_path(settings: Settings) -> Path:
+    """Where this run's summary goes: a dry run's apart from the real runs'."""
+    if settings.dry_run:
+        return dry_run_path(settings.summary_path)
+    return Path(settings.summary_path)
 
 
 def outcome_of(error: BaseException | None) -> tuple[str, str | None]:
@@ -154,11 +170,16 @@ def build(
     }
 
 
-def write(summary_path: str | os.PathLike[str], record: Mapping[str, Any]) -> None:
-    """Replace the summary atomically and append it to the bounded history."""
+def write(
+    summary_path: str | os.PathLike[str], record: Mapping[str, Any], *, in_history: bool = True
+) -> None:
+    """Replace the summary atomically and append it to the bounded history (unless told not
+    to: a dry run's)."""
     path = Path(summary_path)
     text = json.dumps(record, indent=2, sort_keys=False) + "\n"
     _replace(path, text)
+    if not in_history:
+        return
     history = history_path(path)
     kept = _history_lines(history)[-(HISTORY_LIMIT - 1) :] if HISTORY_LIMIT > 1 else []
     kept.append(json.dumps(record, sort_keys=False))
@@ -248,11 +269,10 @@ class RunRecorder:
             run_id=self.run_id,
             tap=tap,
         )
+        path = written_path(self.settings)
         try:
-            write(self.settings.summary_path, record)
+            write(path, record, in_history=not self.settings.dry_run)
         except OSError as exc:
-            LOGGER.warning(
-                "Could not write the run summary %s: %s", self.settings.summary_path, exc
-            )
+            LOGGER.warning("Could not write the run summary %s: %s", path, exc)
             return None
         return record
