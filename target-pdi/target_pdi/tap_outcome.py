@@ -31,6 +31,7 @@ from target_pdi.redact import redact
 MARKER_KEY = "tap_mobilize"
 TAP_NAME = "tap-mobilize"
 
+STARTED = "started"  # a marker's outcome, never a summary's
 # Outcomes as the run summary's `tap` entry shows them.
 COMPLETED = "completed"
 FAILED = "failed"
@@ -75,7 +76,7 @@ class TapOutcome:
         if not isinstance(marker, Mapping):
             return False
         outcome = marker.get("outcome")
-        if outcome == "started":
+        if outcome == STARTED:
             self.started, self.last, self.error = True, None, None
             return False
         if outcome == COMPLETED:
