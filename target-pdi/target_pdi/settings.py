@@ -39,20 +39,34 @@ ZERO_IS_A_VALUE = frozenset({"max_retries", "backoff_base_seconds", "default_cal
 
 
 def project_dir() -> Path:
-    """The Meltano project (relative mapping files, the default id map and dead letters)."""
+    """The Meltano project (relative mapping files, the reconcile report)."""
     return Path(os.environ.get("MELTANO_PROJECT_ROOT") or os.getcwd())
 
 
+def files_dir() -> Path:
+    """Where the default id map, dead letters and run summary live:
+    ``<sys>/target-pdi/<environment>``, <sys> being Meltano's system directory
+    (MELTANO_SYS_DIR_ROOT, by default <project>/.meltano).
+
+    One folder per Meltano environment (MELTANO_ENVIRONMENT), because an id map describes one
+    PDI: dev's (a sandbox, a test account) used against prod's PDI would make a run believe
+    everything is there already and write nothing. Without an environment, the folder itself.
+    """
+    sys_dir = os.environ.get("MELTANO_SYS_DIR_ROOT")
+    root = Path(sys_dir) if sys_dir else project_dir() / ".meltano"
+    return root / "target-pdi" / os.environ.get("MELTANO_ENVIRONMENT", "")
+
+
 def default_id_map_url() -> str:
-    return f"sqlite:///{project_dir() / '.meltano' / 'target-pdi' / 'idmap.sqlite'}"
+    return f"sqlite:///{files_dir() / 'idmap.sqlite'}"
 
 
 def default_dead_letter_path() -> str:
-    return str(project_dir() / ".meltano" / "target-pdi" / "dead_letters.jsonl")
+    return str(files_dir() / "dead_letters.jsonl")
 
 
 def default_summary_path() -> str:
-    return str(project_dir() / ".meltano" / "target-pdi" / "summary.json")
+    return str(files_dir() / "summary.json")
 
 
 def default_reconcile_report_path() -> str:
@@ -169,9 +183,10 @@ _RUN = (
     th.Property(
         "id_map_url",
         th.StringType,
-        description="SQLAlchemy URL of the id map (default "
-        "sqlite:///<project>/.meltano/target-pdi/idmap.sqlite, "
-        "<project> = MELTANO_PROJECT_ROOT or cwd)",
+        description="SQLAlchemy URL of the id map, which records the PDI it describes "
+        "(default sqlite:///<sys>/target-pdi/<environment>/idmap.sqlite, "
+        "<sys> = MELTANO_SYS_DIR_ROOT or <project>/.meltano, "
+        "<environment> = MELTANO_ENVIRONMENT)",
     ),
     th.Property(
         "dry_run",
@@ -198,7 +213,7 @@ _RUN = (
         "dead_letter_path",
         th.StringType,
         description="JSONL of rejected records "
-        "(default <project>/.meltano/target-pdi/dead_letters.jsonl)",
+        "(default <sys>/target-pdi/<environment>/dead_letters.jsonl)",
     ),
 )
 _ROUTING = (
@@ -313,7 +328,7 @@ _OPERATIONS = (
         "summary_path",
         th.StringType,
         description="JSON summary of the last run, for alerting and status "
-        "(default <project>/.meltano/target-pdi/summary.json)",
+        "(default <sys>/target-pdi/<environment>/summary.json)",
     ),
     th.Property(
         "reconcile_report_path",

@@ -21,6 +21,7 @@ import click
 from target_pdi.credentials import require_credentials
 from target_pdi.errors import FatalError, TargetPDIError
 from target_pdi.mobilize_tap import tap_command, tap_cwd
+from target_pdi.pdi_account import problem_of
 from target_pdi.redact import redact
 from target_pdi.run_summary import (
     SUCCEEDED,
@@ -68,12 +69,30 @@ def run_status(target: TargetPDI) -> int:
         mobilize=check_mobilize(settings),
         now=datetime.now(UTC),
         last_dry_run=read_last(dry_run_path(settings.summary_path)),
+        id_map=check_id_map(settings),
     )
     click.echo("\n".join(report.lines))
     return 0 if report.healthy else 1
 
 
 # --- the checks ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdMapProblem:
+    """Why a sync would refuse the id map: the short reason and the line that explains it."""
+
+    reason: str
+    message: str
+
+
+def check_id_map(settings: Settings) -> IdMapProblem | None:
+    """Whether the id map is this PDI's (pdi_account.py), read without a request."""
+    try:
+        refusal = problem_of(settings)
+    except TargetPDIError as exc:
+        return IdMapProblem("id map unreadable", f"FAILED: {redact(exc, limit=300)}")
+    return IdMapProblem("id map of another PDI", refusal) if refusal else None
 
 
 def check_pdi(settings: Settings) -> Check:
@@ -173,6 +192,7 @@ def render(
     mobilize: Check,
     now: datetime,
     last_dry_run: dict[str, Any] | None = None,
+    id_map: IdMapProblem | None = None,
 ) -> Report:
     """What a person reads: the last run, what changed and failed, dead letters, credentials.
 
@@ -191,8 +211,17 @@ def render(
     )
     lines.append(f"PDI credentials: {pdi.message}")
     lines.append(f"Mobilize credentials: {mobilize.message}")
-    healthy = last is not None and last.get("status") == SUCCEEDED and pdi.ok and mobilize.ok
-    lines.append("Status: OK" if healthy else f"Status: ATTENTION ({_why(last, pdi, mobilize)})")
+    if id_map is not None:  # a line only when a sync would refuse it
+        lines.append(f"Id map: {id_map.message}")
+    healthy = (
+        last is not None
+        and last.get("status") == SUCCEEDED
+        and pdi.ok
+        and mobilize.ok
+        and id_map is None
+    )
+    why = _why(last, pdi, mobilize) + ([id_map.reason] if id_map else [])
+    lines.append("Status: OK" if healthy else f"Status: ATTENTION ({', '.join(why)})")
     return Report(lines, healthy)
 
 
@@ -249,7 +278,7 @@ def _counts(row: dict[str, int], outcomes: tuple[str, ...]) -> str:
     return ", ".join(f"{row.get(o, 0)} {o}" for o in outcomes if row.get(o))
 
 
-def _why(last: dict[str, Any] | None, pdi: Check, mobilize: Check) -> str:
+def _why(last: dict[str, Any] | None, pdi: Check, mobilize: Check) -> list[str]:
     reasons = []
     if last is None:
         reasons.append("no run yet")
@@ -259,7 +288,7 @@ def _why(last: dict[str, Any] | None, pdi: Check, mobilize: Check) -> str:
         reasons.append("PDI credentials")
     if not mobilize.ok:
         reasons.append("Mobilize credentials")
-    return ", ".join(reasons)
+    return reasons
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -30,7 +30,9 @@ from target_pdi.credentials import require_credentials
 from target_pdi.drain import Drain
 from target_pdi.dry_run import saved_nothing_line
 from target_pdi.errors import ConfigurationError, FatalError, RecordRejected, Stopped, TapFailed
+from target_pdi.files_left_behind import warn_of_files_left_behind
 from target_pdi.mapping_files import MappingError, Mappings, load_mappings
+from target_pdi.pdi_account import refuse_another_pdi
 from target_pdi.redact import redact, register_secret
 from target_pdi.run_lock import holding
 from target_pdi.run_summary import RunRecorder, print_last, written_path
@@ -98,6 +100,9 @@ class TargetPDI(Target):
         error: BaseException | None = None
         try:
             require_credentials(self.settings)
+            # Another PDI's id map is refused before any request (pdi_account.py).
+            refuse_another_pdi(self.settings)
+            warn_of_files_left_behind(self.settings)
             self.input_started = True
             source = file_input if file_input is not None else sys.stdin
             # The SDK only iterates over its input.
@@ -247,11 +252,16 @@ class TargetPDI(Target):
         fix: bool = False,
         status: bool = False,
         last_run: bool = False,
+        retarget_id_map: bool = False,
     ) -> None:
         syncing: TargetPDI | None = None
         try:
             if last_run and not about:
                 sys.exit(print_last(cls._from_cli(config).settings))
+            if retarget_id_map and not about:
+                from target_pdi.retarget import run_retarget
+
+                sys.exit(run_retarget(cls._from_cli(config).settings))
             if (reconcile or status) and not about:
                 target = cls._from_cli(config)
                 if status:
@@ -348,6 +358,14 @@ class TargetPDI(Target):
                 ["--last-run"],
                 is_flag=True,
                 help="Print the last run's JSON summary on stdout (exit 1 when there is none).",
+            )
+        )
+        command.params.append(
+            click.Option(
+                ["--retarget-id-map"],
+                is_flag=True,
+                help="Make the id map this PDI's (api_url, username) on purpose: forget the "
+                "PDI ids it holds of another PDI, keep its tombstones; print what was done.",
             )
         )
         return command

@@ -19,6 +19,7 @@ import click
 
 from target_pdi.credentials import require_credentials
 from target_pdi.deadletters import DeadLetterStore
+from target_pdi.pdi_account import refuse_another_pdi
 from target_pdi.reconcile.compare import Result, compare
 from target_pdi.reconcile.fix import apply_fixes
 from target_pdi.reconcile.mobilize import MobilizeData, read_mobilize
@@ -39,6 +40,7 @@ def run_reconcile(target: TargetPDI, *, fix: bool) -> int:
     """Exit status: 0 when Mobilize and PDI agree, 1 when anything was found (or is left)."""
     settings = target.settings
     require_credentials(settings)
+    refuse_another_pdi(settings)  # it would compare PDI with another PDI's ids
     # Without --fix nothing is written: PDI through the read-only client, the id map read-only,
     # no run lock (it may run beside a sync). --fix writes as a sync does, under its lock.
     run_settings = settings if fix else replace(settings, dry_run=True)
