@@ -17,7 +17,7 @@ from contextlib import nullcontext
 from dataclasses import asdict, replace
 from functools import cached_property
 from types import FrameType
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import click
 from singer_sdk.helpers._classproperty import classproperty
@@ -30,7 +30,7 @@ from target_pdi.client import STOP, STOPPED_MESSAGE
 from target_pdi.credentials import require_credentials
 from target_pdi.drain import Drain
 from target_pdi.dry_run import saved_nothing_line
-from target_pdi.errors import ConfigurationError, FatalError, RecordRejected, Stopped
+from target_pdi.errors import ConfigurationError, FatalError, RecordRejected, Stopped, TapFailed
 from target_pdi.files_left_behind import warn_of_files_left_behind
 from target_pdi.mapping_files import MappingError, Mappings, load_mappings
 from target_pdi.pdi_account import refuse_another_pdi
@@ -42,6 +42,7 @@ from target_pdi.runtime import Runtime
 from target_pdi.settings import Settings, config_schema, env_numbers, project_dir
 from target_pdi.sinks import BufferSink, IgnoredSink
 from target_pdi.summary import ProgressReporter, Summary, log_info
+from target_pdi.tap_outcome import TapOutcome
 from target_pdi.unread_input import discard_unread_input
 from target_pdi.vocabulary import WRITTEN_STREAMS
 
@@ -62,6 +63,7 @@ class TargetPDI(Target):
         self.drain = Drain(self.settings, self.summary, self.mappings, self.logger)
         self._progress: ProgressReporter | None = None
         self.input_started = False  # invoke drops the input of a sync that never read it
+        self.tap_outcome = TapOutcome()  # how the tap ended, from its markers
 
     @cached_property
     def settings(self) -> Settings:
@@ -93,7 +95,9 @@ class TargetPDI(Target):
 
     def sync(self, file_input: IO[str] | None = None) -> None:
         """A sync (the SDK's `listen`): PDI credentials checked before the first line of input,
-        and the run's JSON summary written when it ends, however it ends (run_summary.py)."""
+        and the run's JSON summary written when it ends, however it ends (run_summary.py).
+        A tap that failed or ended without finishing fails the run (tap_outcome.py), once
+        what it sent is written."""
         recorder = RunRecorder(self.settings, self.summary)
         error: BaseException | None = None
         try:
@@ -102,7 +106,12 @@ class TargetPDI(Target):
             refuse_another_pdi(self.settings)
             warn_of_files_left_behind(self.settings)
             self.input_started = True
-            self.listen(file_input)
+            source = file_input if file_input is not None else sys.stdin
+            # The SDK only iterates over its input.
+            self.listen(cast(IO[str], self.tap_outcome.lines(source)))
+            self.tap_outcome.warn_if_unmarked(self.logger)
+            if failure := self.tap_outcome.failure():
+                raise TapFailed(failure)
         except BaseException as exc:
             error = exc
             raise
@@ -110,7 +119,11 @@ class TargetPDI(Target):
             if self._progress is not None:
                 self._progress.stop()
             runtime = self.drain.runtime
-            recorder.finish(error, runtime.client.requests_by_method if runtime else {})
+            recorder.finish(
+                error,
+                runtime.client.requests_by_method if runtime else {},
+                tap=self.tap_outcome.as_summary(),
+            )
             if self.settings.dry_run:
                 self.logger.info(saved_nothing_line(written_path(self.settings)))
 
@@ -149,6 +162,8 @@ class TargetPDI(Target):
             self.drain_all()
 
     def _process_state_message(self, message_dict: dict) -> None:
+        if self.tap_outcome.see(message_dict):
+            return  # a failure marker: its value is no new state
         super()._process_state_message(message_dict)
         if self.drain.due:  # a slow tap's last records do not wait for the next record
             self.drain_all()
@@ -284,6 +299,13 @@ class TargetPDI(Target):
             syncing = target
             with holding(target.settings):
                 target.sync(file_input)
+        except TapFailed as exc:
+            cls.logger.error(
+                "target-pdi: the run failed: %s. What the tap sent before was written (or "
+                "dead-lettered), and no bookmark passes the rest",
+                exc,
+            )
+            sys.exit(1)
         except (FatalError, RecordRejected) as exc:
             # One clear line (no traceback, no secrets) and a non-zero exit; no STATE was written.
             # A RecordRejected gets here only from a request that serves no one record (the

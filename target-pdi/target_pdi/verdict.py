@@ -9,8 +9,9 @@ The rules, each giving one reason:
 
 1. No run recorded yet.
 2. The last run did not succeed (`failed`, `stopped`).
-3. The last run had failures: its summary's `attention` (e.g. "2 events failed"). A run with
-   failed records still succeeds, its bookmarks past them, so rule 2 alone would hide them.
+3. The last run had failures: its summary's `attention` (e.g. "2 events failed", "tap-mobilize
+   failed"). A run with failed records still succeeds, its bookmarks past them, so rule 2 alone
+   would hide them. With rule 2, one reason: "last run failed: tap-mobilize failed".
 4. No successful run for longer than `max_sync_age` (the schedule missed, or every run fails).
 5. Dead letters waiting for longer than `dead_letter_max_age` since they first failed: they are
    retried by every run, so one that old will not succeed without a person.
@@ -65,12 +66,15 @@ def verdict(
     if last_run is None:
         reasons.append("no run yet")
     else:
+        # Rules 2 and 3 in one reason: "last run failed: tap-mobilize failed",
+        # "last run: 2 events failed".
         status = str(last_run.get("status") or "unknown")
-        if status != SUCCEEDED:
-            reasons.append(f"last run {status}")
+        said = "last run" if status == SUCCEEDED else f"last run {status}"
         failures = attention_of(last_run)
         if failures:
-            reasons.append("last run: " + ", ".join(failures))
+            reasons.append(f"{said}: {', '.join(failures)}")
+        elif status != SUCCEEDED:
+            reasons.append(said)
         reasons += _stale(last_success, now, limits.max_sync_age)
     old = [since for since in dead_letters_since if since is not None]
     old = [since for since in old if now - since > limits.dead_letter_max_age]

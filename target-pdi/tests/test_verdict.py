@@ -58,6 +58,13 @@ def test_rule_2_the_first_run_failed_so_no_success_yet() -> None:
     assert judge(run("failed")) == ["last run failed", "no successful run yet"]
 
 
+def test_rules_2_and_3_a_failed_run_with_its_attention_is_one_reason() -> None:
+    failing = run("failed", attention=["tap-mobilize ended without finishing"])
+    assert judge(failing, last_success=run()) == [
+        "last run failed: tap-mobilize ended without finishing"
+    ]
+
+
 def test_rule_3_failed_records_of_a_run_that_succeeded() -> None:
     failing = run(attention=["2 events failed", "12 invitations failed"])
     assert judge(failing) == ["last run: 2 events failed, 12 invitations failed"]
@@ -108,8 +115,7 @@ def test_every_reason_at_once_in_rule_order() -> None:
         failed_checks=("Mobilize credentials failed",),
     )
     assert reasons == [
-        "last run stopped",
-        "last run: 1 contacts failed",
+        "last run stopped: 1 contacts failed",
         "no successful run for over 18 h",
         "1 dead letter waiting over 24 h",
         "Mobilize credentials failed",
