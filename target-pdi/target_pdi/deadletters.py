@@ -37,6 +37,10 @@ class DeadLetterStore:
         # the record: parsed, an attendance (its event, person and sponsor embedded) takes ~5x
         # the memory, and a large organization's first run can dead-letter thousands.
         self._entries: dict[tuple[str, str], str] = {}
+        # (stream, key) -> when the record first failed (`first_ts`), from the entries read and
+        # the failures of this run: a retry that fails again keeps it, so `status` can tell a
+        # record failing for days from one that failed an hour ago (`ts` is the last failure).
+        self._first_failed: dict[tuple[str, str], str] = {}
 
     def load(self) -> list[dict[str, Any]]:
         """Entries of previous runs (unreadable lines are reported and skipped)."""
@@ -62,6 +66,11 @@ class DeadLetterStore:
                     and isinstance(entry.get("record"), dict)
                     and entry.get("stream")
                 ):
+                    first = entry.get("first_ts") or entry.get("ts")
+                    if isinstance(first, str):
+                        with self._lock:
+                            key = (str(entry["stream"]), str(entry.get("key")))
+                            self._first_failed.setdefault(key, first)
                     yield entry
 
     def add(
@@ -74,6 +83,9 @@ class DeadLetterStore:
         http_status: int | None = None,
         body: str = "",
     ) -> None:
+        now = datetime.now(UTC).isoformat()
+        with self._lock:
+            first = self._first_failed.setdefault((stream, str(key)), now)
         entry = {
             "stream": stream,
             "key": str(key),
@@ -81,7 +93,8 @@ class DeadLetterStore:
             "http_status": http_status,
             "body": redact(body, limit=BODY_LIMIT),
             "record": record,
-            "ts": datetime.now(UTC).isoformat(),
+            "ts": now,
+            "first_ts": first,
         }
         line = json.dumps(entry, sort_keys=True, default=json_default)
         with self._lock:
@@ -106,6 +119,7 @@ class DeadLetterStore:
     def discard(self, stream: str, key: Any) -> None:
         with self._lock:
             self._entries.pop((stream, str(key)), None)
+            self._first_failed.pop((stream, str(key)), None)  # written: its failures ended
 
     def has(self, stream: str, key: Any) -> bool:
         with self._lock:

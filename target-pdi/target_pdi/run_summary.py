@@ -4,6 +4,9 @@ Written at `summary_path` when a run ends, whatever the end (succeeded, failed, 
 appended as one line to `<summary_path without .json>.history.jsonl`, which keeps the last
 HISTORY_LIMIT runs. Its keys are a contract (the Dagster helper reads them): add, never rename.
 Counts, names and one redacted error line only: never a record, never a secret.
+
+A dry run's summary (what it would have done) goes to `<summary_path without .json>.dry-run.json`
+alone: never into the history, never what `status` or the orchestrator take for the last run.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from target_pdi.errors import Stopped
 from target_pdi.redact import redact
 from target_pdi.settings import Settings
 from target_pdi.summary import Summary
+from target_pdi.tap_outcome import FAILING, TAP_NAME
 
 LOGGER = logging.getLogger("target-pdi")
 
@@ -52,6 +56,19 @@ def history_path(summary_path: str | os.PathLike[str]) -> Path:
     return path.with_name(f"{stem}.history.jsonl")
 
 
+def dry_run_path(summary_path: str | os.PathLike[str]) -> Path:
+    path = Path(summary_path)
+    stem = path.name.removesuffix(".json")
+    return path.with_name(f"{stem}.dry-run.json")
+
+
+def written_path(settings: Settings) -> Path:
+    """Where this run's summary goes: a dry run's apart from the real runs'."""
+    if settings.dry_run:
+        return dry_run_path(settings.summary_path)
+    return Path(settings.summary_path)
+
+
 def outcome_of(error: BaseException | None) -> tuple[str, str | None]:
     """(status, one redacted line) of a run that ended with ``error`` (None: it succeeded)."""
     if error is None or (isinstance(error, SystemExit) and error.code in (0, None)):
@@ -70,13 +87,19 @@ def new_run_id() -> str:
     return os.environ.get(RUN_ID_VARIABLE) or uuid.uuid4().hex
 
 
-def attention(objects: Mapping[str, Mapping[str, int]]) -> list[str]:
-    """Short reasons a person should look at a run that did not stop: what failed, by kind.
+def attention(
+    objects: Mapping[str, Mapping[str, int]], tap: Mapping[str, Any] | None = None
+) -> list[str]:
+    """Short reasons a person should look at a run: its tap failing, what failed, by kind.
 
     A run with failed records still succeeds (its bookmarks move past them; they wait in the
     dead letters), so `status` alone would hide them.
     """
-    return [f"{row['failed']} {kind} failed" for kind, row in objects.items() if row.get("failed")]
+    outcome = (tap or {}).get("outcome")
+    reasons = [f"{TAP_NAME} {outcome}"] if outcome in FAILING else []
+    return reasons + [
+        f"{row['failed']} {kind} failed" for kind, row in objects.items() if row.get("failed")
+    ]
 
 
 def dead_letter_keys(path: str | os.PathLike[str]) -> set[tuple[str, str]]:
@@ -111,8 +134,10 @@ def build(
     dead_letters_before: set[tuple[str, str]],
     dead_letters_after: set[tuple[str, str]],
     run_id: str | None = None,
+    tap: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The JSON summary of one run, from its counters (the same ones Summary.lines logs)."""
+    """The JSON summary of one run, from its counters (the same ones Summary.lines logs);
+    `tap`: what the target knows of its tap's end (tap_outcome.py)."""
     status, message = outcome_of(error)
     read = {stream: summary.read[stream] for stream in READ_STREAMS}
     read.update({s: n for s, n in sorted(summary.read.items()) if s not in read})
@@ -127,10 +152,11 @@ def build(
         "duration_seconds": round((finished_at - summary.started_at).total_seconds(), 1),
         "status": status,
         "error": message,
+        "tap": dict(tap) if tap is not None else None,
         "dry_run": settings.dry_run,
         "records_read": read,
         "objects": objects,
-        "attention": attention(objects),
+        "attention": attention(objects, tap),
         "skipped": summary.skipped_reasons(),
         "notes": dict(sorted(summary.notes.items())),
         "dead_letters": {
@@ -144,11 +170,16 @@ def build(
     }
 
 
-def write(summary_path: str | os.PathLike[str], record: Mapping[str, Any]) -> None:
-    """Replace the summary atomically and append it to the bounded history."""
+def write(
+    summary_path: str | os.PathLike[str], record: Mapping[str, Any], *, in_history: bool = True
+) -> None:
+    """Replace the summary atomically and append it to the bounded history (unless told not
+    to: a dry run's)."""
     path = Path(summary_path)
     text = json.dumps(record, indent=2, sort_keys=False) + "\n"
     _replace(path, text)
+    if not in_history:
+        return
     history = history_path(path)
     kept = _history_lines(history)[-(HISTORY_LIMIT - 1) :] if HISTORY_LIMIT > 1 else []
     kept.append(json.dumps(record, sort_keys=False))
@@ -220,7 +251,10 @@ class RunRecorder:
         self.dead_letters_before = dead_letter_keys(settings.dead_letter_path)
 
     def finish(
-        self, error: BaseException | None, requests_by_method: Mapping[str, int]
+        self,
+        error: BaseException | None,
+        requests_by_method: Mapping[str, int],
+        tap: Mapping[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         """Write the summary; a summary that cannot be written is logged, never fatal (it must
         not hide how the run itself ended)."""
@@ -233,12 +267,12 @@ class RunRecorder:
             dead_letters_before=self.dead_letters_before,
             dead_letters_after=dead_letter_keys(self.settings.dead_letter_path),
             run_id=self.run_id,
+            tap=tap,
         )
+        path = written_path(self.settings)
         try:
-            write(self.settings.summary_path, record)
+            write(path, record, in_history=not self.settings.dry_run)
         except OSError as exc:
-            LOGGER.warning(
-                "Could not write the run summary %s: %s", self.settings.summary_path, exc
-            )
+            LOGGER.warning("Could not write the run summary %s: %s", path, exc)
             return None
         return record
