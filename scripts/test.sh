@@ -36,6 +36,4 @@ echo "==> pytest"
 .venv-dagster/bin/pytest -c orchestrate/pyproject.toml orchestrate/tests
 # Two at a time: the end-to-end and reliability tests spend most of their time waiting on
 # HTTP and on Meltano starting up (20 minutes one at a time on 2 cores, 14 two at a time).
-# loadgroup: the tests of one xdist_group (the orchestrator's, which share one Dagster
-# deployment) run on one worker; the others are spread as usual.
-pytest -n 2 --dist loadgroup pacing/tests tap-mobilize/tests target-pdi/tests tests "$@"
+pytest -n 2 pacing/tests tap-mobilize/tests target-pdi/tests tests "$@"

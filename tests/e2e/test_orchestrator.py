@@ -15,7 +15,7 @@ PDI sandbox per organization (north, south). The fixture starts runs the ways a 
 3. One of north's PDI events deleted behind the sync's back (for reconcile to find), then
    north's failed run re-executed from failure: the sync, then every check of the asset.
 
-Each test then checks one thing a user would notice.
+The test then checks, a subtest each, what a user would notice.
 """
 
 from __future__ import annotations
@@ -57,9 +57,7 @@ from tests.e2e.harness import (
 )
 from tests.postgres_server import create_database, postgres_server
 
-# One deployment serves every test of the module: they must run on one xdist worker
-# (scripts/test.sh runs pytest with --dist loadgroup).
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.xdist_group("dagster")]
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 DAGSTER_BIN = REPO / ".venv-dagster" / "bin"
 MODULE = "mobilize_pdi_dagster.definitions"
@@ -284,7 +282,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     workdir = tmp_path_factory.mktemp("orchestrator")
     with contextlib.ExitStack() as stack:
@@ -399,7 +397,7 @@ def by_start(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(runs, key=lambda r: r["startTime"])
 
 
-def test_every_way_of_starting_a_sync_names_its_organization(deployment: Deployment) -> None:
+def every_way_of_starting_a_sync_names_its_organization(deployment: Deployment) -> None:
     started = {
         "north_launch_1": ("north", "sync_north"),  # dagster job launch
         "north_launch_2": ("north", "sync_north"),
@@ -422,7 +420,7 @@ def test_every_way_of_starting_a_sync_names_its_organization(deployment: Deploym
     }
 
 
-def test_a_second_run_of_an_organization_waits_in_the_queue(deployment: Deployment) -> None:
+def a_second_run_of_an_organization_waits_in_the_queue(deployment: Deployment) -> None:
     started_together = {
         "north": ("north_launch_1", "north_launch_2"),
         "south": ("south_launch", "south_tick"),
@@ -459,7 +457,7 @@ def table_rows(markdown: str) -> dict[str, list[int]]:
     return rows
 
 
-def test_the_asset_shows_each_run_at_a_glance_with_its_checks(deployment: Deployment) -> None:
+def the_asset_shows_each_run_at_a_glance_with_its_checks(deployment: Deployment) -> None:
     history = deployment.history()
     runs = {run["run_id"]: run for run in history["north"]["runs"]}
 
@@ -540,7 +538,7 @@ def stored_text(deployment: Deployment) -> str:
     return "\n".join(texts)
 
 
-def test_alerts_reach_the_webhook_and_secrets_stay_out_of_dagster(
+def alerts_reach_the_webhook_and_secrets_stay_out_of_dagster(
     deployment: Deployment,
 ) -> None:
     receiver = deployment.receiver
@@ -582,7 +580,7 @@ def host_addresses() -> list[str]:
     return found
 
 
-@pytest.fixture
+@contextlib.contextmanager
 def other_address() -> Iterator[str]:
     """An address of this machine that is not loopback: one it has, or else one the test gives
     it on a dummy interface of its own (root only; skipped, saying why, when impossible)."""
@@ -629,15 +627,18 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_ui_answers_on_loopback_only(
-    deployment: Deployment, other_address: str, tmp_path: Path
-) -> None:
-    port = int(deployment.url.rsplit(":", 1)[1])
-    with pytest.raises(ConnectionRefusedError):
-        socket.create_connection((other_address, port), timeout=30).close()
+def the_ui_answers_on_loopback_only(deployment: Deployment) -> None:
+    with other_address() as address:
+        port = int(deployment.url.rsplit(":", 1)[1])
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((address, port), timeout=30).close()
     with urllib.request.urlopen(f"{deployment.url}/server_info", timeout=30) as answer:  # noqa: S310
         assert answer.status == 200
 
+
+def the_ui_shows_the_organization_to_its_staff(deployment: Deployment, tmp_path: Path) -> None:
+    """Headless Chromium on the UI: screenshots (kept in the test's folder, out of git) and
+    what the pages show."""
     # What staff see: north's asset page (its last run at a glance), the page of its failed
     # run (the reason) and that of its re-execution (the sync and every check).
     asset = f"{deployment.url}/assets/pdi/north"
@@ -665,3 +666,22 @@ def test_the_ui_answers_on_loopback_only(
     for url, texts in shown.items():
         dom = chromium(tmp_path, "--dump-dom", url).stdout
         assert [text for text in texts if text not in dom] == [], url
+
+
+def test_dagster_runs_each_organization_as_its_staff_expect(
+    deployment: Deployment, tmp_path: Path, subtests: pytest.Subtests
+) -> None:
+    """One deployment, built once (minutes on two cores, so one test: pytest-xdist 3.8's
+    loadgroup cannot keep several on one worker under pytest 9.2, pytest-xdist#1386), checked
+    six ways, each a subtest of its own: reported on its own, none stopping the others."""
+    for check in (
+        every_way_of_starting_a_sync_names_its_organization,
+        a_second_run_of_an_organization_waits_in_the_queue,
+        the_asset_shows_each_run_at_a_glance_with_its_checks,
+        alerts_reach_the_webhook_and_secrets_stay_out_of_dagster,
+        the_ui_answers_on_loopback_only,
+    ):
+        with subtests.test(msg=check.__name__):
+            check(deployment)
+    with subtests.test(msg=the_ui_shows_the_organization_to_its_staff.__name__):
+        the_ui_shows_the_organization_to_its_staff(deployment, tmp_path)
