@@ -29,7 +29,10 @@ from mobilize_pdi_dagster.summary import failure_metadata, is_this_run, material
 # its sync begins. The queue limit is the pool's, not this tag's.
 ORGANIZATION_TAG = "mobilize_pdi/organization"
 ASSET_GROUP = "mobilize_pdi"
-REASON_WORDS = ("error", "failed", "stopped", "refused", "missing")
+REASON_WORDS = ("error", "failed", "stopped", "refused", "missing", "already running")
+# Meltano's last line after any run, and the box-drawing of its traceback (rich).
+MELTANO_CLOSING = "Block run completed"
+TRACEBACK_FRAME = ("│", "╭", "╰")
 
 
 def asset_key(org: Organization) -> dg.AssetKey:
@@ -43,13 +46,19 @@ def pool(org: Organization) -> str:
 
 def failure_reason(error: object, tail: list[str]) -> str:
     """The summary's error when this run wrote one, else the last line that says what went
-    wrong (a crash before target-pdi started, a refused lock), else the last line."""
+    wrong (a crash before target-pdi started, Meltano refusing a second run of the job), else
+    the last line. Meltano's closing line and the frames of its traceback say nothing."""
     if error:
         return str(error)
-    for line in reversed(tail):
+    telling = [line for line in tail if not _says_nothing(line)]
+    for line in reversed(telling):
         if any(word in line.lower() for word in REASON_WORDS):
             return line
-    return tail[-1] if tail else "no output"
+    return (telling or tail or ["no output"])[-1]
+
+
+def _says_nothing(line: str) -> bool:
+    return line.rstrip().endswith(MELTANO_CLOSING) or line.lstrip().startswith(TRACEBACK_FRAME)
 
 
 def name_the_run(context: dg.AssetExecutionContext, org: Organization) -> None:

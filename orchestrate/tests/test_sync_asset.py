@@ -19,7 +19,7 @@ import pytest
 from mobilize_pdi_dagster.history import organization_history
 from mobilize_pdi_dagster.meltano import MeltanoProject
 from mobilize_pdi_dagster.organizations import Organization
-from mobilize_pdi_dagster.sync_asset import ORGANIZATION_TAG, sync_asset
+from mobilize_pdi_dagster.sync_asset import ORGANIZATION_TAG, failure_reason, sync_asset
 
 ORG = Organization("north", "sync-north", "target-pdi--north")
 KEY = dg.AssetKey(["pdi", "north"])
@@ -264,3 +264,19 @@ def test_history_finds_each_run_by_its_asset(
         "attention": succeeded["run_id"],
         "dead_letters": succeeded["run_id"],
     }
+
+
+def test_the_reason_of_a_run_meltano_refused_is_meltanos_line_not_its_closing() -> None:
+    refused = (
+        "2026-12-04T23:18:55Z [error    ] meltano      Another 'dev:tap-mobilize--north-to-"
+        "target-pdi--north' pipeline is already running which started at 23:18:50."
+    )
+    tail = [
+        "2026-12-04T23:18:54Z [info     ] meltano      Running extract & load...",
+        refused,
+        "2026-12-04T23:18:55Z [error    ] meltano      Block run completed",
+        '│   118 │   │   f"The requested action could not be completed: {err}", │',
+    ]
+    assert failure_reason(None, tail) == refused
+    assert failure_reason("PDI outage", tail) == "PDI outage"
+    assert failure_reason(None, []) == "no output"

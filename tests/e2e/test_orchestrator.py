@@ -25,6 +25,7 @@ import fcntl
 import ipaddress
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -236,6 +237,23 @@ def reexecute(deployment: Deployment, run_id: str, strategy: str) -> str:
     )
 
 
+def readme_command(program: str, port: int) -> list[str]:
+    """The command the README's "Deployment: Dagster" gives for ``program`` (its first line
+    starting `.venv-dagster/bin/<program> `), as typed, on ``port``: the README's 3000 may be
+    taken by whatever runs beside the tests."""
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Deployment: Dagster") :]
+    section = section[: section.index("\n## ")]
+    prefix = f".venv-dagster/bin/{program} "
+    line = next(line for line in section.splitlines() if line.startswith(prefix))
+    argv = shlex.split(line, comments=True)
+    if "-p" in argv:
+        argv[argv.index("-p") + 1] = str(port)
+    else:
+        argv += ["-p", str(port)]
+    return [str(REPO / argv[0]), *argv[1:]]
+
+
 def finished(*started: subprocess.Popen[str]) -> None:
     for process in started:
         output = process.communicate(timeout=300)[0]
@@ -340,15 +358,14 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         for org in project.orgs.values():
             org.pdi.admin("switches", {"latency_ms": 20})
         # 1. Two of north and one of south at once (and south's schedule tick, meanwhile),
-        # queued while the README's local recipe starts the UI and the daemon (a free port).
+        # queued while the README's local recipe starts the UI and the daemon.
         launches = [
             deployment.start("job", "launch", "-m", MODULE, "-j", f"sync_{org}")
             for org in ("north", "north", "south")
         ]
-        recipe = ["dev", "-h", "127.0.0.1", "-p", str(port), "-m", MODULE]
         with deployment.log.open("w") as log:
             dev = subprocess.Popen(
-                [str(DAGSTER_BIN / "dagster"), *recipe],
+                readme_command("dagster dev", port),
                 cwd=REPO,
                 env=env,
                 stdout=log,
@@ -628,12 +645,31 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def the_ui_answers_on_loopback_only(deployment: Deployment) -> None:
-    with other_address() as address:
-        port = int(deployment.url.rsplit(":", 1)[1])
-        with pytest.raises(ConnectionRefusedError):
-            socket.create_connection((address, port), timeout=30).close()
-    with urllib.request.urlopen(f"{deployment.url}/server_info", timeout=30) as answer:  # noqa: S310
-        assert answer.status == 200
+    """Both ways the README starts the UI (`dagster dev` of the local recipe, running, and the
+    production `dagster-webserver`, started here) answer on 127.0.0.1, and refuse a connection
+    on another address of this machine."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = deployment.log.with_name("dagster-webserver.log")
+    with log.open("w") as out:
+        webserver = subprocess.Popen(
+            readme_command("dagster-webserver", port),
+            cwd=REPO,
+            env=deployment.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until_up(url, log, webserver)
+        with other_address() as address:
+            for answering in (deployment.url, url):
+                with urllib.request.urlopen(f"{answering}/server_info", timeout=30) as answer:  # noqa: S310
+                    assert answer.status == 200
+                with pytest.raises(ConnectionRefusedError):
+                    socket.create_connection((address, int(answering.rsplit(":", 1)[1])), 30)
+    finally:
+        stop(webserver)
 
 
 def the_ui_shows_the_organization_to_its_staff(deployment: Deployment, tmp_path: Path) -> None:
