@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -30,8 +31,9 @@ TAIL_LINES = 40
 # target-pdi names its run summary after this variable (run_summary.py): the Dagster run id,
 # so that the summary read back is known to be this run's.
 RUN_ID_VARIABLE = "MOBILIZE_PDI_RUN_ID"
-# How Meltano prefixes the lines of the project's plugins (and their inheriting ones).
-PLUGINS = ("tap-mobilize", "target-pdi")
+# A line a plugin logged, as Meltano shows it: `<time> [info     ] target-pdi--north ...`
+# (Meltano's own lines name `meltano` there, even when they mention a plugin).
+PLUGIN_LINE = re.compile(r"\]\s+(tap-mobilize|target-pdi)\S*\s")
 
 
 @dataclass
@@ -145,7 +147,7 @@ class MeltanoProject(dg.ConfigurableResource):
                 line = raw.rstrip()
                 if line:
                     tail.append(line)
-                    if any(plugin in line for plugin in PLUGINS):
+                    if PLUGIN_LINE.search(line):
                         plugin_tail.append(line)
                     log(line)
             return MeltanoRun(process.wait(), list(tail), list(plugin_tail))

@@ -40,7 +40,8 @@ if args[1:] == ["invoke", "target-pdi--north:last-run"]:
     print(open(path).read())
     sys.exit(0)
 assert args[1:] == ["run", "sync-north"], args
-print("tap-mobilize--north | reading events", flush=True)
+print("meltano | Running job with name 'dev:tap-mobilize--north-to-target-pdi--north'")
+print("2026-11-29T12:00:01Z [info     ] tap-mobilize--north reading events", flush=True)
 if os.environ.get("FAKE_SUMMARY"):
     summary = json.loads(os.environ["FAKE_SUMMARY"])
     stale = os.environ.get("FAKE_STALE")
@@ -194,7 +195,9 @@ def test_a_failed_sync_records_its_reason_and_no_numbers(
     assert user.description == f"meltano run sync-north failed (exit 1): {error}"
     assert plain(user.metadata)["reason"] == error
     # The plugins' last lines, not Meltano's traceback.
-    assert plain(user.metadata)["log_tail"] == "tap-mobilize--north | reading events"
+    assert plain(user.metadata)["log_tail"] == (
+        "2026-11-29T12:00:01Z [info     ] tap-mobilize--north reading events"
+    )
     # Nothing was written: no table, no zero to plot as "a sync that found nothing to do".
     assert observation(instance) == {"status": "failed", "reason": error}
 
