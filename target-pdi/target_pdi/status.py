@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -22,14 +23,10 @@ from target_pdi.credentials import require_credentials
 from target_pdi.errors import FatalError, TargetPDIError
 from target_pdi.mobilize_tap import tap_command, tap_cwd
 from target_pdi.redact import redact
-from target_pdi.run_summary import (
-    SUCCEEDED,
-    dead_letter_keys,
-    organization_of,
-    read_last,
-)
+from target_pdi.run_summary import SUCCEEDED, organization_of
 from target_pdi.runtime import make_client
 from target_pdi.settings import Settings
+from target_pdi.stores import dead_letter_store, summary_store
 
 if TYPE_CHECKING:
     from target_pdi.target import TargetPDI
@@ -57,16 +54,20 @@ class Check:
 def run_status(target: TargetPDI) -> int:
     """Exit status: 0 when the last run succeeded and both credentials work."""
     settings = target.settings
-    report = render(
-        organization_of(settings),
-        read_last(settings.summary_path),
-        summary_path=settings.summary_path,
-        dead_letters_waiting=len(dead_letter_keys(settings.dead_letter_path)),
-        dead_letter_path=settings.dead_letter_path,
-        pdi=check_pdi(settings),
-        mobilize=check_mobilize(settings),
-        now=datetime.now(UTC),
-    )
+    with (
+        closing(summary_store(settings)) as summaries,
+        closing(dead_letter_store(settings, read_only=True)) as dead_letters,
+    ):
+        report = render(
+            organization_of(settings),
+            summaries.last(),
+            summary_path=summaries.where,
+            dead_letters_waiting=dead_letters.count(),
+            dead_letter_path=dead_letters.where,
+            pdi=check_pdi(settings),
+            mobilize=check_mobilize(settings),
+            now=datetime.now(UTC),
+        )
     click.echo("\n".join(report.lines))
     return 0 if report.healthy else 1
 

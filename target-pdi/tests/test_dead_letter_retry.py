@@ -8,7 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from target_pdi.deadletters import DeadLetterStore
+from target_pdi.deadletters import FileDeadLetterStore
 from target_pdi.drain import Drain
 from target_pdi.mapping_files import Mappings
 from target_pdi.plan import Batch
@@ -37,7 +37,7 @@ def test_dead_letters_are_retried_in_batches_of_batch_size_rows(tmp_path: Path) 
     summary = Summary()
     drain = Drain(settings, summary, Mappings(), logging.getLogger("test"))
     engine = RecordingEngine()
-    runtime = SimpleNamespace(deadletters=DeadLetterStore(path), engine=engine)
+    runtime = SimpleNamespace(deadletters=FileDeadLetterStore(path), engine=engine)
     # A record that is also in this run's batch is left to the batch.
     fresh = Batch(attendances=[{"id": 4}])
 
