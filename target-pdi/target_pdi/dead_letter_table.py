@@ -177,7 +177,9 @@ class TableDeadLetterStore(DeadLetterStore):
         return {
             "stream": key[0],
             "record_key": key[1],
-            "reason": reason,
+            # PostgreSQL's text takes no NUL, which PDI's answer might hold (the entry's JSON
+            # escapes it): the whole save would fail on one odd reason.
+            "reason": reason.replace("\x00", ""),
             "failed_at": failed_at,
             "entry": line,
         }
