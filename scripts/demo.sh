@@ -13,10 +13,12 @@ PDI_PORT=${PDI_PORT:-8002}
 DEMO_DIR=output/demo
 rm -rf "$DEMO_DIR" && mkdir -p "$DEMO_DIR"
 
-# The demo keeps its Meltano state, id map and dead letters apart from any real run.
+# The demo keeps its Meltano state, id map, dead letters and run summary apart from any real
+# run: `status` of a real project never reports the demo's run.
 export MELTANO_DATABASE_URI="sqlite:///$PWD/$DEMO_DIR/meltano.db"
 export TARGET_PDI_ID_MAP_URL="sqlite:///$PWD/$DEMO_DIR/idmap.sqlite"
 export TARGET_PDI_DEAD_LETTER_PATH="$PWD/$DEMO_DIR/dead_letters.jsonl"
+export TARGET_PDI_SUMMARY_PATH="$PWD/$DEMO_DIR/summary.json"
 export TAP_MOBILIZE_API_URL="http://127.0.0.1:$MOBILIZE_PORT/v1"
 export TARGET_PDI_API_URL="http://127.0.0.1:$PDI_PORT"
 

@@ -3,12 +3,17 @@
 Every write is logged as the plan ("would create", "would update") and answered as PDI would,
 with a placeholder id for a create, so the engine runs the very same code with and without
 `dry_run`; reads of placeholder objects answer empty without asking PDI.
+
+The rest of a dry run saves nothing either: the id map is read-only (idmap.py), dead letters are
+not saved (deadletters.py), no STATE reaches Meltano (target.py), and its summary goes to a file
+of its own (run_summary.py). Its log ends with `saved_nothing_line`.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +24,14 @@ PLACEHOLDER = "dry-run-"
 _VERBS = {"POST": "create", "PUT": "update", "DELETE": "delete"}
 # What a plan line may show of a payload: names of events and places, never personal data.
 _SHOWN = ("name", "locationName", "rsvpStatus", "startDateTimeUtc")
+
+
+def saved_nothing_line(summary_path: str | os.PathLike[str]) -> str:
+    """The dry run's last line: what it left alone, and where its plan is."""
+    return (
+        "DRY RUN: nothing was written and no bookmark was saved; the next run starts where the "
+        f"last real run ended. What this run would have done: {summary_path}"
+    )
 
 
 class DryRunClient(PDIClient):

@@ -5,6 +5,9 @@ summary store (stores.py): `summary_path` and its history file, which keeps the 
 HISTORY_LIMIT runs, or with a shared database a table beside the id map. Its keys are a
 contract (the Dagster helper reads them): add, never rename. Counts, names and one redacted
 error line only: never a record, never a secret.
+
+A dry run's summary (what it would have done) is kept apart: never in the history, never
+what `status` or the orchestrator take for the last run.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import uuid
 from collections.abc import Mapping
 from contextlib import closing
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from target_pdi.errors import FatalError, Stopped
@@ -27,6 +31,7 @@ from target_pdi.summary import Summary
 
 # The file primitives, where callers have always found them.
 from target_pdi.summary_files import HISTORY_LIMIT as HISTORY_LIMIT
+from target_pdi.summary_files import dry_run_path as dry_run_path
 from target_pdi.summary_files import history_path as history_path
 from target_pdi.summary_files import read_history as read_history
 from target_pdi.summary_files import read_last as read_last
@@ -51,6 +56,19 @@ STOPPED = "stopped"
 
 def organization_of(settings: Settings) -> str:
     return settings.organization or DEFAULT_ORGANIZATION
+
+
+def written_path(settings: Settings) -> Path:
+    """The file this run's summary goes to, with files: a dry run's apart from the real runs'."""
+    if settings.dry_run:
+        return dry_run_path(settings.summary_path)
+    return Path(settings.summary_path)
+
+
+def written_where(settings: Settings) -> str:
+    """Where this run's summary goes, whichever store keeps it (never a password)."""
+    with closing(summary_store(settings)) as summaries:
+        return summaries.dry_run_where if settings.dry_run else summaries.where
 
 
 def outcome_of(error: BaseException | None) -> tuple[str, str | None]:

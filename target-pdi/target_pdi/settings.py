@@ -177,7 +177,7 @@ _RUN = (
         "dry_run",
         th.BooleanType,
         default=False,
-        description="Read PDI, log the plan, write nothing",
+        description="Read PDI, log the plan, save nothing (no write, no bookmark)",
     ),
     th.Property(
         "max_concurrency",

@@ -67,6 +67,7 @@ def run_status(target: TargetPDI) -> int:
             pdi=check_pdi(settings),
             mobilize=check_mobilize(settings),
             now=datetime.now(UTC),
+            last_dry_run=summaries.last_dry_run(),
         )
     click.echo("\n".join(report.lines))
     return 0 if report.healthy else 1
@@ -171,13 +172,19 @@ def render(
     pdi: Check,
     mobilize: Check,
     now: datetime,
+    last_dry_run: dict[str, Any] | None = None,
 ) -> Report:
-    """What a person reads: the last run, what changed and failed, dead letters, credentials."""
+    """What a person reads: the last run, what changed and failed, dead letters, credentials.
+
+    A dry run is one line of its own: it is never the last run, and never makes one healthy.
+    """
     lines = [f"Organization: {organization}"]
     if last is None:
         lines.append(f"Last run: no run yet (no summary at {summary_path})")
     else:
         lines += _last_run(last, now)
+    if last_dry_run is not None:
+        lines.append(_last_dry_run(last_dry_run, now))
     lines.append(
         f"Dead letters waiting: {dead_letters_waiting}"
         + (f" ({dead_letter_path})" if dead_letters_waiting else "")
@@ -189,14 +196,29 @@ def render(
     return Report(lines, healthy)
 
 
+def _finished(run: dict[str, Any], now: datetime) -> str:
+    finished = _parse_time(run.get("finished_at"))
+    if finished is None:
+        return "at an unknown time"
+    return f"{finished.strftime('%Y-%m-%d %H:%M:%S UTC')} ({_ago(now - finished)})"
+
+
+def _last_dry_run(dry: dict[str, Any], now: datetime) -> str:
+    objects: dict[str, dict[str, int]] = dry.get("objects") or {}
+    planned = [
+        f"{kind} {_counts(row, ('created', 'updated'))}"
+        for kind, row in objects.items()
+        if row.get("created") or row.get("updated")
+    ]
+    return (
+        f"Last dry run: {dry.get('status', 'unknown')}, finished {_finished(dry, now)}; "
+        f"would change: {'; '.join(planned) or 'nothing'} (nothing written)"
+    )
+
+
 def _last_run(last: dict[str, Any], now: datetime) -> list[str]:
     status = str(last.get("status", "unknown"))
-    finished = _parse_time(last.get("finished_at"))
-    when = (
-        f"{finished.strftime('%Y-%m-%d %H:%M:%S UTC')} ({_ago(now - finished)})"
-        if finished
-        else "at an unknown time"
-    )
+    when = _finished(last, now)
     duration = last.get("duration_seconds")
     took = f", took {duration} s" if isinstance(duration, int | float) else ""
     dry = " (dry run: nothing written)" if last.get("dry_run") else ""

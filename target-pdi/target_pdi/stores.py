@@ -26,19 +26,30 @@ from target_pdi.summary_table import TableSummaryStore
 
 
 class SummaryStore(Protocol):
-    """The run summaries of one organization: the last one, and the last HISTORY_LIMIT."""
+    """The run summaries of one organization: the last one, the last HISTORY_LIMIT, and the
+    last dry run's apart (never the last run, never in the history)."""
 
     @property
     def where(self) -> str:
         """Where they are, for messages (never a password)."""
         ...
 
+    @property
+    def dry_run_where(self) -> str:
+        """Where the last dry run's is."""
+        ...
+
     def write(self, record: Mapping[str, Any]) -> None:
-        """Add a run's summary, atomically: a reader sees it whole or not at all."""
+        """Add a run's summary (a dry run's, `record["dry_run"]`, apart), atomically: a reader
+        sees it whole or not at all."""
         ...
 
     def last(self) -> dict[str, Any] | None:
-        """The last run's summary (None before any run)."""
+        """The last real run's summary (None before any run)."""
+        ...
+
+    def last_dry_run(self) -> dict[str, Any] | None:
+        """The last dry run's summary (None before any dry run)."""
         ...
 
     def history(self) -> list[dict[str, Any]]:

@@ -27,6 +27,9 @@ class Summary:
         self.read: Counter[str] = Counter()
         self.started = time.monotonic()
         self.started_at = datetime.now(UTC)
+        # Hashes of the keys counted so far, per kind: an object many records share (a contact,
+        # a venue) is looked at in every batch that holds one of them, yet is counted once.
+        self._counted: dict[PdiObject, set[int]] = {t: set() for t in WRITTEN_OBJECTS}
 
     def done(self, kind: PdiObject) -> tuple[int, int]:
         """(written or found unchanged, failed) so far for one kind of PDI object."""
@@ -38,6 +41,18 @@ class Summary:
     def count(self, kind: PdiObject, outcome: Outcome, n: int = 1) -> None:
         with self._lock:
             self.objects[kind][outcome] += n
+
+    def count_object(self, kind: PdiObject, key: str, outcome: Outcome) -> None:
+        """Count one object by its key: found unchanged after this run already counted it (it
+        was created, updated or found earlier in the run) is not counted again. Hashes, not
+        keys, are kept: a few dozen bytes per object, whatever its key's length."""
+        with self._lock:
+            counted = self._counted[kind]
+            seen = hash(key)
+            if outcome is Outcome.UNCHANGED and seen in counted:
+                return
+            counted.add(seen)
+            self.objects[kind][outcome] += 1
 
     def skip(self, reason: str, n: int = 1) -> None:
         with self._lock:

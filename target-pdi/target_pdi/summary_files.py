@@ -1,5 +1,6 @@
 """Run summaries in files: the last one at `summary_path`, the last HISTORY_LIMIT in
-`<summary_path without .json>.history.jsonl` beside it, each file replaced whole.
+`<summary_path without .json>.history.jsonl` beside it, the last dry run's apart in
+`<summary_path without .json>.dry-run.json` (never in the history), each file replaced whole.
 
 The backend for one machine (stores.py); with a shared database they live in a table
 (summary_table.py), which adopts these files.
@@ -23,11 +24,22 @@ def history_path(summary_path: str | os.PathLike[str]) -> Path:
     return path.with_name(f"{stem}.history.jsonl")
 
 
-def write(summary_path: str | os.PathLike[str], record: Mapping[str, Any]) -> None:
-    """Replace the summary atomically and append it to the bounded history."""
+def dry_run_path(summary_path: str | os.PathLike[str]) -> Path:
+    path = Path(summary_path)
+    stem = path.name.removesuffix(".json")
+    return path.with_name(f"{stem}.dry-run.json")
+
+
+def write(
+    summary_path: str | os.PathLike[str], record: Mapping[str, Any], *, in_history: bool = True
+) -> None:
+    """Replace the summary atomically and append it to the bounded history (unless told not
+    to: a dry run's)."""
     path = Path(summary_path)
     text = json.dumps(record, indent=2, sort_keys=False) + "\n"
     _replace(path, text)
+    if not in_history:
+        return
     history = history_path(path)
     kept = _history_lines(history)[-(HISTORY_LIMIT - 1) :] if HISTORY_LIMIT > 1 else []
     kept.append(json.dumps(record, sort_keys=False))
@@ -88,11 +100,21 @@ class FileSummaryStore:
     def where(self) -> str:
         return str(self.path)
 
+    @property
+    def dry_run_where(self) -> str:
+        return str(dry_run_path(self.path))
+
     def write(self, record: Mapping[str, Any]) -> None:
-        write(self.path, record)
+        if record.get("dry_run"):
+            write(dry_run_path(self.path), record, in_history=False)
+        else:
+            write(self.path, record)
 
     def last(self) -> dict[str, Any] | None:
         return read_last(self.path)
+
+    def last_dry_run(self) -> dict[str, Any] | None:
+        return read_last(dry_run_path(self.path))
 
     def history(self) -> list[dict[str, Any]]:
         return read_history(self.path)

@@ -5,7 +5,8 @@ must find the last run whichever worker ran it: each run's summary is one row of
 ``target_pdi_run_summaries__<organization>`` (``target_pdi_run_summaries`` without one), the
 whole JSON in one column, inserted in one transaction that also drops the rows beyond the
 last HISTORY_LIMIT. A reader gets a whole row or none: never half a summary. The last run is
-the last row inserted (the database's order, not the workers' clocks).
+the last row inserted (the database's order, not the workers' clocks). A dry run's row is
+marked `dry_run` and replaces the previous dry run's: never the last run, never in the history.
 
 The files of the days before the shared database (`summary_path` and its history) are adopted
 when the table is made, in the same transaction, and then deleted; until then, readers read
@@ -24,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Integer,
     MetaData,
@@ -57,6 +59,7 @@ def summary_table(name: str) -> Table:
         Column("run_id", Text, nullable=True),
         Column("finished_at", Text, nullable=True),
         Column("status", Text, nullable=True),
+        Column("dry_run", Boolean, nullable=False),
         Column("summary", Text, nullable=False),
     )
 
@@ -70,6 +73,7 @@ def _row(record: Mapping[str, Any]) -> dict[str, Any]:
         "run_id": text("run_id"),
         "finished_at": text("finished_at"),
         "status": text("status"),
+        "dry_run": bool(record.get("dry_run")),
         "summary": json.dumps(record, sort_keys=False),
     }
 
@@ -89,28 +93,50 @@ class TableSummaryStore:
     def where(self) -> str:
         return self._where
 
+    @property
+    def dry_run_where(self) -> str:
+        return f"{self._where}, row dry_run = true"
+
     def write(self, record: Mapping[str, Any]) -> None:
         t = self.table
         with database_errors(f"cannot write the run summary ({self._where})"):
             self._make_table()
             with self._engine.begin() as conn:
+                if record.get("dry_run"):
+                    conn.execute(delete(t).where(t.c.dry_run))
+                    conn.execute(insert(t), [_row(record)])
+                    return
                 conn.execute(insert(t), [_row(record)])
                 limit = max(1, summary_files.HISTORY_LIMIT)
+                real = t.c.dry_run.is_(False)
                 oldest_kept = conn.execute(
-                    select(t.c.seq).order_by(t.c.seq.desc()).offset(limit - 1).limit(1)
+                    select(t.c.seq).where(real).order_by(t.c.seq.desc()).offset(limit - 1).limit(1)
                 ).scalar()
                 if oldest_kept is not None:
-                    conn.execute(delete(t).where(t.c.seq < oldest_kept))
+                    conn.execute(delete(t).where(real, t.c.seq < oldest_kept))
 
     def last(self) -> dict[str, Any] | None:
         if not self._table_exists():
             return self._file.last()
+        return self._newest(dry_run=False)
+
+    def last_dry_run(self) -> dict[str, Any] | None:
+        if not self._table_exists():
+            return self._file.last_dry_run()
+        return self._newest(dry_run=True)
+
+    def _newest(self, *, dry_run: bool) -> dict[str, Any] | None:
         t = self.table
         with (
             database_errors(f"cannot read the run summary ({self._where})"),
             self._engine.connect() as conn,
         ):
-            found = conn.execute(select(t.c.summary).order_by(t.c.seq.desc()).limit(1)).scalar()
+            found = conn.execute(
+                select(t.c.summary)
+                .where(t.c.dry_run.is_(dry_run))
+                .order_by(t.c.seq.desc())
+                .limit(1)
+            ).scalar()
         return _parsed(found) if found is not None else None
 
     def history(self) -> list[dict[str, Any]]:
@@ -121,7 +147,11 @@ class TableSummaryStore:
             database_errors(f"cannot read the run summaries ({self._where})"),
             self._engine.connect() as conn,
         ):
-            rows = conn.execute(select(t.c.summary).order_by(t.c.seq)).scalars().all()
+            rows = (
+                conn.execute(select(t.c.summary).where(t.c.dry_run.is_(False)).order_by(t.c.seq))
+                .scalars()
+                .all()
+            )
         return [run for run in map(_parsed, rows) if run is not None]
 
     def close(self) -> None:

@@ -4,8 +4,9 @@ Ordering: sinks only buffer (sinks.py); the SDK's `drain_all` (every batch, at t
 on the 5-minute record-age drain) calls `_drain_all`, which hands the sinks to `Drain.write`
 (drain.py): one batch written in dependency order. The SDK writes STATE only after `drain_all`
 returns and never when it raises, so a bookmark never passes a record that is not in PDI or in
-the dead-letter file. The target never makes up STATE. The private SDK methods overridden here
-are all in the "SDK hooks" section, and tests/test_sdk_contract.py pins what they rely on.
+the dead-letter file. The target never makes up STATE, and a dry run passes none on. The private
+SDK methods overridden here are all in the "SDK hooks" section, and tests/test_sdk_contract.py
+pins what they rely on.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from singer_sdk.target_base import Target
 from target_pdi.client import STOP, STOPPED_MESSAGE
 from target_pdi.credentials import require_credentials
 from target_pdi.drain import Drain
+from target_pdi.dry_run import saved_nothing_line
 from target_pdi.errors import ConfigurationError, FatalError, RecordRejected, Stopped
 from target_pdi.mapping_files import MappingError, Mappings, load_mappings
 from target_pdi.redact import redact, register_secret
 from target_pdi.run_lock import holding
-from target_pdi.run_summary import RunRecorder, print_last
+from target_pdi.run_summary import RunRecorder, print_last, written_where
 from target_pdi.runtime import Runtime
 from target_pdi.settings import Settings, config_schema, env_numbers, project_dir
 from target_pdi.sinks import BufferSink, IgnoredSink
@@ -102,6 +104,8 @@ class TargetPDI(Target):
                 self._progress.stop()
             runtime = self.drain.runtime
             recorder.finish(error, runtime.client.requests_by_method if runtime else {})
+            if self.settings.dry_run:
+                self.logger.info(saved_nothing_line(written_where(self.settings)))
 
     def process_endofpipe(self) -> None:
         try:
@@ -141,6 +145,12 @@ class TargetPDI(Target):
         super()._process_state_message(message_dict)
         if self.drain.due:  # a slow tap's last records do not wait for the next record
             self.drain_all()
+
+    def _write_state_message(self, state: dict) -> None:
+        """No STATE on a dry run: Meltano would save it, and the next real run would start after
+        changes that never reached PDI."""
+        if not self.settings.dry_run:
+            super()._write_state_message(state)
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         """SIGTERM or SIGINT: stop cleanly, never as the SDK does.

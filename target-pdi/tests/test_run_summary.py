@@ -357,3 +357,86 @@ def test_unread_input_is_dropped_until_it_ends() -> None:
         discard_unread_input(going, seconds=0.2)  # returns although the writer goes on
     os.close(write_end)
     discard_unread_input(io.StringIO("not a pipe"))  # nothing to drop
+
+
+# --- dry runs -----------------------------------------------------------------------------------
+
+
+def test_a_dry_runs_summary_is_apart_from_the_real_runs() -> None:
+    real = Settings(summary_path="/p/.meltano/orgs/north/summary.json")
+    assert run_summary.written_path(real) == Path("/p/.meltano/orgs/north/summary.json")
+    dry = Settings(summary_path="/p/.meltano/orgs/north/summary.json", dry_run=True)
+    assert run_summary.written_path(dry) == Path("/p/.meltano/orgs/north/summary.dry-run.json")
+
+
+def test_a_dry_run_passes_no_state_on_and_saves_nothing(
+    pdi: Pdi,
+    config: dict[str, Any],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Before and after a real run: no STATE, id map, dead letters or real summary changed;
+    what it would have done in summary.dry-run.json, and a last line that says so."""
+    summary_path = tmp_path / "summary.json"
+    saved = [
+        summary_path,
+        run_summary.history_path(summary_path),
+        tmp_path / "idmap.sqlite",
+        Path(config["dead_letter_path"]),
+    ]
+    dry_path = run_summary.dry_run_path(summary_path)
+
+    def sync(fixture: str, **changes: Any) -> str:
+        target = TargetPDI(
+            config={**config, "summary_path": str(summary_path), **changes},
+            validate_config=True,
+        )
+        with (Path(__file__).parent / "fixtures" / fixture).open() as lines:
+            target.sync(lines)
+        return capsys.readouterr().out
+
+    def contents() -> list[bytes | None]:
+        return [path.read_bytes() if path.exists() else None for path in saved]
+
+    with caplog.at_level(logging.INFO):
+        assert sync("run1.singer", dry_run=True) == ""
+    assert contents() == [None] * len(saved)
+    assert pdi.writes() == 0
+    dry = json.loads(dry_path.read_text())
+    assert dry["dry_run"] is True
+    assert dry["objects"]["events"]["created"] == 7
+    last_line = caplog.records[-1].getMessage()
+    assert last_line.startswith("DRY RUN: nothing was written and no bookmark was saved")
+    assert str(dry_path) in last_line
+
+    assert '"bookmarks"' in sync("run1.singer")  # a real run passes STATE on
+    before, writes = contents(), pdi.writes()
+    assert sync("run2.singer", dry_run=True) == ""
+    assert contents() == before
+    assert pdi.writes() == writes
+    assert json.loads(dry_path.read_text())["objects"]["events"]["updated"] > 0
+    assert [run["dry_run"] for run in run_summary.read_history(summary_path)] == [False]
+
+
+def test_a_first_sync_counts_each_contact_once_whatever_the_batches(
+    pdi: Pdi, config: dict[str, Any], tmp_path: Path
+) -> None:
+    """A person who signed up in several batches is looked at in each; the summary counts the
+    contact once (created), not again as "unchanged" (a first sync's "unchanged" puzzled
+    operators)."""
+    summary_path = tmp_path / "summary.json"
+    target = TargetPDI(
+        config={**config, "summary_path": str(summary_path), "batch_size_rows": 3},
+        validate_config=True,
+    )
+    fixture = Path(__file__).parent / "fixtures" / "run1.singer"
+    with fixture.open() as lines:
+        target.sync(lines)
+    contacts = json.loads(summary_path.read_text())["objects"]["contacts"]
+    assert contacts == {
+        "created": len(pdi.state()["contacts"]),
+        "updated": 0,
+        "unchanged": 0,
+        "failed": 0,
+    }

@@ -13,6 +13,7 @@ Singer lines) and checks one promise:
 - `_handle_termination` is the SIGTERM and SIGINT handler;
 - a sink's `process_record` context is what `start_drain` hands over, and `is_full` false means
   the SDK never drains a sink on its own;
+- `_write_state_message` is the only way STATE reaches stdout (a dry run passes none on);
 - `_env_var_config` is the classproperty the SDK reads environment config from;
 - every private method TargetPDI overrides still exists in the SDK with the same parameters, and
   the SDK has no attribute of the names TargetPDI adds.
@@ -43,6 +44,7 @@ OVERRIDDEN = (
     "_process_record_message",
     "_process_state_message",
     "_handle_termination",
+    "_write_state_message",
 )
 
 
@@ -125,6 +127,16 @@ def test_drain_all_drains_archived_then_active_sinks_and_only_then_writes_state(
     assert [s.stream_name for s in active[2]] == ["events"]
     assert active[3] == 8
     assert spy.calls[-1] == ("STATE", {"bookmark": 1})
+
+
+def test_state_reaches_stdout_only_through_write_state_message(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A dry run's target passes no STATE on by overriding this one method."""
+    spy = Spy()
+    spy.listen(lines(schema("events"), record("events", 1), state({"bookmark": 1})))
+    assert spy.calls[-1] == ("STATE", {"bookmark": 1})
+    assert capsys.readouterr().out == ""
 
 
 def test_no_state_is_written_when_the_drain_raises() -> None:

@@ -103,6 +103,43 @@ def test_a_dry_run_and_a_quiet_run() -> None:
     assert "  failed: none" in shown.lines
 
 
+def test_the_last_dry_run_is_a_line_of_its_own() -> None:
+    dry = last_run(dry_run=True, finished_at="2026-11-29T12:09:00+00:00")
+    shown = render(
+        "north",
+        last_run(),
+        summary_path="/s/summary.json",
+        dead_letters_waiting=2,
+        dead_letter_path="/d.jsonl",
+        pdi=OK,
+        mobilize=TAP_OK,
+        now=NOW,
+        last_dry_run=dry,
+    )
+    assert shown.lines[1].startswith("Last run: succeeded, finished 2026-11-29 12:00:12 UTC")
+    assert (
+        "Last dry run: succeeded, finished 2026-11-29 12:09:00 UTC (1 min ago); would change: "
+        "locations 1 created; events 2 updated; invitations 5 created, 1 updated "
+        "(nothing written)"
+    ) in shown.lines
+    assert shown.healthy
+    # A dry run is never taken for a run: without a real one, there is no run yet.
+    first = render(
+        "north",
+        None,
+        summary_path="/s/summary.json",
+        dead_letters_waiting=0,
+        dead_letter_path="/d.jsonl",
+        pdi=OK,
+        mobilize=TAP_OK,
+        now=NOW,
+        last_dry_run=dry,
+    )
+    assert first.lines[1] == "Last run: no run yet (no summary at /s/summary.json)"
+    assert first.lines[2].startswith("Last dry run: succeeded")
+    assert not first.healthy
+
+
 def test_how_long_ago() -> None:
     for finished, ago in [
         (NOW - timedelta(seconds=5), "5 s ago"),

@@ -378,6 +378,19 @@ def test_the_history_keeps_the_last_runs(
         assert runs.last() == {"run_id": "r7", "status": "succeeded", "n": 7}
 
 
+def test_a_dry_runs_summary_is_apart(settings: Settings) -> None:
+    """What a dry run would have done is kept, but never as the last run nor in the history;
+    a dry run replaces the previous one."""
+    with closing(summaries(settings)) as runs:
+        runs.write({"run_id": "real", "dry_run": False})
+        runs.write({"run_id": "dry1", "dry_run": True})
+        runs.write({"run_id": "dry2", "dry_run": True})
+        assert runs.last() == {"run_id": "real", "dry_run": False}
+        assert runs.last_dry_run() == {"run_id": "dry2", "dry_run": True}
+        assert [r["run_id"] for r in runs.history()] == ["real"]
+        assert runs.dry_run_where != runs.where
+
+
 def test_a_summary_is_never_read_half_written(settings: Settings) -> None:
     """Readers (status, last-run, Dagster) come at any time: each read is one whole summary."""
     done = threading.Event()

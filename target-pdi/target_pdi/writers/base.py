@@ -45,6 +45,9 @@ class Writer(ABC, Generic[I]):
     kind: ClassVar[PdiObject]
     # After PDI answered 404 for a known id: look for the object again before creating it.
     find_when_gone: ClassVar[bool] = True
+    # Objects many records share (a contact, a venue), looked at in every batch that holds one
+    # of them: counted once a run (Summary.count_object), not again as "unchanged".
+    shared_by_records: ClassVar[bool] = False
 
     def __init__(self, shared: Shared) -> None:
         self.shared = shared
@@ -58,12 +61,12 @@ class Writer(ABC, Generic[I]):
         if entry is not None:
             if self.is_current(entry, item):
                 self.keep(entry, item)
-                self.count(Outcome.UNCHANGED)
+                self.count(Outcome.UNCHANGED, item.key)
                 return entry.pdi_id
             outcome = self.update(entry.pdi_id, item)
             if outcome is not None:
                 self.remember(entry.pdi_id, item, entry)
-                self.count(outcome)
+                self.count(outcome, item.key)
                 return entry.pdi_id
             # Deleted in PDI: forget the stale id, then find or create the object again.
             self.idmap.drop(self.kind, item.key)
@@ -81,11 +84,16 @@ class Writer(ABC, Generic[I]):
             pdi_id = self.create(item)
             outcome = Outcome.CREATED
         self.remember(pdi_id, item, None)
-        self.count(outcome)
+        self.count(outcome, item.key)
         return pdi_id
 
-    def count(self, outcome: Outcome) -> None:
-        self.summary.count(self.kind, outcome)
+    def count(self, outcome: Outcome, key: str | None = None) -> None:
+        """Count an outcome under this writer's kind; an object many records share is counted
+        once a run however many batches look at it."""
+        if key is None or not self.shared_by_records:
+            self.summary.count(self.kind, outcome)
+        else:
+            self.summary.count_object(self.kind, key, outcome)
 
     # --- what each writer fills in ---------------------------------------------------------
 

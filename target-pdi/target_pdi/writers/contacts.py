@@ -51,6 +51,7 @@ def contact(
 
 class ContactWriter(Writer[ContactItem]):
     kind = PdiObject.CONTACT
+    shared_by_records = True
 
     def __init__(self, shared: Shared) -> None:
         super().__init__(shared)

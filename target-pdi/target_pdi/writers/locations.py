@@ -28,6 +28,7 @@ class LocationItem(Item):
 
 class LocationWriter(Writer[LocationItem]):
     kind = PdiObject.LOCATION
+    shared_by_records = True
 
     def __init__(self, shared: Shared, repoint: Callable[[str, str], None]) -> None:
         super().__init__(shared)

@@ -1,0 +1,210 @@
+"""A dry run changes nothing anywhere (issue 18): not PDI, not the id map, not the dead letters,
+not Meltano's state, not the run summary of real runs. After any number of dry runs, a real run
+does exactly what it would have done without them.
+
+Real `meltano run` over real HTTP against both simulators (harsh answers). The tap's lookback
+is 0, so that changes a few seconds apart behave as changes more than five minutes apart do
+with the default lookback: a bookmark passed on by a dry run is a change lost for good.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import ORGANIZATIONS, MakeOrganizations, MakeProject, organization_model
+from tests.e2e.expect import PdiModel, differences, router
+from tests.e2e.harness import OrganizationsProject, Project, RunResult
+from tests.e2e.test_sync import CALENDARS_YML, ROUTES, Picker, check, sync, use_calendars
+
+pytestmark = pytest.mark.e2e
+
+STATE_ID = "dev:tap-mobilize-to-target-pdi"
+# What the dry run's log ends with (target.py).
+NOTHING_SAVED = "nothing was written and no bookmark was saved"
+WRITTEN = ("locations", "events", "contacts", "invitations")
+
+
+def digest(path: Path) -> str | None:
+    """The file's content as a digest, None when there is no file."""
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+
+
+def meltano_state_rows(database: Path) -> list[tuple[Any, ...]]:
+    """Every row of the table Meltano's state backend (systemdb) keeps bookmarks in."""
+    with sqlite3.connect(database) as db:
+        return list(db.execute("SELECT * FROM state ORDER BY state_id"))
+
+
+def meltano_run_payloads(database: Path) -> list[str]:
+    """The payload of every job run Meltano recorded (where a run's bookmarks would be)."""
+    with sqlite3.connect(database) as db:
+        return [row[0] for row in db.execute("SELECT payload FROM runs ORDER BY id")]
+
+
+def summary_file(project: Project, suffix: str) -> Path:
+    return project.workdir / f"summary{suffix}"
+
+
+def everything_a_run_reads(project: Project) -> dict[str, Any]:
+    """Whatever a dry run must leave as it found it: Meltano's state (as `meltano state get`
+    shows it and as its database holds it), the id map, the dead letters, the real runs'
+    summary and history, and PDI."""
+    got = project.meltano("state", "get", STATE_ID)
+    assert got.returncode == 0, got.failure()
+    return {
+        "meltano state get": got.stdout,
+        "state table": meltano_state_rows(project.workdir / "meltano.db"),
+        "id map": digest(project.id_map),
+        "dead letters": digest(project.dead_letters),
+        "summary": digest(summary_file(project, ".json")),
+        "summary history": digest(summary_file(project, ".history.jsonl")),
+        "PDI": project.pdi_state(),
+    }
+
+
+def dry_run(project: Project, *extra: str) -> RunResult:
+    """`TARGET_PDI_DRY_RUN=true meltano run tap-mobilize target-pdi`, PDI's counts reset first."""
+    project.reset_pdi_stats()
+    project.extra_env["TARGET_PDI_DRY_RUN"] = "true"
+    try:
+        result = project.sync(*extra)
+    finally:
+        del project.extra_env["TARGET_PDI_DRY_RUN"]
+    assert result.returncode == 0, result.failure()
+    return result
+
+
+def check_says_nothing_saved(result: RunResult, target: str = "target-pdi") -> None:
+    """The target's last line says plainly that the dry run saved nothing."""
+    lines = [line for line in result.output.splitlines() if target in line]
+    assert lines, result.failure()
+    assert NOTHING_SAVED in lines[-1], "\n".join(lines[-5:])
+
+
+def planned_names(result: RunResult) -> set[str]:
+    """Names of the PDI events the dry run says it would update."""
+    return {
+        line.split("'name': '", 1)[1].split("'", 1)[0]
+        for line in result.lines("DRY RUN: would update /events/")
+        if "'name': '" in line
+    }
+
+
+def test_dry_runs_between_changes_leave_the_next_real_run_all_of_them(
+    make_project: MakeProject,
+) -> None:
+    project = make_project(env={"TAP_MOBILIZE_LOOKBACK_SECONDS": "0"})
+    use_calendars(project, CALENDARS_YML)
+    model = PdiModel(router(ROUTES, "Other Events"))
+    pick = Picker(project.dataset())
+
+    sync(project)
+    model.sync(project.dataset())
+    check(project, model)
+    history = summary_file(project, ".history.jsonl").read_text().splitlines()
+
+    # Rename A, dry run, rename B, dry run: each dry run shows what a real run would do now,
+    # and leaves everything as it found it.
+    a, b = pick.event(), pick.event()
+    renames = {a["id"]: "Renamed event A", b["id"]: "Renamed event B"}
+    for done, (event_id, title) in enumerate(renames.items(), 1):
+        project.mutate("update_event", id=event_id, fields={"title": title})
+        before = everything_a_run_reads(project)
+        result = dry_run(project)
+        after = everything_a_run_reads(project)
+        assert [what for what in before if after[what] != before[what]] == []
+        stats = project.pdi.admin("stats")
+        assert stats["writes"] == 0, stats["writes_by_route"]
+        # Every rename so far: the second dry run still sees A's, as the real run will.
+        assert planned_names(result) == set(list(renames.values())[:done]), result.failure()
+        check_says_nothing_saved(result)
+        assert not result.lines("Incremental state has been updated")
+        dry = json.loads(summary_file(project, ".dry-run.json").read_text())
+        assert dry["dry_run"] is True
+        assert dry["objects"]["events"]["updated"] > 0
+        # Meltano recorded the dry run's job, with no bookmark in it.
+        payloads = meltano_run_payloads(project.workdir / "meltano.db")
+        assert not any(json.loads(p or "{}") for p in payloads[1:]), payloads
+
+    real = sync(project)
+    model.sync(project.dataset())
+    check(project, model)
+    names = {e["name"] for e in project.pdi_state()["events"]}
+    assert set(renames.values()) <= names
+    # The real runs' history holds the real runs, one line each, and no dry run.
+    runs = summary_file(project, ".history.jsonl").read_text().splitlines()
+    assert runs[: len(history)] == history
+    assert [json.loads(line)["dry_run"] for line in runs] == [False, False]
+    assert not real.lines("DRY RUN")
+
+
+def test_a_dry_run_first_then_a_real_run_syncs_everything(make_project: MakeProject) -> None:
+    project = make_project()
+    use_calendars(project, CALENDARS_YML)
+    model = PdiModel(router(ROUTES, "Other Events"))
+
+    result = dry_run(project)
+    assert result.lines("DRY RUN: would create /events")
+    assert project.pdi.admin("stats")["writes"] == 0
+    pdi = project.pdi_state()
+    assert {kind: len(pdi[kind]) for kind in WRITTEN} == dict.fromkeys(WRITTEN, 0)
+    listed = project.meltano("state", "list")
+    assert listed.returncode == 0, listed.failure()
+    assert STATE_ID not in listed.stdout
+    assert meltano_state_rows(project.workdir / "meltano.db") == []
+    assert not project.id_map.exists()
+    assert not project.dead_letters.exists()
+    assert not summary_file(project, ".json").exists()
+    assert not summary_file(project, ".history.jsonl").exists()
+    assert json.loads(summary_file(project, ".dry-run.json").read_text())["dry_run"] is True
+    check_says_nothing_saved(result)
+    # status reports no run yet, and the dry run on a line of its own.
+    shown = project.meltano("invoke", "target-pdi:status")
+    assert shown.returncode == 1, shown.output[-3000:]
+    assert "Last run: no run yet" in shown.stdout, shown.stdout
+    assert "Last dry run: succeeded" in shown.stdout, shown.stdout
+
+    sync(project)
+    model.sync(project.dataset())
+    check(project, model)
+
+
+def org_files(project: OrganizationsProject, name: str) -> dict[str, bool]:
+    folder = project.org_dir(name)
+    files = ("idmap.sqlite", "dead_letters.jsonl", "summary.json", "summary.history.jsonl")
+    return {file: (folder / file).exists() for file in files}
+
+
+def test_a_dry_run_of_one_organization_saves_nothing(
+    make_organizations: MakeOrganizations,
+) -> None:
+    project = make_organizations({"north": ORGANIZATIONS["north"]})
+    north = project.orgs["north"]
+    model = organization_model("north")
+
+    # Meltano's name for the setting of an organization's target (TARGET_PDI_DRY_RUN, its
+    # parent's, would do too).
+    project.extra_env["TARGET_PDI__NORTH_DRY_RUN"] = "true"
+    result = project.meltano("run", north.job)
+    del project.extra_env["TARGET_PDI__NORTH_DRY_RUN"]
+    assert result.returncode == 0, result.failure()
+    assert result.lines("DRY RUN: would create /events")
+    assert north.pdi.admin("stats")["writes"] == 0
+    assert project.state_ids() == []
+    assert org_files(project, "north") == dict.fromkeys(org_files(project, "north"), False)
+    dry = json.loads((project.org_dir("north") / "summary.dry-run.json").read_text())
+    assert (dry["organization"], dry["dry_run"]) == ("north", True)
+    check_says_nothing_saved(result, "target-pdi--north")
+
+    done = project.meltano("run", north.job)
+    assert done.returncode == 0, done.failure()
+    model.sync(north.dataset())
+    found = differences(model, north.pdi_state())
+    assert not found, f"{len(found)} discrepancies:\n" + "\n".join(found[:40])
+    assert project.state_ids() == [north.state_id]
