@@ -8,9 +8,11 @@ last HISTORY_LIMIT. A reader gets a whole row or none: never half a summary. The
 the last row inserted (the database's order, not the workers' clocks). A dry run's row is
 marked `dry_run` and replaces the previous dry run's: never the last run, never in the history.
 
-The files of the days before the shared database (`summary_path` and its history) are adopted
-when the table is made, in the same transaction, and then deleted; until then, readers read
-them.
+The history file of the days before the shared database is adopted when the table is made, in
+the same transaction, and then deleted; until then, readers read the files. After each run the
+machine that ran it also keeps a copy of its summary at `summary_path` (a dry run's beside it,
+as with files), for a script that reads it right after the run there; `status`, `last-run` and
+the history read the table, whichever worker ran last.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import logging
 import os
 from collections.abc import Mapping
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -105,15 +106,26 @@ class TableSummaryStore:
                 if record.get("dry_run"):
                     conn.execute(delete(t).where(t.c.dry_run))
                     conn.execute(insert(t), [_row(record)])
-                    return
-                conn.execute(insert(t), [_row(record)])
-                limit = max(1, summary_files.HISTORY_LIMIT)
-                real = t.c.dry_run.is_(False)
-                oldest_kept = conn.execute(
-                    select(t.c.seq).where(real).order_by(t.c.seq.desc()).offset(limit - 1).limit(1)
-                ).scalar()
-                if oldest_kept is not None:
-                    conn.execute(delete(t).where(real, t.c.seq < oldest_kept))
+                else:
+                    conn.execute(insert(t), [_row(record)])
+                    self._trim(conn)
+        # This machine's copy of the run it made, after the table has it.
+        copy = summary_files.dry_run_path(self._file.path) if record.get("dry_run") else None
+        summary_files.write(copy or self._file.path, record, in_history=False)
+
+    def _trim(self, conn: Connection) -> None:
+        """Drop the real runs beyond the last HISTORY_LIMIT."""
+        t = self.table
+        real = t.c.dry_run.is_(False)
+        oldest_kept = conn.execute(
+            select(t.c.seq)
+            .where(real)
+            .order_by(t.c.seq.desc())
+            .offset(max(1, summary_files.HISTORY_LIMIT) - 1)
+            .limit(1)
+        ).scalar()
+        if oldest_kept is not None:
+            conn.execute(delete(t).where(real, t.c.seq < oldest_kept))
 
     def last(self) -> dict[str, Any] | None:
         if not self._table_exists():
@@ -178,12 +190,12 @@ class TableSummaryStore:
             return
         self._exists = True
         if adopted:
-            for path in (self._file.path, summary_files.history_path(self._file.path)):
-                Path(path).unlink(missing_ok=True)
+            history = summary_files.history_path(self._file.path)
+            history.unlink(missing_ok=True)
             LOGGER.info(
-                "Run summaries: %d runs of %s adopted into %s; the files are deleted",
+                "Run summaries: %d runs of %s adopted into %s; the file is deleted",
                 adopted,
-                self._file.path,
+                history,
                 self._where,
             )
 

@@ -158,6 +158,12 @@ def test_a_lost_worker_loses_nothing_another_takes_the_organization_over(
         assert entry["reason"].startswith("person has "), entry["reason"]
         record = entry["record"]
         assert (record if entry["stream"] == "people" else record["person"])["id"] != person["id"]
-    # Nothing of north's on B's disk either.
+    # Any worker reads the same: one that never ran north, with nothing of it on its disk.
+    (tmp_path / "worker-c").mkdir()
+    worker_c = OrganizationsProject(
+        tmp_path / "worker-c", worker_a.orgs, database, dict(worker_a.extra_env)
+    )
+    assert last_run(worker_c) == taken_over
+    # No dead letter on B's disk; its summary there is only its copy of the run it made.
     assert not (worker_b.org_dir("north") / "dead_letters.jsonl").exists()
-    assert not (worker_b.org_dir("north") / "summary.json").exists()
+    assert json.loads((worker_b.org_dir("north") / "summary.json").read_text()) == taken_over
