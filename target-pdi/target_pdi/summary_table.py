@@ -109,9 +109,13 @@ class TableSummaryStore:
                 else:
                     conn.execute(insert(t), [_row(record)])
                     self._trim(conn)
-        # This machine's copy of the run it made, after the table has it.
+        # This machine's copy of the run it made, after the table has it: a convenience, so a
+        # disk that refuses it costs a warning, not the summary.
         copy = summary_files.dry_run_path(self._file.path) if record.get("dry_run") else None
-        summary_files.write(copy or self._file.path, record, in_history=False)
+        try:
+            summary_files.write(copy or self._file.path, record, in_history=False)
+        except OSError as exc:
+            LOGGER.warning("Could not keep this machine's copy of the run summary: %s", exc)
 
     def _trim(self, conn: Connection) -> None:
         """Drop the real runs beyond the last HISTORY_LIMIT."""
