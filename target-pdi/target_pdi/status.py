@@ -1,7 +1,8 @@
 """Status: the last run, dead letters waiting, and whether both credentials still work.
 
 `meltano invoke target-pdi:status` (one per organization: `target-pdi--<org>:status`) reads
-the JSON summary the last run wrote (run_summary.py), counts the dead-letter file, logs in to
+the JSON summary the last run wrote and counts the dead letters, wherever they are kept
+(stores.py: files, or a shared database whichever worker ran last), logs in to
 PDI as `--test` does, and runs the tap's own `--test` through Meltano (mobilize_tap.py), which
 alone holds the Mobilize key. Exit 0 only when the last run succeeded and both credentials
 work. Short, readable, never a secret, never a traceback.

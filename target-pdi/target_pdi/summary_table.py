@@ -100,18 +100,22 @@ class TableSummaryStore:
 
     def write(self, record: Mapping[str, Any]) -> None:
         t = self.table
+        dry_run = bool(record.get("dry_run"))
         with database_errors(f"cannot write the run summary ({self._where})"):
-            self._make_table()
-            with self._engine.begin() as conn:
-                if record.get("dry_run"):
-                    conn.execute(delete(t).where(t.c.dry_run))
-                    conn.execute(insert(t), [_row(record)])
-                else:
-                    conn.execute(insert(t), [_row(record)])
-                    self._trim(conn)
+            # A dry run before any real run on the database makes no table and adopts nothing:
+            # its summary stays this machine's copy, which readers find until the table exists.
+            if not dry_run or self._table_exists():
+                self._make_table()
+                with self._engine.begin() as conn:
+                    if dry_run:
+                        conn.execute(delete(t).where(t.c.dry_run))
+                        conn.execute(insert(t), [_row(record)])
+                    else:
+                        conn.execute(insert(t), [_row(record)])
+                        self._trim(conn)
         # This machine's copy of the run it made, after the table has it: a convenience, so a
         # disk that refuses it costs a warning, not the summary.
-        copy = summary_files.dry_run_path(self._file.path) if record.get("dry_run") else None
+        copy = summary_files.dry_run_path(self._file.path) if dry_run else None
         try:
             summary_files.write(copy or self._file.path, record, in_history=False)
         except OSError as exc:

@@ -451,6 +451,20 @@ def test_the_summary_files_of_before_are_adopted(postgres_settings: Settings) ->
 
 
 @pytest.mark.postgres
+def test_a_dry_run_before_any_real_run_adopts_nothing(postgres_settings: Settings) -> None:
+    path = Path(postgres_settings.summary_path)
+    summary_files.write(path, {"run_id": "old", "dry_run": False})
+    with closing(summaries(postgres_settings)) as runs:
+        runs.write({"run_id": "preview", "dry_run": True})
+        assert runs.last() == {"run_id": "old", "dry_run": False}
+        assert runs.last_dry_run() == {"run_id": "preview", "dry_run": True}
+    assert summary_files.history_path(path).exists()
+    engine = sqlalchemy.create_engine(postgres_settings.id_map_url)
+    assert sqlalchemy.inspect(engine).get_table_names() == []
+    engine.dispose()
+
+
+@pytest.mark.postgres
 def test_summaries_of_organizations_never_meet(postgres_settings: Settings) -> None:
     south = Settings(
         **{
