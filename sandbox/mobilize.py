@@ -45,7 +45,8 @@ included): ``GET /__admin/dataset`` (``?compact=1`` for stub-embedded attendance
 answers hide), ``POST /__admin/mutate`` (``{"op": ..., ...}``, see ``_OPS``),
 ``POST /__admin/load`` (``{"spec": {...}}`` regenerates, ``{"dataset": {...}}`` loads).
 Mutations set the touched object's ``modified_date`` to ``max(now, previous + 1)``, where
-now is never before the dataset's generation epoch (unless an answer below says they don't).
+now is never before the dataset's generation epoch (unless an answer below says they don't);
+``garble_person`` alone sets fields as given, for answers the documentation rules out.
 
 Answers to the open questions of ``mobilize-api.md`` section 8 (``MobilizeAnswers``; the
 harsh value, hardest for a client, is the default; ``--answers lenient`` gives the other
@@ -1091,6 +1092,17 @@ class MobilizeApp(App):
             attendance["person"] = dict(person)
         return person
 
+    def op_garble_person(self, body: Record) -> Record:
+        """Set a person's fields exactly as given, ``modified_date`` included, unchecked and
+        unbumped (their signups' copies untouched): how a test makes Mobilize answer what its
+        documentation rules out, e.g. a ``modified_date`` that is no timestamp."""
+        person = self._person(body["id"])
+        fields = dict(body.get("fields") or {})
+        if "id" in fields:
+            raise ValueError("cannot set id")
+        person.update(fields)
+        return person
+
 
 _OPS: dict[str, Callable[[MobilizeApp, Record], Record]] = {
     "add_attendance": MobilizeApp.op_add_attendance,
@@ -1102,6 +1114,7 @@ _OPS: dict[str, Callable[[MobilizeApp, Record], Record]] = {
     "delete_event": MobilizeApp.op_delete_event,
     "add_person": MobilizeApp.op_add_person,
     "update_person": MobilizeApp.op_update_person,
+    "garble_person": MobilizeApp.op_garble_person,
 }
 
 

@@ -80,8 +80,11 @@ class MeltanoProject(dg.ConfigurableResource):
                 metadata={"meltano output": dg.MetadataValue.text("\n".join(lines[-40:]))},
             )
         value = json.loads(done.stdout or "{}").get("summary_path")
-        # Unset: target-pdi's own default (target_pdi/settings.py).
-        path = Path(value) if value else Path(".meltano/target-pdi/summary.json")
+        # Unset: target-pdi's own default (target_pdi/settings.py), in Meltano's system
+        # directory, a folder per environment.
+        sys_dir = Path(os.environ.get("MELTANO_SYS_DIR_ROOT") or ".meltano")
+        environment = self.resolved_environment()
+        path = Path(value) if value else sys_dir / "target-pdi" / environment / "summary.json"
         return path if path.is_absolute() else self.root / path
 
     def run(self, job: str, log: Callable[[str], None]) -> MeltanoRun:

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import typing as t
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 
+import click
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._classproperty import classproperty
+from singer_sdk.io_base import SingerWriter
 from singer_sdk.plugin_base import PluginBase
+from singer_sdk.tap_base import CliTestOptionValue
 
+from tap_mobilize import connection_test
 from tap_mobilize.client import DEFAULT_API_URL
 from tap_mobilize.errors import MobilizeFatalError
 from tap_mobilize.retries import DEFAULT_MAX_TRIES
+from tap_mobilize.run_markers import RunMarkers, StateTrackingWriter, failure_line
 from tap_mobilize.streams import STREAM_TYPES, SYNC_ORDER
 from tap_mobilize.throttle import (
     DEFAULT_OUTAGE_SECONDS,
@@ -28,7 +35,8 @@ from tap_mobilize.throttle import (
 )
 
 if t.TYPE_CHECKING:
-    import click
+    from types import FrameType
+
     from singer_sdk.streams import Stream
 
 
@@ -42,10 +50,25 @@ def _one_line_fatal_errors(logger: t.Any) -> Iterator[None]:
         sys.exit(1)
 
 
+@contextmanager
+def _refused_config_marked() -> Iterator[None]:
+    """A configuration refused before the sync starts ends the output with a failure marker
+    (run_markers.py), so that the target does not take the empty output for a finished run."""
+    try:
+        yield
+    except ConfigValidationError as exc:
+        RunMarkers(SingerWriter()).failed(failure_line(exc))
+        raise
+
+
 class TapMobilize(Tap):
     """Singer tap for the Mobilize API."""
 
     name = "tap-mobilize"
+    # Remembers the last state written, which a failure marker repeats.
+    message_writer_class = StateTrackingWriter
+    # The signal that stopped the sync, if one did (its failure marker says so).
+    _stopped_by: str | None = None
 
     @classproperty
     def _env_var_config(cls) -> dict[str, t.Any]:  # noqa: N805
@@ -234,15 +257,53 @@ class TapMobilize(Tap):
             loaded.update(reordered)  # in place: the SDK caches and shares this dict
         return loaded
 
+    def sync_all(self) -> None:  # type: ignore[misc]  # final for type checkers only
+        """The SDK's sync, unchanged, between the run's markers (run_markers.py): a target can
+        then tell a finished run from a failed or killed one."""
+        markers = RunMarkers(self.message_writer)
+        markers.started(self.state)
+        try:
+            super().sync_all()
+        except BaseException as error:
+            if self._stopped_by:
+                markers.failed(f"stopped by {self._stopped_by} before it finished")
+            else:
+                markers.failed(failure_line(error, secrets=[self.config.get("api_key")]))
+            raise
+        markers.completed()
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        self._stopped_by = signal.Signals(signum).name
+        super()._handle_termination(signum, frame)
+
     @classmethod
     def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
-        with _one_line_fatal_errors(cls.logger):
+        with _one_line_fatal_errors(cls.logger), _refused_config_marked():
             super().invoke(*args, **kwargs)
 
     @classmethod
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
-        with _one_line_fatal_errors(cls.logger):
-            super().cb_test(ctx, param, value)
+        """`--test`: one answer line on stdout, no record (connection_test.py);
+        `--test=schema` as singer-sdk has it (schemas hold no personal data)."""
+        if value != CliTestOptionValue.All.value:
+            with _one_line_fatal_errors(cls.logger):
+                super().cb_test(ctx, param, value)
+            return
+        passed, answer = connection_test.check(cls, ctx.params.get("config"))
+        click.echo(answer)
+        ctx.exit(0 if passed else 1)
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        command = super().get_singer_command()
+        for option in command.params:
+            if "--test" in option.opts:
+                option.help = (
+                    "Check the settings and the key: read the first page of every stream and "
+                    "print one line, OK and what was read, or FAILED and why (no record is "
+                    "written). --test=schema writes the schemas."
+                )
+        return command
 
 
 if __name__ == "__main__":

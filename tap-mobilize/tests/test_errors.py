@@ -132,10 +132,12 @@ def test_test_mode_on_connection_refused_fails_fast_naming_api_url(
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps({**config, "api_url": f"http://127.0.0.1:{port}/v1"}))
 
-    with pytest.raises(SystemExit) as excinfo:
-        TapMobilize.cli.main(args=["--config", str(config_file), "--test"], standalone_mode=False)
+    # `--test` ends with click's exit: its code is returned outside standalone mode.
+    code = TapMobilize.cli.main(
+        args=["--config", str(config_file), "--test"], standalone_mode=False
+    )
 
-    assert excinfo.value.code == 1
+    assert code == 1
     errors = [r.message for r in caplog.records if r.levelname == "ERROR"]
     assert (
         f"Could not reach the Mobilize API at http://127.0.0.1:{port} after 3 attempts "
@@ -149,10 +151,11 @@ def test_test_mode_on_403_names_the_api_key_setting(mobilize, config, tmp_path, 
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(config))
 
-    with pytest.raises(SystemExit) as excinfo:
-        TapMobilize.cli.main(args=["--config", str(config_file), "--test"], standalone_mode=False)
+    code = TapMobilize.cli.main(
+        args=["--config", str(config_file), "--test"], standalone_mode=False
+    )
 
-    assert excinfo.value.code == 1
+    assert code == 1
     assert any(
         "HTTP 403" in r.message and "check the api_key setting" in r.message for r in caplog.records
     )

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 from collections.abc import Iterable, Iterator
 from functools import cache
 from itertools import islice
@@ -58,8 +57,6 @@ from target_pdi.deadletters import (
     entry_key,
     entry_line,
     is_entry,
-    log_dead_letter,
-    new_entry,
 )
 from target_pdi.idmap import table_name
 from target_pdi.redact import register_secret
@@ -90,6 +87,11 @@ def dead_letter_table(name: str) -> Table:
     )
 
 
+def where_of(url: str, organization: str = "") -> str:
+    """Where an organization's dead letters are, as messages say it (never a password)."""
+    return f"table {table_name(organization, TABLE)} in {shown(url)}"
+
+
 def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
@@ -105,14 +107,14 @@ class TableDeadLetterStore(DeadLetterStore):
         file_path: str | os.PathLike[str],
         read_only: bool = False,
     ) -> None:
+        super().__init__()
         register_secret(make_url(url).password)
         self.table = dead_letter_table(table_name(organization, TABLE))
         self.read_only = read_only
-        self._where = f"table {self.table.name} in {shown(url)}"
+        self._where = where_of(url, organization)
         # The file of the days before the shared database: adopted by the first run that writes.
         self._file = FileDeadLetterStore(file_path, dry_run=True)
         self._engine = engine_for(url)
-        self._lock = threading.Lock()
         # This run's failures not yet saved: key -> (reason, failed at, the entry's line).
         self._unsaved: dict[Key, tuple[str, str, str]] = {}
         self._saved: set[Key] = set()  # this run's failures in the table
@@ -215,14 +217,14 @@ class TableDeadLetterStore(DeadLetterStore):
                     LOGGER.warning("Dead letter %s row %d is not JSON; ignored", t.name, seq)
                     continue
                 if is_entry(entry):
-                    yield entry
+                    yield self._read(entry)
             if len(page) < PAGE:
                 break
             after = page[-1][0]
         if self._unadopted():
             for entry in self._file.entries():
                 if not self._exists or not self._in_table(entry_key(entry)):
-                    yield entry
+                    yield self._read(entry)
 
     def _in_table(self, key: Key) -> bool:
         with (
@@ -276,12 +278,10 @@ class TableDeadLetterStore(DeadLetterStore):
         http_status: int | None = None,
         body: str = "",
     ) -> None:
-        entry = new_entry(stream, key, reason, record, http_status, body)
-        line = entry_line(entry)
+        entry = self._failure(stream, key, reason, record, http_status, body)
         with self._lock:
-            self._unsaved[(stream, str(key))] = (entry["reason"], entry["ts"], line)
+            self._unsaved[(stream, str(key))] = (entry["reason"], entry["ts"], entry_line(entry))
             self._gone.discard((stream, str(key)))
-        log_dead_letter(entry)
 
     def discard(self, stream: str, key: Any) -> None:
         found = (stream, str(key))
@@ -290,6 +290,7 @@ class TableDeadLetterStore(DeadLetterStore):
             if found in self._saved:
                 self._saved.discard(found)
                 self._gone.add(found)
+        self._written(found)
 
     def has(self, stream: str, key: Any) -> bool:
         found = (stream, str(key))

@@ -37,9 +37,18 @@ Key = tuple[str, str]  # (stream, record key)
 
 
 def new_entry(
-    stream: str, key: Any, reason: str, record: Any, http_status: int | None, body: str
+    stream: str,
+    key: Any,
+    reason: str,
+    record: Any,
+    http_status: int | None,
+    body: str,
+    *,
+    now: str,
+    first: str,
 ) -> dict[str, Any]:
-    """One dead letter: the record as it came, why it failed (redacted), and when."""
+    """One dead letter: the record as it came, why it failed (redacted), when it failed last
+    (`ts`) and first (`first_ts`)."""
     return {
         "stream": stream,
         "key": str(key),
@@ -47,7 +56,8 @@ def new_entry(
         "http_status": http_status,
         "body": redact(body, limit=BODY_LIMIT),
         "record": record,
-        "ts": datetime.now(UTC).isoformat(),
+        "ts": now,
+        "first_ts": first,
     }
 
 
@@ -88,6 +98,43 @@ class DeadLetterStore(ABC):
     this run's failures (the retried ones that failed again included). A read-only store (a dry
     run, status, reconcile) writes nothing.
     """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # (stream, key) -> when the record first failed (`first_ts`), from the entries read and
+        # the failures of this run: a retry that fails again keeps it, so `status` can tell a
+        # record failing for days from one that failed an hour ago (`ts` is the last failure).
+        self._first_failed: dict[Key, str] = {}
+
+    def _failure(
+        self,
+        stream: str,
+        key: Any,
+        reason: str,
+        record: Any,
+        http_status: int | None,
+        body: str,
+    ) -> dict[str, Any]:
+        """This run's entry for a record that failed, logged."""
+        now = datetime.now(UTC).isoformat()
+        with self._lock:
+            first = self._first_failed.setdefault((stream, str(key)), now)
+        entry = new_entry(stream, key, reason, record, http_status, body, now=now, first=first)
+        log_dead_letter(entry)
+        return entry
+
+    def _read(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """An entry of an earlier run, as it is read: its first failure is remembered."""
+        first = entry.get("first_ts") or entry.get("ts")
+        if isinstance(first, str):
+            with self._lock:
+                self._first_failed.setdefault(entry_key(entry), first)
+        return entry
+
+    def _written(self, key: Key) -> None:
+        """A record written after all: its failures ended."""
+        with self._lock:
+            self._first_failed.pop(key, None)
 
     @property
     @abstractmethod
@@ -154,9 +201,9 @@ class FileDeadLetterStore(DeadLetterStore):
     """A JSONL file, rewritten whole (a temporary file renamed) at each save."""
 
     def __init__(self, path: str | os.PathLike[str], *, dry_run: bool = False) -> None:
+        super().__init__()
         self.path = Path(path)
         self.dry_run = dry_run
-        self._lock = threading.Lock()
         # (stream, key) -> the entry's JSON line; the last failure of a record wins. A line, not
         # the record: parsed, an attendance (its event, person and sponsor embedded) takes ~5x
         # the memory, and a large organization's first run can dead-letter thousands.
@@ -174,7 +221,7 @@ class FileDeadLetterStore(DeadLetterStore):
     def entries(self) -> Iterator[dict[str, Any]]:
         """load() one entry at a time, as the file is read: a retry parses a batch's worth."""
         for _, entry in self.lines():
-            yield entry
+            yield self._read(entry)
 
     def lines(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """(line, entry) of each readable entry of the file, as it is read."""
@@ -224,15 +271,14 @@ class FileDeadLetterStore(DeadLetterStore):
         http_status: int | None = None,
         body: str = "",
     ) -> None:
-        entry = new_entry(stream, key, reason, record, http_status, body)
-        line = entry_line(entry)
+        line = entry_line(self._failure(stream, key, reason, record, http_status, body))
         with self._lock:
             self._entries[(stream, str(key))] = line
-        log_dead_letter(entry)
 
     def discard(self, stream: str, key: Any) -> None:
         with self._lock:
             self._entries.pop((stream, str(key)), None)
+        self._written((stream, str(key)))
 
     def has(self, stream: str, key: Any) -> bool:
         with self._lock:

@@ -34,6 +34,11 @@ class TimeBudgetSpent(FatalError):
     """The run used up its time budget (`time_budget_seconds`), 429 back-offs included."""
 
 
+class TapFailed(TargetPDIError):
+    """The tap failed, or ended without finishing (tap_outcome.py): what it sent was written
+    and STATE emitted for it, but the run as a whole failed."""
+
+
 class RecordRejected(TargetPDIError):
     """PDI refused one record (400/404/409/422...): dead-letter it and carry on."""
 

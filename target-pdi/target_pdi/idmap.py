@@ -401,6 +401,32 @@ class IdMap:
                     conn.execute(insert(table), rows)
             self._pending.clear()
 
+    def has_entries(self, besides: str) -> bool:
+        """Whether the map holds any entry of another type than ``besides``."""
+        with self._lock:
+            if any(t != besides and e is not None for (t, _), e in self._pending.items()):
+                return True
+            if self._conn is None:
+                return False
+            found = self._conn.execute(
+                select(self.table.c.object_type).where(self.table.c.object_type != besides).limit(1)
+            ).first()
+            self._conn.commit()  # a read must not leave a transaction open (PostgreSQL)
+            return found is not None
+
+    def forget_all_but(self, *kept: str) -> int:
+        """Delete every entry whose type is not in ``kept``, now; how many went."""
+        with self._lock:
+            self._pending = {(t, k): e for (t, k), e in self._pending.items() if t in kept}
+            if self._conn is None or self.read_only:
+                return 0
+            self._conn.commit()
+            with self._conn.begin():
+                gone = self._conn.execute(
+                    delete(self.table).where(self.table.c.object_type.not_in(kept))
+                )
+            return int(gone.rowcount or 0)
+
     def close(self) -> None:
         self.flush()
         with self._lock:

@@ -52,7 +52,8 @@ class PeoplePhase:
             for person in persons:
                 self.shared.deadletters.discard("people", person.person_id)
         except RECORD_FAILURES as exc:
-            self.summary.count(PdiObject.CONTACT, Outcome.FAILED)
+            # Once a run, however many batches hold this person's records.
+            self.summary.count_object(PdiObject.CONTACT, contact_key(email), Outcome.FAILED)
             with self._lock:
                 self._failed_emails[email] = str(exc)
             for person in persons:

@@ -36,6 +36,7 @@ from target_pdi.summary_files import history_path as history_path
 from target_pdi.summary_files import read_history as read_history
 from target_pdi.summary_files import read_last as read_last
 from target_pdi.summary_files import write as write
+from target_pdi.tap_outcome import FAILING, TAP_NAME
 
 LOGGER = logging.getLogger("target-pdi")
 
@@ -89,13 +90,19 @@ def new_run_id() -> str:
     return os.environ.get(RUN_ID_VARIABLE) or uuid.uuid4().hex
 
 
-def attention(objects: Mapping[str, Mapping[str, int]]) -> list[str]:
-    """Short reasons a person should look at a run that did not stop: what failed, by kind.
+def attention(
+    objects: Mapping[str, Mapping[str, int]], tap: Mapping[str, Any] | None = None
+) -> list[str]:
+    """Short reasons a person should look at a run: its tap failing, what failed, by kind.
 
     A run with failed records still succeeds (its bookmarks move past them; they wait in the
     dead letters), so `status` alone would hide them.
     """
-    return [f"{row['failed']} {kind} failed" for kind, row in objects.items() if row.get("failed")]
+    outcome = (tap or {}).get("outcome")
+    reasons = [f"{TAP_NAME} {outcome}"] if outcome in FAILING else []
+    return reasons + [
+        f"{row['failed']} {kind} failed" for kind, row in objects.items() if row.get("failed")
+    ]
 
 
 def build(
@@ -108,10 +115,12 @@ def build(
     dead_letters_before: set[tuple[str, str]],
     dead_letters_after: set[tuple[str, str]],
     run_id: str | None = None,
+    tap: Mapping[str, Any] | None = None,
     dead_letters_where: str | None = None,
 ) -> dict[str, Any]:
     """The JSON summary of one run, from its counters (the same ones Summary.lines logs);
-    `dead_letters.path` says where its dead letters are (the file, or the table)."""
+    `tap`: what the target knows of its tap's end (tap_outcome.py); `dead_letters.path` says
+    where its dead letters are (the file, or the table)."""
     status, message = outcome_of(error)
     read = {stream: summary.read[stream] for stream in READ_STREAMS}
     read.update({s: n for s, n in sorted(summary.read.items()) if s not in read})
@@ -126,10 +135,11 @@ def build(
         "duration_seconds": round((finished_at - summary.started_at).total_seconds(), 1),
         "status": status,
         "error": message,
+        "tap": dict(tap) if tap is not None else None,
         "dry_run": settings.dry_run,
         "records_read": read,
         "objects": objects,
-        "attention": attention(objects),
+        "attention": attention(objects, tap),
         "skipped": summary.skipped_reasons(),
         "notes": dict(sorted(summary.notes.items())),
         "dead_letters": {
@@ -172,7 +182,10 @@ class RunRecorder:
         self.dead_letters_before, _ = dead_letters_now(settings)
 
     def finish(
-        self, error: BaseException | None, requests_by_method: Mapping[str, int]
+        self,
+        error: BaseException | None,
+        requests_by_method: Mapping[str, int],
+        tap: Mapping[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         """Write the summary; a summary that cannot be written is logged, never fatal (it must
         not hide how the run itself ended)."""
@@ -187,6 +200,7 @@ class RunRecorder:
                 dead_letters_before=self.dead_letters_before,
                 dead_letters_after=after,
                 run_id=self.run_id,
+                tap=tap,
                 dead_letters_where=where,
             )
             with closing(summary_store(self.settings)) as summaries:

@@ -14,6 +14,7 @@ from target_pdi.engine import SyncEngine
 from target_pdi.errors import ConfigurationError
 from target_pdi.idmap import IdMap
 from target_pdi.mapping_files import MappingError, Mappings, unknown_calendars
+from target_pdi.pdi_account import claim
 from target_pdi.routing import CalendarRouter
 from target_pdi.settings import INITIAL_CONCURRENCY, Settings
 from target_pdi.stores import dead_letter_store
@@ -42,6 +43,13 @@ class Runtime:
         self.idmap = IdMap(
             settings.id_map_url, read_only=settings.dry_run, organization=settings.organization
         )
+        if not settings.dry_run:
+            try:
+                claim(self.idmap, settings)  # another PDI's map stops the run; a new one is ours
+            except BaseException:
+                self.idmap.close()
+                self.client.close()
+                raise
         self.deadletters = dead_letter_store(settings)
         self.engine = SyncEngine(
             self.client,

@@ -15,6 +15,7 @@ from typing import Any
 from singer_sdk import typing as th
 
 from target_pdi.plan import DEFAULT_APPROVAL_STATUSES
+from target_pdi.verdict import DEAD_LETTER_MAX_AGE_HOURS, MAX_SYNC_AGE_HOURS
 
 API_URL = "https://api.bluevote.com"
 # Requests in flight adapt to PDI's answer times, from INITIAL_CONCURRENCY up to this.
@@ -39,20 +40,34 @@ ZERO_IS_A_VALUE = frozenset({"max_retries", "backoff_base_seconds", "default_cal
 
 
 def project_dir() -> Path:
-    """The Meltano project (relative mapping files, the default id map and dead letters)."""
+    """The Meltano project (relative mapping files, the reconcile report)."""
     return Path(os.environ.get("MELTANO_PROJECT_ROOT") or os.getcwd())
 
 
+def files_dir() -> Path:
+    """Where the default id map, dead letters and run summary live:
+    ``<sys>/target-pdi/<environment>``, <sys> being Meltano's system directory
+    (MELTANO_SYS_DIR_ROOT, by default <project>/.meltano).
+
+    One folder per Meltano environment (MELTANO_ENVIRONMENT), because an id map describes one
+    PDI: dev's (a sandbox, a test account) used against prod's PDI would make a run believe
+    everything is there already and write nothing. Without an environment, the folder itself.
+    """
+    sys_dir = os.environ.get("MELTANO_SYS_DIR_ROOT")
+    root = Path(sys_dir) if sys_dir else project_dir() / ".meltano"
+    return root / "target-pdi" / os.environ.get("MELTANO_ENVIRONMENT", "")
+
+
 def default_id_map_url() -> str:
-    return f"sqlite:///{project_dir() / '.meltano' / 'target-pdi' / 'idmap.sqlite'}"
+    return f"sqlite:///{files_dir() / 'idmap.sqlite'}"
 
 
 def default_dead_letter_path() -> str:
-    return str(project_dir() / ".meltano" / "target-pdi" / "dead_letters.jsonl")
+    return str(files_dir() / "dead_letters.jsonl")
 
 
 def default_summary_path() -> str:
-    return str(project_dir() / ".meltano" / "target-pdi" / "summary.json")
+    return str(files_dir() / "summary.json")
 
 
 def default_reconcile_report_path() -> str:
@@ -90,6 +105,8 @@ class Settings:
     mobilize_tap: str = MOBILIZE_TAP
     summary_path: str = field(default_factory=default_summary_path)
     reconcile_report_path: str = field(default_factory=default_reconcile_report_path)
+    max_sync_age_hours: int = MAX_SYNC_AGE_HOURS
+    dead_letter_max_age_hours: int = DEAD_LETTER_MAX_AGE_HOURS
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -133,7 +150,16 @@ _COERCE: dict[str, Any] = {
         str,
     ),
     **dict.fromkeys(("dry_run", "sync_all_people"), bool),
-    **dict.fromkeys(("max_concurrency", "max_retries", "batch_size_rows"), int),
+    **dict.fromkeys(
+        (
+            "max_concurrency",
+            "max_retries",
+            "batch_size_rows",
+            "max_sync_age_hours",
+            "dead_letter_max_age_hours",
+        ),
+        int,
+    ),
     **dict.fromkeys(
         (
             "max_requests_per_second",
@@ -169,9 +195,10 @@ _RUN = (
     th.Property(
         "id_map_url",
         th.StringType,
-        description="SQLAlchemy URL of the id map (default "
-        "sqlite:///<project>/.meltano/target-pdi/idmap.sqlite, "
-        "<project> = MELTANO_PROJECT_ROOT or cwd)",
+        description="SQLAlchemy URL of the id map, which records the PDI it describes "
+        "(default sqlite:///<sys>/target-pdi/<environment>/idmap.sqlite, "
+        "<sys> = MELTANO_SYS_DIR_ROOT or <project>/.meltano, "
+        "<environment> = MELTANO_ENVIRONMENT)",
     ),
     th.Property(
         "dry_run",
@@ -198,7 +225,7 @@ _RUN = (
         "dead_letter_path",
         th.StringType,
         description="JSONL of rejected records "
-        "(default <project>/.meltano/target-pdi/dead_letters.jsonl)",
+        "(default <sys>/target-pdi/<environment>/dead_letters.jsonl)",
     ),
 )
 _ROUTING = (
@@ -313,13 +340,27 @@ _OPERATIONS = (
         "summary_path",
         th.StringType,
         description="JSON summary of the last run, for alerting and status "
-        "(default <project>/.meltano/target-pdi/summary.json)",
+        "(default <sys>/target-pdi/<environment>/summary.json)",
     ),
     th.Property(
         "reconcile_report_path",
         th.StringType,
         description="CSV of the discrepancies reconcile finds "
         "(default <project>/output/reconcile.csv)",
+    ),
+    th.Property(
+        "max_sync_age_hours",
+        th.IntegerType,
+        default=MAX_SYNC_AGE_HOURS,
+        description="status says ATTENTION when the last successful run finished longer ago "
+        "than this (fit for the twice-daily schedule; 1 for a run every few minutes)",
+    ),
+    th.Property(
+        "dead_letter_max_age_hours",
+        th.IntegerType,
+        default=DEAD_LETTER_MAX_AGE_HOURS,
+        description="status says ATTENTION when a dead letter first failed longer ago than "
+        "this (every run retries them: one this old waits for a person)",
     ),
 )
 

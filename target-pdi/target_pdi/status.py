@@ -1,11 +1,13 @@
 """Status: the last run, dead letters waiting, and whether both credentials still work.
 
 `meltano invoke target-pdi:status` (one per organization: `target-pdi--<org>:status`) reads
-the JSON summary the last run wrote and counts the dead letters, wherever they are kept
-(stores.py: files, or a shared database whichever worker ran last), logs in to
-PDI as `--test` does, and runs the tap's own `--test` through Meltano (mobilize_tap.py), which
-alone holds the Mobilize key. Exit 0 only when the last run succeeded and both credentials
-work. Short, readable, never a secret, never a traceback.
+the JSON summaries runs wrote (run_summary.py; dry runs left out), the dead letters waiting
+(waiting_letters.py), wherever they are kept (stores.py: files, or a shared database whichever
+worker ran last), logs in to PDI as `--test` does, and runs the tap's own `--test` through
+Meltano (mobilize_tap.py), which alone holds the Mobilize key, and reports the tap's own answer;
+it says so when the id map is another PDI's (pdi_account.py).
+The last line is the verdict of verdict.py: OK and exit 0, or ATTENTION with its reasons and
+exit 1. Short, readable, never a secret, never a record, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -23,11 +26,14 @@ import click
 from target_pdi.credentials import require_credentials
 from target_pdi.errors import FatalError, TargetPDIError
 from target_pdi.mobilize_tap import tap_command, tap_cwd
+from target_pdi.pdi_account import problem_of
 from target_pdi.redact import redact
 from target_pdi.run_summary import SUCCEEDED, organization_of
 from target_pdi.runtime import make_client
 from target_pdi.settings import Settings
-from target_pdi.stores import dead_letter_store, summary_store
+from target_pdi.stores import SummaryStore, dead_letters_where, summary_store
+from target_pdi.verdict import DEFAULT_LIMITS, Limits, verdict
+from target_pdi.waiting_letters import Waiting, describe, waiting
 
 if TYPE_CHECKING:
     from target_pdi.target import TargetPDI
@@ -38,10 +44,13 @@ CHECK_OUTAGE_SECONDS = 15
 TAP_TEST_TIMEOUT_SECONDS = 180
 # By the tap's namespace, so they reach an organization's tap (tap-mobilize--<org>) too.
 TAP_TEST_LIMITS = {"TAP_MOBILIZE_OUTAGE_SECONDS": "30", "TAP_MOBILIZE_TIME_BUDGET_SECONDS": "60"}
-# The tap's own warning when it has no key: it reads public events only.
-NO_KEY_HINT = "set the api_key setting"
+NOT_CHECKED = "not checked"
+# The tap's `--test` answers on stdout with one line: "OK: ...", "OK, without ...", "FAILED: ...".
+_ANSWER = re.compile(r"^(OK\b|FAILED:)")
 # Meltano's rendering of a plugin line: "<timestamp> [level    ] tap-mobilize <message>".
 _MELTANO_LINE = re.compile(r"^\S+\s+\[\s*(\w+)\s*\]\s+(?:\S+\s+)?(.*)$")
+# The last line of a Python traceback: "requests.exceptions.ConnectionError: ...".
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)\b(:.*)?$")
 
 
 @dataclass(frozen=True)
@@ -53,28 +62,63 @@ class Check:
 
 
 def run_status(target: TargetPDI) -> int:
-    """Exit status: 0 when the last run succeeded and both credentials work."""
+    """Exit status: 0 when nothing needs a person (verdict.py), 1 otherwise."""
     settings = target.settings
-    with (
-        closing(summary_store(settings)) as summaries,
-        closing(dead_letter_store(settings, read_only=True)) as dead_letters,
-    ):
-        report = render(
-            organization_of(settings),
-            summaries.last(),
-            summary_path=summaries.where,
-            dead_letters_waiting=dead_letters.count(),
-            dead_letter_path=dead_letters.where,
-            pdi=check_pdi(settings),
-            mobilize=check_mobilize(settings),
-            now=datetime.now(UTC),
-            last_dry_run=summaries.last_dry_run(),
-        )
+    with closing(summary_store(settings)) as summaries:
+        last, last_success = recorded_runs(summaries)
+        last_dry_run = summaries.last_dry_run()
+        summary_where = summaries.where
+    report = render(
+        organization_of(settings),
+        last,
+        summary_path=summary_where,
+        dead_letters=waiting(settings),
+        dead_letter_path=dead_letters_where(settings),
+        pdi=check_pdi(settings),
+        mobilize=check_mobilize(settings),
+        now=datetime.now(UTC),
+        last_success=last_success,
+        limits=Limits(
+            max_sync_age=timedelta(hours=settings.max_sync_age_hours),
+            dead_letter_max_age=timedelta(hours=settings.dead_letter_max_age_hours),
+        ),
+        last_dry_run=last_dry_run,
+        id_map=check_id_map(settings),
+    )
     click.echo("\n".join(report.lines))
     return 0 if report.healthy else 1
 
 
+def recorded_runs(
+    summaries: SummaryStore,
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(the last run, the last successful run) as their summaries, dry runs left out: a dry
+    run writes nothing, so it is never the last run. The one read of the run summaries."""
+    last = summaries.last()
+    runs = summaries.history() or ([last] if last else [])
+    real = [run for run in runs if not run.get("dry_run")]
+    succeeded = [run for run in real if run.get("status") == SUCCEEDED]
+    return (real[-1] if real else None), (succeeded[-1] if succeeded else None)
+
+
 # --- the checks ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdMapProblem:
+    """Why a sync would refuse the id map: the short reason and the line that explains it."""
+
+    reason: str
+    message: str
+
+
+def check_id_map(settings: Settings) -> IdMapProblem | None:
+    """Whether the id map is this PDI's (pdi_account.py), read without a request."""
+    try:
+        refusal = problem_of(settings)
+    except TargetPDIError as exc:
+        return IdMapProblem("id map unreadable", f"FAILED: {redact(exc, limit=300)}")
+    return IdMapProblem("id map of another PDI", refusal) if refusal else None
 
 
 def check_pdi(settings: Settings) -> Check:
@@ -96,7 +140,7 @@ def check_pdi(settings: Settings) -> Check:
             client.close()
     except TargetPDIError as exc:
         return Check(False, f"FAILED: {redact(exc, limit=300)}")
-    return Check(True, f"OK (logged in to {client.base_url})")
+    return Check(True, f"OK: logged in to PDI at {client.base_url} as the configured user")
 
 
 def check_mobilize(settings: Settings) -> Check:
@@ -104,7 +148,7 @@ def check_mobilize(settings: Settings) -> Check:
     try:
         command = tap_command(settings, "--test")
     except FatalError as exc:
-        return Check(False, f"not checked: {redact(exc, limit=300)}")
+        return Check(False, f"{NOT_CHECKED}: {redact(exc, limit=300)}")
     try:
         done = subprocess.run(
             command,
@@ -120,8 +164,8 @@ def check_mobilize(settings: Settings) -> Check:
             False, f"FAILED: {settings.mobilize_tap} --test took over {TAP_TEST_TIMEOUT_SECONDS} s"
         )
     except OSError as exc:
-        return Check(False, f"not checked: {redact(exc, limit=300)}")
-    return tap_test_result(settings.mobilize_tap, done.returncode, done.stderr)
+        return Check(False, f"{NOT_CHECKED}: {redact(exc, limit=300)}")
+    return tap_test_result(settings.mobilize_tap, done.returncode, done.stdout, done.stderr)
 
 
 def quick_tap_env() -> dict[str, str]:
@@ -133,18 +177,35 @@ def quick_tap_env() -> dict[str, str]:
     return env
 
 
-def tap_test_result(tap: str, returncode: int, log: str) -> Check:
-    """One line from the tap test's exit status and log (stderr; stdout holds records)."""
-    messages = [_message(line) for line in log.splitlines() if line.strip()]
+def tap_test_result(tap: str, returncode: int, stdout: str, log: str) -> Check:
+    """The tap's own answer to `--test`: its one line on stdout (OK and what the key reads, or
+    FAILED and the tap's error). Without one (the tap crashed), the exception a traceback in
+    its log ends with. Never a line of the log for being the last one: a warning Python prints
+    at exit, or Meltano's own lines, would pass for the reason."""
+    answers = [line.strip() for line in stdout.splitlines() if _ANSWER.match(line.strip())]
+    answer = answers[-1] if answers else ""
     if returncode == 0:
-        if any(NO_KEY_HINT in text for _, text in messages):
-            return Check(
-                True, "OK, but without an api_key: only public events are read (set api_key)"
-            )
-        return Check(True, f"OK ({tap} --test passed)")
-    errors = [text for level, text in messages if level in ("error", "critical")]
-    reason = errors[-1] if errors else (messages[-1][1] if messages else "no output")
-    return Check(False, f"FAILED: {redact(reason, limit=300)}")
+        return Check(True, redact(answer or f"OK: {tap} --test passed", limit=300))
+    if answer.startswith("FAILED:"):
+        return Check(False, redact(answer, limit=300))
+    crash = _exception_line(log)
+    if crash:
+        return Check(False, f"FAILED: {redact(crash, limit=300)}")
+    return Check(
+        False,
+        f"FAILED: {tap} --test exited {returncode} without saying why "
+        f"(meltano invoke {tap} --test shows its log)",
+    )
+
+
+def _exception_line(log: str) -> str | None:
+    """The exception line that ends the last traceback in the log, if there is one."""
+    messages = [_message(line)[1] for line in log.splitlines() if line.strip()]
+    starts = [n for n, text in enumerate(messages) if text.startswith("Traceback (most recent")]
+    if not starts:
+        return None
+    found = [text for text in messages[starts[-1] :] if _EXCEPTION_LINE.match(text)]
+    return found[-1] if found else None
 
 
 def _message(line: str) -> tuple[str, str]:
@@ -168,14 +229,18 @@ def render(
     last: dict[str, Any] | None,
     *,
     summary_path: str,
-    dead_letters_waiting: int,
+    dead_letters: Sequence[Waiting],
     dead_letter_path: str,
     pdi: Check,
     mobilize: Check,
     now: datetime,
+    last_success: dict[str, Any] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
     last_dry_run: dict[str, Any] | None = None,
+    id_map: IdMapProblem | None = None,
 ) -> Report:
-    """What a person reads: the last run, what changed and failed, dead letters, credentials.
+    """What a person reads: the last run, what changed and failed, the last success when that
+    was another run, the dead letters by kind, the credentials, and the verdict.
 
     A dry run is one line of its own: it is never the last run, and never makes one healthy.
     """
@@ -184,17 +249,34 @@ def render(
         lines.append(f"Last run: no run yet (no summary at {summary_path})")
     else:
         lines += _last_run(last, now)
+        if last_success is not None and last_success != last:
+            lines.append(f"Last successful run: finished {_finished(last_success, now)}")
     if last_dry_run is not None:
         lines.append(_last_dry_run(last_dry_run, now))
     lines.append(
-        f"Dead letters waiting: {dead_letters_waiting}"
-        + (f" ({dead_letter_path})" if dead_letters_waiting else "")
+        f"Dead letters waiting: {len(dead_letters)}"
+        + (f" ({dead_letter_path})" if dead_letters else "")
     )
+    lines += [f"  {line}" for line in describe(dead_letters)]
     lines.append(f"PDI credentials: {pdi.message}")
     lines.append(f"Mobilize credentials: {mobilize.message}")
-    healthy = last is not None and last.get("status") == SUCCEEDED and pdi.ok and mobilize.ok
-    lines.append("Status: OK" if healthy else f"Status: ATTENTION ({_why(last, pdi, mobilize)})")
-    return Report(lines, healthy)
+    if id_map is not None:  # a line only when a sync would refuse it
+        lines.append(f"Id map: {id_map.message}")
+    failed_checks = [
+        f"{name} {'not checked' if check.message.startswith(NOT_CHECKED) else 'failed'}"
+        for name, check in (("PDI credentials", pdi), ("Mobilize credentials", mobilize))
+        if not check.ok
+    ] + ([id_map.reason] if id_map else [])
+    reasons = verdict(
+        last,
+        last_success,
+        [letter.since for letter in dead_letters],
+        now=now,
+        limits=limits,
+        failed_checks=failed_checks,
+    )
+    lines.append(f"Status: ATTENTION ({'; '.join(reasons)})" if reasons else "Status: OK")
+    return Report(lines, not reasons)
 
 
 def _finished(run: dict[str, Any], now: datetime) -> str:
@@ -248,19 +330,6 @@ def _last_run(last: dict[str, Any], now: datetime) -> list[str]:
 
 def _counts(row: dict[str, int], outcomes: tuple[str, ...]) -> str:
     return ", ".join(f"{row.get(o, 0)} {o}" for o in outcomes if row.get(o))
-
-
-def _why(last: dict[str, Any] | None, pdi: Check, mobilize: Check) -> str:
-    reasons = []
-    if last is None:
-        reasons.append("no run yet")
-    elif last.get("status") != SUCCEEDED:
-        reasons.append(f"last run {last.get('status', 'unknown')}")
-    if not pdi.ok:
-        reasons.append("PDI credentials")
-    if not mobilize.ok:
-        reasons.append("Mobilize credentials")
-    return ", ".join(reasons)
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from target_pdi.database import is_server_database
-from target_pdi.dead_letter_table import TableDeadLetterStore
+from target_pdi.dead_letter_table import TableDeadLetterStore, where_of
 from target_pdi.deadletters import DeadLetterStore, FileDeadLetterStore
 from target_pdi.settings import Settings
 from target_pdi.summary_files import FileSummaryStore
@@ -76,6 +76,13 @@ def dead_letter_store(settings: Settings, *, read_only: bool | None = None) -> D
             read_only=read_only,
         )
     return FileDeadLetterStore(settings.dead_letter_path, dry_run=read_only)
+
+
+def dead_letters_where(settings: Settings) -> str:
+    """Where the organization's dead letters are, for messages, without opening them."""
+    if uses_shared_database(settings):
+        return where_of(settings.id_map_url, settings.organization)
+    return settings.dead_letter_path
 
 
 def summary_store(settings: Settings) -> SummaryStore:

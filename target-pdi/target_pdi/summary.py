@@ -28,8 +28,10 @@ class Summary:
         self.started = time.monotonic()
         self.started_at = datetime.now(UTC)
         # Hashes of the keys counted so far, per kind: an object many records share (a contact,
-        # a venue) is looked at in every batch that holds one of them, yet is counted once.
+        # a venue) is looked at in every batch that holds one of them, yet is counted once; the
+        # failed ones apart, so that one that failed and was then written counts both ways.
         self._counted: dict[PdiObject, set[int]] = {t: set() for t in WRITTEN_OBJECTS}
+        self._failed: dict[PdiObject, set[int]] = {t: set() for t in WRITTEN_OBJECTS}
 
     def done(self, kind: PdiObject) -> tuple[int, int]:
         """(written or found unchanged, failed) so far for one kind of PDI object."""
@@ -44,13 +46,18 @@ class Summary:
 
     def count_object(self, kind: PdiObject, key: str, outcome: Outcome) -> None:
         """Count one object by its key: found unchanged after this run already counted it (it
-        was created, updated or found earlier in the run) is not counted again. Hashes, not
-        keys, are kept: a few dozen bytes per object, whatever its key's length."""
+        was created, updated or found earlier in the run), or failed again, it is not counted
+        again. Hashes, not keys, are kept: a few dozen bytes per object, whatever its key."""
         with self._lock:
-            counted = self._counted[kind]
             seen = hash(key)
-            if outcome is Outcome.UNCHANGED and seen in counted:
-                return
+            if outcome is Outcome.FAILED:
+                counted = self._failed[kind]
+                if seen in counted:
+                    return
+            else:
+                counted = self._counted[kind]
+                if outcome is Outcome.UNCHANGED and seen in counted:
+                    return
             counted.add(seen)
             self.objects[kind][outcome] += 1
 

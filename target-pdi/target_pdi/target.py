@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import asdict, replace
 from functools import cached_property
 from types import FrameType
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import click
 from singer_sdk.helpers._classproperty import classproperty
@@ -29,8 +30,11 @@ from target_pdi.client import STOP, STOPPED_MESSAGE
 from target_pdi.credentials import require_credentials
 from target_pdi.drain import Drain
 from target_pdi.dry_run import saved_nothing_line
-from target_pdi.errors import ConfigurationError, FatalError, RecordRejected, Stopped
+from target_pdi.errors import ConfigurationError, FatalError, RecordRejected, Stopped, TapFailed
+from target_pdi.files_left_behind import warn_of_files_left_behind
 from target_pdi.mapping_files import MappingError, Mappings, load_mappings
+from target_pdi.pdi_account import refuse_another_pdi
+from target_pdi.quiet_config import config_read_quietly
 from target_pdi.redact import redact, register_secret
 from target_pdi.run_lock import holding
 from target_pdi.run_summary import RunRecorder, print_last, written_where
@@ -38,6 +42,7 @@ from target_pdi.runtime import Runtime
 from target_pdi.settings import Settings, config_schema, env_numbers, project_dir
 from target_pdi.sinks import BufferSink, IgnoredSink
 from target_pdi.summary import ProgressReporter, Summary, log_info
+from target_pdi.tap_outcome import TapOutcome
 from target_pdi.unread_input import discard_unread_input
 from target_pdi.vocabulary import WRITTEN_STREAMS
 
@@ -58,6 +63,7 @@ class TargetPDI(Target):
         self.drain = Drain(self.settings, self.summary, self.mappings, self.logger)
         self._progress: ProgressReporter | None = None
         self.input_started = False  # invoke drops the input of a sync that never read it
+        self.tap_outcome = TapOutcome()  # how the tap ended, from its markers
 
     @cached_property
     def settings(self) -> Settings:
@@ -89,13 +95,23 @@ class TargetPDI(Target):
 
     def sync(self, file_input: IO[str] | None = None) -> None:
         """A sync (the SDK's `listen`): PDI credentials checked before the first line of input,
-        and the run's JSON summary written when it ends, however it ends (run_summary.py)."""
+        and the run's JSON summary written when it ends, however it ends (run_summary.py).
+        A tap that failed or ended without finishing fails the run (tap_outcome.py), once
+        what it sent is written."""
         recorder = RunRecorder(self.settings, self.summary)
         error: BaseException | None = None
         try:
             require_credentials(self.settings)
+            # Another PDI's id map is refused before any request (pdi_account.py).
+            refuse_another_pdi(self.settings)
+            warn_of_files_left_behind(self.settings)
             self.input_started = True
-            self.listen(file_input)
+            source = file_input if file_input is not None else sys.stdin
+            # The SDK only iterates over its input.
+            self.listen(cast(IO[str], self.tap_outcome.lines(source)))
+            self.tap_outcome.warn_if_unmarked(self.logger)
+            if failure := self.tap_outcome.failure():
+                raise TapFailed(failure)
         except BaseException as exc:
             error = exc
             raise
@@ -103,7 +119,11 @@ class TargetPDI(Target):
             if self._progress is not None:
                 self._progress.stop()
             runtime = self.drain.runtime
-            recorder.finish(error, runtime.client.requests_by_method if runtime else {})
+            recorder.finish(
+                error,
+                runtime.client.requests_by_method if runtime else {},
+                tap=self.tap_outcome.as_summary(),
+            )
             if self.settings.dry_run:
                 self.logger.info(saved_nothing_line(written_where(self.settings)))
 
@@ -142,6 +162,8 @@ class TargetPDI(Target):
             self.drain_all()
 
     def _process_state_message(self, message_dict: dict) -> None:
+        if self.tap_outcome.see(message_dict):
+            return  # a failure marker: its value is no new state
         super()._process_state_message(message_dict)
         if self.drain.due:  # a slow tap's last records do not wait for the next record
             self.drain_all()
@@ -184,7 +206,7 @@ class TargetPDI(Target):
         runtime.client.close()
         return (
             True,
-            f"OK: logged in to PDI at {runtime.client.base_url}; "
+            f"OK: logged in to PDI at {runtime.client.base_url} as the configured user; "
             f"calendars: {', '.join(names) or 'none'}",
         )
 
@@ -210,13 +232,15 @@ class TargetPDI(Target):
         )
 
     @classmethod
-    def _from_cli(cls, config: Any) -> TargetPDI:
-        """The target for the CLI's --config (a file, or ENV), validated, as the SDK builds it."""
-        return cls(
-            config=config.config if config else None,
-            validate_config=True,
-            parse_env_config=bool(config.parse_env) if config else False,
-        )
+    def _from_cli(cls, config: Any, *, quietly: bool = True) -> TargetPDI:
+        """The target for the CLI's --config (a file, or ENV), validated, as the SDK builds it;
+        quietly: without the SDK's lines on how it read the config (quiet_config.py)."""
+        with config_read_quietly(cls.logger) if quietly else nullcontext():
+            return cls(
+                config=config.config if config else None,
+                validate_config=True,
+                parse_env_config=bool(config.parse_env) if config else False,
+            )
 
     @classmethod
     def invoke(  # type: ignore[override]
@@ -232,11 +256,16 @@ class TargetPDI(Target):
         fix: bool = False,
         status: bool = False,
         last_run: bool = False,
+        retarget_id_map: bool = False,
     ) -> None:
         syncing: TargetPDI | None = None
         try:
             if last_run and not about:
                 sys.exit(print_last(cls._from_cli(config).settings))
+            if retarget_id_map and not about:
+                from target_pdi.retarget import run_retarget
+
+                sys.exit(run_retarget(cls._from_cli(config).settings))
             if (reconcile or status) and not about:
                 target = cls._from_cli(config)
                 if status:
@@ -264,12 +293,19 @@ class TargetPDI(Target):
                 return
             # The SDK's Target.invoke, with `sync` (which records the run) for its `listen`.
             cls.print_version(print_fn=cls.logger.info)
-            target = cls._from_cli(config)
+            target = cls._from_cli(config, quietly=False)
             # The organization's run lock first: a second run of it stops here, having read,
             # written and recorded nothing (run_lock.py).
             syncing = target
             with holding(target.settings):
                 target.sync(file_input)
+        except TapFailed as exc:
+            cls.logger.error(
+                "target-pdi: the run failed: %s. What the tap sent before was written (or "
+                "dead-lettered), and no bookmark passes the rest",
+                exc,
+            )
+            sys.exit(1)
         except (FatalError, RecordRejected) as exc:
             # One clear line (no traceback, no secrets) and a non-zero exit; no STATE was written.
             # A RecordRejected gets here only from a request that serves no one record (the
@@ -326,6 +362,14 @@ class TargetPDI(Target):
                 ["--last-run"],
                 is_flag=True,
                 help="Print the last run's JSON summary on stdout (exit 1 when there is none).",
+            )
+        )
+        command.params.append(
+            click.Option(
+                ["--retarget-id-map"],
+                is_flag=True,
+                help="Make the id map this PDI's (api_url, username) on purpose: forget the "
+                "PDI ids it holds of another PDI, keep its tombstones; print what was done.",
             )
         )
         return command

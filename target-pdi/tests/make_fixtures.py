@@ -25,6 +25,8 @@ def sandbox_config(pdi: Any, tmp_path: Path) -> dict[str, Any]:
         "api_token": "sandbox-token",
         "id_map_url": f"sqlite:///{tmp_path / 'idmap.sqlite'}",
         "dead_letter_path": str(tmp_path / "dead_letters.jsonl"),
+        # Not the default, the repository's own .meltano/: tests run side by side.
+        "summary_path": str(tmp_path / "summary.json"),
         "max_requests_per_second": 1000,
     }
 

@@ -170,6 +170,25 @@ def test_people_sharing_an_email_get_one_contact_and_one_line_per_batch(
     ]
 
 
+def test_a_contact_pdi_refuses_in_every_batch_counts_as_one_failure(
+    pdi: Pdi, runtime: Runtime
+) -> None:
+    """PDI refuses a blank last name; a person whose signups fill two batches is one failed
+    contact in the summary (it said 2), as in the dead letters."""
+    event = F.event(101, "Canvass", "CANVASS", [F.slot(1001, 3), F.slot(1002, 4)])
+    blank = F.person(1, "Ana", "", "ana.lopez@example.org")
+    for att_id, ts in ((11, F.slot(1001, 3)), (12, F.slot(1002, 4))):
+        runtime.engine.run(
+            Batch(
+                events=[event],
+                attendances=[F.attendance(att_id, blank, event, ts, "REGISTERED", None)],
+            )
+        )
+    assert not pdi.state()["contacts"]
+    assert runtime.engine.summary.counts()["contacts"]["failed"] == 1
+    assert [k for k in dead_letters(runtime) if k[0] == "people"] == [("people", "1")]
+
+
 def test_a_malformed_email_is_dead_lettered_with_its_reason(
     pdi: Pdi, runtime: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:

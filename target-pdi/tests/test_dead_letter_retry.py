@@ -54,3 +54,44 @@ def test_dead_letters_are_retried_in_batches_of_batch_size_rows(tmp_path: Path) 
     # In the order they failed; the stream no run writes (timeslots) is not retried.
     assert retried == [("people", n) for n in range(7)] + [("attendances", n) for n in range(4)]
     assert summary.dead_letters_retried == 11
+
+
+def saved(path: Path) -> dict[str, dict[str, Any]]:
+    return {e["key"]: e for e in map(json.loads, path.read_text().splitlines())}
+
+
+def test_a_retry_that_fails_again_keeps_when_the_record_first_failed(tmp_path: Path) -> None:
+    """`ts` is the last failure, `first_ts` the first: status tells a record failing for days
+    from one that failed an hour ago, however many runs retried it."""
+    path = tmp_path / "dead_letters.jsonl"
+    first = "2026-11-20T04:00:01+00:00"
+    write_dead_letters(
+        path,
+        [
+            {"stream": "people", "key": "1", "record": {"id": 1}, "ts": "x", "first_ts": first},
+            # Written before first_ts existed: its ts is the best knowledge of its first failure.
+            {"stream": "people", "key": "2", "record": {"id": 2}, "ts": first},
+        ],
+    )
+    store = FileDeadLetterStore(path)
+    assert len(list(store.entries())) == 2  # the retry reads them
+    for key in ("1", "2", "3"):  # both fail again, and a new record fails
+        store.add("people", key, "person has no email address", {"id": int(key)})
+    store.save()
+
+    entries = saved(path)
+    assert entries["1"]["first_ts"] == entries["2"]["first_ts"] == first
+    assert entries["1"]["ts"] > first
+    assert entries["3"]["first_ts"] == entries["3"]["ts"] > first
+
+
+def test_a_record_written_at_last_starts_afresh(tmp_path: Path) -> None:
+    path = tmp_path / "dead_letters.jsonl"
+    old = "2026-11-20T04:00:01+00:00"
+    write_dead_letters(path, [{"stream": "people", "key": "1", "record": {}, "first_ts": old}])
+    store = FileDeadLetterStore(path)
+    list(store.entries())
+    store.discard("people", "1")  # written
+    store.add("people", "1", "PDI answered HTTP 400", {})  # a later version fails
+    store.save()
+    assert saved(path)["1"]["first_ts"] > old

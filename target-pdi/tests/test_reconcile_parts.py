@@ -82,11 +82,31 @@ def test_the_table_aligns_its_columns_and_counts_by_kind() -> None:
         f"  {WRONG_TIME}      1",
         f"  {SHARED_EMAIL}  1",
         "(3 timeslots, 5 signups and 2 PDI contacts compared)",
+        "(emails are shown as <email>: the CSV has them)",
     ]
     assert table([], Checked(timeslots=3, signups=5, contacts=2, dead_lettered=1)) == [
         "No discrepancies: PDI holds what Mobilize says (3 timeslots, 5 signups and 2 PDI "
         "contacts compared; 1 signups left out: in the dead letters)."
     ]
+
+
+def test_the_table_shows_no_email_and_says_where_they_are() -> None:
+    """The table goes to a terminal and to orchestrators' logs: the ids name each row."""
+    signup = Discrepancy(
+        "signup without invitation",
+        "attendance:5",
+        "E1",
+        "bo.kim@example.org: Yes",
+        "none",
+        "invited by the sync",
+    )
+    lines = table([signup, SHARED], Checked(), "/out/reconcile.csv")
+    assert not [line for line in lines if "@" in line], lines
+    assert any("attendance:5" in line and "<email>: Yes" in line for line in lines), lines
+    assert any("email:<email>" in line and "C1 C2" in line for line in lines), lines
+    assert lines[-1] == "(emails are shown as <email>: the CSV has them, /out/reconcile.csv)"
+    assert "<email>" not in "\n".join(table([WRONG], Checked()))
+    assert "emails are shown" not in "\n".join(table([WRONG], Checked()))
 
 
 def test_the_csv_holds_every_field_in_full(tmp_path: Path) -> None:

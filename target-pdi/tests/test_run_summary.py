@@ -33,6 +33,7 @@ CONTRACT = {
     "duration_seconds",
     "status",
     "error",
+    "tap",
     "dry_run",
     "records_read",
     "objects",

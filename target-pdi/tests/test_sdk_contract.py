@@ -221,5 +221,5 @@ def test_every_overridden_private_method_is_still_the_sdks(name: str) -> None:
 
 
 def test_the_sdk_has_no_attribute_of_the_names_target_pdi_adds() -> None:
-    for name in ("drain", "settings", "summary", "mappings"):
+    for name in ("drain", "settings", "summary", "mappings", "tap_outcome"):
         assert not hasattr(Target, name), name

@@ -196,6 +196,17 @@ def test_dead_letters_are_kept_as_they_came_and_retried_a_batch_at_a_time(
         assert store.count() == 0
 
 
+def test_a_retry_that_fails_again_keeps_its_first_failure(settings: Settings) -> None:
+    saved_run(settings, people(2))
+    with closing(opened(settings, read_only=True)) as store:
+        first = {e["key"]: e["first_ts"] for e in store.entries()}
+    retry(settings, refuse={("people", 0)})
+    with closing(opened(settings, read_only=True)) as store:
+        (entry,) = store.entries()
+    assert entry["key"] == "0"
+    assert entry["first_ts"] == first["0"] < entry["ts"]
+
+
 def test_later_saves_of_a_run_add_its_failures_and_drop_what_it_wrote(settings: Settings) -> None:
     saved_run(settings, people(2))
     with closing(opened(settings)) as store:

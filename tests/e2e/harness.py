@@ -345,8 +345,9 @@ class OrganizationsProject:
 
     def org_dir(self, name: str) -> Path:
         """Where orgs/<name>.meltano.yml keeps the organization's id map (SQLite), dead
-        letters and run summary: ``$MELTANO_SYS_DIR_ROOT/orgs/<name>``."""
-        return self.sys_dir() / "orgs" / name
+        letters and run summary in the tests' environment (dev):
+        ``$MELTANO_SYS_DIR_ROOT/orgs/<name>/$MELTANO_ENVIRONMENT``."""
+        return self.sys_dir() / "orgs" / name / "dev"
 
     def env(self) -> dict[str, str]:
         env = meltano_env(self.workdir, self.database_uri)

@@ -43,6 +43,22 @@ def test_jsonl_load_has_every_record_and_incremental_run_reads_only_changes(
     counts = jsonl_counts(out)
     assert {s: counts[s] for s in STREAMS} == {s: expected[s] for s in STREAMS}
 
+    # The tap's start and end markers (a key beside a STATE's value) pass through a target that
+    # knows nothing of them: Meltano keeps the tap's own last state, and no marker.
+    stored = project.meltano("state", "get", "dev:tap-mobilize-to-target-jsonl")
+    assert stored.returncode == 0, stored.output[-3000:]
+    tap = project.meltano("invoke", "tap-mobilize")
+    assert tap.returncode == 0, tap.output[-3000:]
+    states = [m for m in map(json.loads, tap.stdout.splitlines()) if m["type"] == "STATE"]
+    plain = [m["value"] for m in states if "tap_mobilize" not in m]
+    assert states[0] == {"type": "STATE", "value": {}, "tap_mobilize": {"outcome": "started"}}
+    assert states[-1] == {
+        "type": "STATE",
+        "value": plain[-1],
+        "tap_mobilize": {"outcome": "completed"},
+    }
+    assert json.loads(stored.stdout) == {"singer_state": plain[-1]}
+
     # One attendance marked attended and one event retitled: the next run reads those
     # (plus the lookback window's re-reads), not the whole organization again.
     attendance_id = project.dataset()["attendances"][0]["id"]

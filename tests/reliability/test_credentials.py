@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import MakeProject
-from tests.e2e.harness import REPO, Project, RunResult
+from tests.e2e.harness import REPO, Project, RunResult, free_port
+from tests.e2e.personal_data import shown as shown_personal_data
 
 pytestmark = [
     pytest.mark.e2e,
@@ -142,9 +143,19 @@ def test_documented_check_runs_both_plugins_tests_in_prod(make_project: MakeProj
     pdi = project.pdi.admin("stats")
     assert pdi["by_route"].get("POST /sessions", 0) >= 1, pdi
     assert pdi["by_route"].get("GET /calendars", 0) >= 1, pdi
-    assert f"OK: logged in to PDI at {project.pdi.url}" in result.output
     assert pdi["writes"] == 0
     assert leaked(result) == []
+    # No record, none of the people it read (singer-sdk's connection test wrote a record of
+    # each stream to stdout, which `meltano test` shows), and each plugin says what it checked.
+    assert shown_personal_data(result.output, project.dataset()) == []
+    assert not [line for line in result.output.splitlines() if '"type":' in line], tail
+    assert (
+        "OK: the API key reads organization 1's events, people and attendances at "
+        f"{project.mobilize.url}/v1" in result.stdout
+    ), tail
+    assert f"OK: logged in to PDI at {project.pdi.url} as the configured user; calendars: " in (
+        result.stdout
+    ), tail
 
 
 def test_prod_sync_with_the_same_settings_writes_and_saves_bookmarks(
@@ -213,6 +224,38 @@ def test_check_names_missing_pdi_settings_and_warns_without_a_key(
     }, skipped
     assert project.pdi_writes() == 0
     assert leaked(result) == []
+
+
+def test_status_reports_the_taps_own_reason_for_a_refused_key_and_an_unreachable_api(
+    make_project: MakeProject,
+) -> None:
+    """The key is revoked after a sync. With Python's warnings on (PYTHONWARNINGS=default, as
+    an operator had them), the last line the tap's test logged was "ResourceWarning: Enable
+    tracemalloc ...", which status reported as the reason."""
+    project = project_with(make_project, PYTHONWARNINGS="default")
+    synced = sync(project)
+    assert synced.returncode == 0, synced.failure()
+    project.extra_env["TAP_MOBILIZE_API_KEY"] = WRONG["TAP_MOBILIZE_API_KEY"]
+    refused = project.meltano("--environment=prod", "invoke", "target-pdi:status")
+    assert refused.returncode == 1, refused.output[-3000:]
+    mobilize = [line for line in refused.stdout.splitlines() if line.startswith("Mobilize cred")]
+    assert mobilize == [
+        "Mobilize credentials: FAILED: Mobilize refused the request (HTTP 403) for organization "
+        "1 on /v1/organizations: check the api_key setting (and that it has dashboard access to "
+        "organization_id 1)"
+    ], refused.stdout
+    assert refused.stdout.splitlines()[-1] == "Status: ATTENTION (Mobilize credentials failed)"
+    assert leaked(refused) == []
+
+    project.extra_env["TAP_MOBILIZE_API_URL"] = f"http://127.0.0.1:{free_port()}/v1"
+    unreachable = project.meltano("--environment=prod", "invoke", "target-pdi:status")
+    assert unreachable.returncode == 1, unreachable.output[-3000:]
+    assert (
+        "Mobilize credentials: FAILED: Could not reach the Mobilize API at "
+        f"{project.extra_env['TAP_MOBILIZE_API_URL'].removesuffix('/v1')} after 3 attempts "
+        "(ConnectionError): check the api_url setting and the network" in unreachable.stdout
+    ), unreachable.stdout
+    assert leaked(unreachable) == []
 
 
 # --- syncs that cannot get in ------------------------------------------------------------------

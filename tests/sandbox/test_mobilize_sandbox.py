@@ -647,10 +647,24 @@ def test_person_mutations(fresh: Sim) -> None:
     assert all(p == updated for p in copies)
 
 
+def test_a_garbled_person_is_served_as_set_and_can_be_restored(fresh: Sim) -> None:
+    person = next(p for p in fresh.dataset.people if p["id"] is not None)
+    original = person["modified_date"]
+    garbled = fresh.mutate(op="garble_person", id=person["id"], fields={"modified_date": "soon"})
+    assert garbled["modified_date"] == "soon"
+    rows, _ = fresh.all_pages("/v1/organizations/1/people", {"per_page": 100})
+    assert [p["modified_date"] for p in rows if p["id"] == person["id"]] == ["soon"]
+    restored = fresh.mutate(op="garble_person", id=person["id"], fields={"modified_date": original})
+    assert restored["modified_date"] == original  # not bumped
+    rows, _ = fresh.all_pages("/v1/organizations/1/people", {"per_page": 100})
+    assert [p["modified_date"] for p in rows if p["id"] == person["id"]] == [original]
+
+
 def test_bad_mutations_are_400(fresh: Sim) -> None:
     for op in (
         {"op": "explode"},
         {"op": "update_event", "id": 1, "fields": {}},
+        {"op": "garble_person", "id": fresh.dataset.people[0]["id"], "fields": {"id": 9}},
         {"op": "add_attendance", "person_id": 1, "event_id": 1, "timeslot_id": 1},
         {
             "op": "update_attendance",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import click
 
 from target_pdi.credentials import require_credentials
+from target_pdi.pdi_account import refuse_another_pdi
 from target_pdi.reconcile.compare import Result, compare
 from target_pdi.reconcile.fix import apply_fixes
 from target_pdi.reconcile.mobilize import MobilizeData, read_mobilize
@@ -40,6 +41,7 @@ def run_reconcile(target: TargetPDI, *, fix: bool) -> int:
     """Exit status: 0 when Mobilize and PDI agree, 1 when anything was found (or is left)."""
     settings = target.settings
     require_credentials(settings)
+    refuse_another_pdi(settings)  # it would compare PDI with another PDI's ids
     # Without --fix nothing is written: PDI through the read-only client, the id map read-only,
     # no run lock (it may run beside a sync). --fix writes as a sync does, under its lock.
     run_settings = settings if fix else replace(settings, dry_run=True)
@@ -57,7 +59,7 @@ def reconcile(target: TargetPDI, runtime: Runtime, summary: Summary, *, fix: boo
     LOGGER.info("Reading Mobilize through %s", settings.mobilize_tap)
     mobilize = read_mobilize(settings, target.mapper)
     result = reconcile_once(runtime, settings, mobilize)
-    show(result)
+    show(result, settings.reconcile_report_path)
     mendable = [d for d in result.found if d.mend is not None]
     if fix and result.found and not mendable:
         click.echo("")
@@ -76,7 +78,7 @@ def reconcile(target: TargetPDI, runtime: Runtime, summary: Summary, *, fix: boo
     click.echo("")
     click.echo("Reconciling again:")
     result = reconcile_once(runtime, settings, mobilize)
-    show(result)
+    show(result, settings.reconcile_report_path)
     write_csv(settings.reconcile_report_path, result.found)
     return 1 if result.found else 0
 
@@ -89,6 +91,6 @@ def reconcile_once(runtime: Runtime, settings: Settings, mobilize: MobilizeData)
     return compare(mobilize, pdi, runtime.idmap, runtime.router, settings.approval_statuses, dead)
 
 
-def show(result: Result) -> None:
-    for line in table(result.found, result.checked):
+def show(result: Result, csv_path: str) -> None:
+    for line in table(result.found, result.checked, csv_path):
         click.echo(line)

@@ -1,14 +1,19 @@
 """A reconcile's output: a table a person reads (one line per discrepancy, aligned, then a
 count by kind) and a CSV with every field in full.
 
-Neither holds a secret; of personal data, only the email that names a contact or a signup's
-invitation (what a person needs to act on it).
+Neither holds a secret. The table holds no personal data either: it goes to a terminal and to
+whatever keeps the command's output (an orchestrator's logs), and the ids it shows (the Mobilize
+signup, the PDI event and contacts) are enough to find each record and act on it: merge two
+contacts in PDI, or let --fix mend it. An email there is shown as <email>. The CSV, a file the
+operator asked for at reconcile_report_path, keeps the email that names a contact or a signup's
+invitation, for whoever needs it.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,13 +24,20 @@ COLUMNS = ("kind", "mobilize_key", "pdi_id", "expected", "found", "fix")
 HEADINGS = ("KIND", "MOBILIZE", "PDI ID", "EXPECTED", "FOUND", "FIX")
 # The table cuts long values (the CSV keeps them whole); the last column is never cut.
 WIDTH = 44
+# Anything shaped like an email address, for the table to leave out.
+EMAIL = re.compile(r"[^\s:@<>]+@[^\s:@<>]+")
+HIDDEN_EMAIL = "<email>"
 
 
 def cut(text: str, width: int = WIDTH) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def table(found: Sequence[Discrepancy], checked: Checked) -> list[str]:
+def without_emails(text: str) -> str:
+    return EMAIL.sub(HIDDEN_EMAIL, text)
+
+
+def table(found: Sequence[Discrepancy], checked: Checked, csv_path: str = "") -> list[str]:
     compared = (
         f"{checked.timeslots} timeslots, {checked.signups} signups and "
         f"{checked.contacts} PDI contacts compared"
@@ -36,8 +48,8 @@ def table(found: Sequence[Discrepancy], checked: Checked) -> list[str]:
         return [f"No discrepancies: PDI holds what Mobilize says ({compared})."]
     rows: list[tuple[str, ...]] = [HEADINGS]
     for discrepancy in found:
-        values = discrepancy.row()
-        rows.append((*(cut(values[c]) for c in COLUMNS[:-1]), discrepancy.fix))
+        values = {column: without_emails(value) for column, value in discrepancy.row().items()}
+        rows.append((*(cut(values[c]) for c in COLUMNS[:-1]), values["fix"]))
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS) - 1)]
     lines = [
         "  ".join(value.ljust(widths[i]) for i, value in enumerate(row[:-1])) + "  " + row[-1]
@@ -46,7 +58,13 @@ def table(found: Sequence[Discrepancy], checked: Checked) -> list[str]:
     lines.append("")
     lines += count_lines(found)
     lines.append(f"({compared})")
+    if any(HIDDEN_EMAIL in line for line in lines[1:]):
+        lines.append(f"(emails are shown as {HIDDEN_EMAIL}: the CSV has them{_at(csv_path)})")
     return lines
+
+
+def _at(csv_path: str) -> str:
+    return f", {csv_path}" if csv_path else ""
 
 
 def count_lines(found: Sequence[Discrepancy]) -> list[str]:
