@@ -212,7 +212,9 @@ class _Tries(Retries):
             max_failures=client._max_retries + 1,
             own_wait=_jittered(client._backoff_base, client._backoff_max),
             outage_wait=_jittered(client._backoff_base, min(client._backoff_max, OUTAGE_PAUSE_MAX)),
-            concurrency=client.concurrency,
+            # Not the login: it runs under the token's lock, which requests holding every slot
+            # may be waiting on to sign their headers; waiting for a slot too, it never ended.
+            concurrency=client.concurrency if method is not None else None,
             kind=method or "login",
         )
         self.client = client

@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -152,11 +153,19 @@ def refusal(recorded: RecordedPdi, settings: Settings) -> str:
     )
 
 
-def refuse_another_pdi(settings: Settings) -> None:
-    """Stop, before any request, when the map records another PDI (nothing is created)."""
-    problem = problem_of(settings)
-    if problem is not None:
-        raise IdMapOfAnotherPdi(problem)
+def refuse_another_pdi(settings: Settings, confirm_login: Callable[[], None] | None = None) -> None:
+    """Stop, before any write, when the map records another PDI (nothing is created).
+
+    Another URL is refused before any request. At the map's own URL another account may be a
+    mistyped username: ``confirm_login`` (a login, nothing more) is tried first, so that a
+    refused login is reported as such, not as a map to re-target.
+    """
+    recorded = recorded_in(settings)
+    if recorded is None or recorded.describes(settings):
+        return
+    if confirm_login is not None and recorded.api_url == normalised_api_url(settings.api_url):
+        confirm_login()
+    raise IdMapOfAnotherPdi(refusal(recorded, settings))
 
 
 def problem_of(settings: Settings) -> str | None:

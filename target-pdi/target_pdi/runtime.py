@@ -6,6 +6,7 @@ on); building it logs in and checks every calendar, so a bad setting stops befor
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from target_pdi.client import PDIClient
@@ -107,3 +108,12 @@ def router_for(settings: Settings, mappings: Mappings | None) -> CalendarRouter:
         mapping_setting=f"{calendars_file.file} event_types",
         default_setting=f"{calendars_file.file} default_calendar",
     )
+
+
+def log_in_once(settings: Settings) -> None:
+    """Log in to PDI and nothing more (read-only): raises what a refused login raises."""
+    client = make_client(replace(settings, dry_run=True))
+    try:
+        client.login()
+    finally:
+        client.close()

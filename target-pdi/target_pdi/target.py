@@ -38,7 +38,7 @@ from target_pdi.quiet_config import config_read_quietly
 from target_pdi.redact import redact, register_secret
 from target_pdi.run_lock import holding
 from target_pdi.run_summary import RunRecorder, print_last, written_where
-from target_pdi.runtime import Runtime
+from target_pdi.runtime import Runtime, log_in_once
 from target_pdi.settings import Settings, config_schema, env_numbers, project_dir
 from target_pdi.sinks import BufferSink, IgnoredSink
 from target_pdi.summary import ProgressReporter, Summary, log_info
@@ -102,8 +102,8 @@ class TargetPDI(Target):
         error: BaseException | None = None
         try:
             require_credentials(self.settings)
-            # Another PDI's id map is refused before any request (pdi_account.py).
-            refuse_another_pdi(self.settings)
+            # Another PDI's id map is refused before any write (pdi_account.py).
+            refuse_another_pdi(self.settings, lambda: log_in_once(self.settings))
             warn_of_files_left_behind(self.settings)
             self.input_started = True
             source = file_input if file_input is not None else sys.stdin

@@ -4,7 +4,7 @@ Under `meltano run` the tap's output is piped into the target. When the target e
 having read any of it (missing credentials, the organization's run lock held) and the tap has
 already finished, Meltano then closes a pipe holding data nobody will read, and fails with a
 BrokenPipeError traceback instead of the target's one line. So the target reads and drops its
-input until the tap's output ends, for a few seconds at most: a tap still reading Mobilize after
+input until the tap's output ends, for a minute at most: a tap still reading Mobilize after
 that is stopped by Meltano, which does so cleanly once the target has exited.
 """
 
@@ -16,7 +16,10 @@ import sys
 import time
 from typing import IO
 
-DISCARD_SECONDS = 5.0
+# Long enough for a small organization's whole read, even on a loaded machine (at 5 s, a tap
+# still writing when the target left made Meltano's pipe fail with a BrokenPipeError traceback
+# on a busy CI machine); a large organization's tap is stopped by Meltano after it.
+DISCARD_SECONDS = 60.0
 
 
 def discard_unread_input(file_input: IO[str] | None, seconds: float = DISCARD_SECONDS) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -122,6 +123,25 @@ def test_renewed_once_on_401() -> None:
     responses.add(responses.GET, f"{URL}/x", json={"ok": 1})
     assert c.get("/x") == {"ok": 1}
     assert c.logins == 2
+
+
+@responses.activate
+def test_a_login_never_waits_for_a_request_slot() -> None:
+    """A login runs under the token's lock, which requests already holding every slot wait
+    on (to put the token in their header): a login that waited for a slot as well never
+    ended (a sync stalled for good after its token expired, seen once on a loaded machine)."""
+    c = client(pool_size=1, initial_concurrency=1)
+    login(token="T1")
+    held = c.concurrency.acquire()  # every slot taken, as by requests waiting for the token
+    renewing = threading.Thread(target=c.login, daemon=True)
+    try:
+        renewing.start()
+        renewing.join(timeout=10)
+        assert not renewing.is_alive(), "the login waited for a request slot"
+    finally:
+        c.concurrency.release(held)
+        renewing.join(timeout=10)
+    assert c.logins == 1
 
 
 @responses.activate

@@ -227,6 +227,26 @@ def test_a_sync_with_another_pdis_map_stops_before_any_request(
     assert "filled against another PDI" in summary["error"]
 
 
+def test_a_mistyped_username_at_the_maps_pdi_is_a_refused_login_not_another_account(
+    pdi: Pdi, config: dict[str, Any], tmp_path: Path
+) -> None:
+    """At the map's own URL another username may be a typo: the login is tried first, and a
+    refused one is the reason given (re-targeting the map would not help)."""
+    config = {**config, "summary_path": str(tmp_path / "summary.json")}
+    filled_map(Settings.from_config(config))
+    ran = sync({**config, "username": "sandbox-typo"}, tmp_path=tmp_path)
+    assert ran.returncode == 1
+    assert "target-pdi stopped: PDI login failed" in ran.stderr, ran.stderr
+    assert "filled against another PDI" not in ran.stderr
+    assert pdi.writes() == 0
+    # An account PDI accepts, at the same URL, is another account: its map is refused.
+    pdi.server.app.username = "other"
+    ran = sync({**config, "username": "other"}, tmp_path=tmp_path)
+    assert ran.returncode == 1
+    assert "filled against another PDI (another account at" in ran.stderr, ran.stderr
+    assert pdi.writes() == 0
+
+
 def test_reconcile_refuses_another_pdis_map_before_reading_anything(
     pdi: Pdi, config: dict[str, Any], tmp_path: Path
 ) -> None:
