@@ -2,8 +2,9 @@
 
 Each simulator is an ``App`` that turns a ``Request`` into a ``Response``; this module
 owns the socket side: threading, JSON encoding, and the fault-injection switches
-(latency and latency spikes, failures, 429 above a rate, dropped connections, the whole
-API down) that tests flip at run time through ``POST /__admin/switches``.
+(latency and latency spikes, failures, the requests of one record refused, 429 above a
+rate, dropped connections, the whole API down) that tests flip at run time through
+``POST /__admin/switches``.
 
 It also holds the base of the apps' *answers* (``Answers``): one field per open question
 of an API reference, each with its allowed values, the harsh one (hardest for a client)
@@ -84,6 +85,10 @@ class Switches:
     fail_rate: float = 0.0
     fail_status: int = 503
     fail_next: int = 0
+    # Every request whose body holds this text fails with fail_status, until the switch is
+    # cleared (null): the API refusing one record for a reason of its own (say a contact, by
+    # its email), then taking it again, as a record that a later run's retry can write.
+    fail_body_containing: str | None = None
     rate_limit: float | None = None
     retry_after: int | None = None
     drop_rate: float = 0.0
@@ -121,6 +126,8 @@ def _check_switch(name: str, value: Any, annotation: Any) -> None:
         ok = int in allowed or float in allowed
     elif isinstance(value, float):
         ok = float in allowed and math.isfinite(value)
+    elif isinstance(value, str):
+        ok = str in allowed and bool(value)
     else:
         ok = False
     spelled = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
@@ -128,7 +135,7 @@ def _check_switch(name: str, value: Any, annotation: Any) -> None:
         raise ValueError(
             f"invalid value {json.dumps(value, default=repr)} for switch {name}: expected {spelled}"
         )
-    if value is None or isinstance(value, bool):
+    if value is None or isinstance(value, bool | str):
         return
     if value < 0 or (name.endswith("_rate") and value > 1):
         bounds = "between 0 and 1" if name.endswith("_rate") else "0 or more"
@@ -440,6 +447,9 @@ class _Handler(BaseHTTPRequestHandler):
         ):
             return self._throttled(switches.retry_after)
         if server.consume("fail_next") or server.chance(switches.fail_rate):
+            return Response(switches.fail_status, {"error": "injected failure"})
+        marked = switches.fail_body_containing
+        if marked and marked.encode() in request.body:
             return Response(switches.fail_status, {"error": "injected failure"})
         return None
 

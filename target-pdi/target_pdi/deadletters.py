@@ -1,13 +1,18 @@
-"""Dead-letter store: JSONL of records PDI rejected, retried first on the next run.
+"""Dead letters: records PDI rejected, or that cannot be written, retried first on the next run.
 
 A record lands here when PDI refuses it (record-level 4xx) or when it cannot be written at all (no
-email). The SDK still advances the bookmark past it, so this file is the only way back: the next run
-loads it, retries those records before new ones, and rewrites it with only the ones still failing.
+email). The SDK still advances the bookmark past it, so the store is the only way back: the next
+run reads it, retries those records before new ones, and saves it with only the ones still
+failing.
+
+`DeadLetterStore` is what the sync, status, reconcile and the run summary use; `stores.py` picks
+its backend from the settings: `FileDeadLetterStore` here (a JSONL file, one machine), or
+`TableDeadLetterStore` (dead_letter_table.py: a table beside the id map in a shared database).
 
 Records are kept exactly as they came, because they are retried from here: a redacted copy would
 write altered data to PDI (a redaction pattern can match ordinary text or part of an email). The
-file therefore holds personal data: it is created readable by its owner only (0600). The reason
-and PDI's answer are redacted, as everything that is logged.
+store therefore holds personal data: the file is created readable by its owner only (0600). The
+reason and PDI's answer are redacted, as everything that is logged.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import json
 import logging
 import os
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,20 +33,186 @@ from target_pdi.redact import redact
 LOGGER = logging.getLogger("target-pdi")
 BODY_LIMIT = 2000
 
+Key = tuple[str, str]  # (stream, record key)
 
-class DeadLetterStore:
-    def __init__(self, path: str | os.PathLike[str], *, dry_run: bool = False) -> None:
-        self.path = Path(path)
-        self.dry_run = dry_run
+
+def new_entry(
+    stream: str,
+    key: Any,
+    reason: str,
+    record: Any,
+    http_status: int | None,
+    body: str,
+    *,
+    now: str,
+    first: str,
+) -> dict[str, Any]:
+    """One dead letter: the record as it came, why it failed (redacted), when it failed last
+    (`ts`) and first (`first_ts`)."""
+    return {
+        "stream": stream,
+        "key": str(key),
+        "reason": redact(reason, limit=500),
+        "http_status": http_status,
+        "body": redact(body, limit=BODY_LIMIT),
+        "record": record,
+        "ts": now,
+        "first_ts": first,
+    }
+
+
+def entry_line(entry: dict[str, Any]) -> str:
+    """An entry as one line of JSON, as every store keeps it."""
+    return json.dumps(entry, sort_keys=True, default=json_default)
+
+
+def is_entry(entry: Any) -> bool:
+    """Whether a parsed line is an entry a run can retry."""
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("record"), dict)
+        and bool(entry.get("stream"))
+    )
+
+
+def entry_key(entry: dict[str, Any]) -> Key:
+    return str(entry["stream"]), str(entry.get("key"))
+
+
+def log_dead_letter(entry: dict[str, Any]) -> None:
+    status = entry["http_status"]
+    LOGGER.warning(
+        "Dead letter: stream=%s key=%s reason=%s%s",
+        entry["stream"],
+        entry["key"],
+        entry["reason"],
+        f" (HTTP {status})" if status else "",
+    )
+
+
+class DeadLetterStore(ABC):
+    """The dead letters of one organization: those of earlier runs, and this run's.
+
+    Earlier runs' are read a page at a time (`entries`); this run's are added as they fail and
+    saved, atomically, after each batch (`save`), which replaces the earlier runs' entries with
+    this run's failures (the retried ones that failed again included). A read-only store (a dry
+    run, status, reconcile) writes nothing.
+    """
+
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        # (stream, key) -> the entry's JSON line; the last failure of a record wins. A line, not
-        # the record: parsed, an attendance (its event, person and sponsor embedded) takes ~5x
-        # the memory, and a large organization's first run can dead-letter thousands.
-        self._entries: dict[tuple[str, str], str] = {}
         # (stream, key) -> when the record first failed (`first_ts`), from the entries read and
         # the failures of this run: a retry that fails again keeps it, so `status` can tell a
         # record failing for days from one that failed an hour ago (`ts` is the last failure).
-        self._first_failed: dict[tuple[str, str], str] = {}
+        self._first_failed: dict[Key, str] = {}
+
+    def _failure(
+        self,
+        stream: str,
+        key: Any,
+        reason: str,
+        record: Any,
+        http_status: int | None,
+        body: str,
+    ) -> dict[str, Any]:
+        """This run's entry for a record that failed, logged."""
+        now = datetime.now(UTC).isoformat()
+        with self._lock:
+            first = self._first_failed.setdefault((stream, str(key)), now)
+        entry = new_entry(stream, key, reason, record, http_status, body, now=now, first=first)
+        log_dead_letter(entry)
+        return entry
+
+    def _read(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """An entry of an earlier run, as it is read: its first failure is remembered."""
+        first = entry.get("first_ts") or entry.get("ts")
+        if isinstance(first, str):
+            with self._lock:
+                self._first_failed.setdefault(entry_key(entry), first)
+        return entry
+
+    def _written(self, key: Key) -> None:
+        """A record written after all: its failures ended."""
+        with self._lock:
+            self._first_failed.pop(key, None)
+
+    @property
+    @abstractmethod
+    def where(self) -> str:
+        """Where the entries are, for messages and the run summary (never a password)."""
+
+    @abstractmethod
+    def entries(self) -> Iterator[dict[str, Any]]:
+        """Earlier runs' entries in the order they failed, read a page at a time (unreadable
+        ones reported and skipped)."""
+
+    @abstractmethod
+    def keys(self) -> set[Key]:
+        """(stream, key) of every entry saved (only the keys: records are large and personal)."""
+
+    def count(self) -> int:
+        """How many entries are waiting for the next run."""
+        return len(self.keys())
+
+    @abstractmethod
+    def waiting(self) -> bool:
+        """Whether there may be entries for a run to retry (cheap: nothing is parsed)."""
+
+    @abstractmethod
+    def add(
+        self,
+        stream: str,
+        key: Any,
+        reason: str,
+        record: Any,
+        *,
+        http_status: int | None = None,
+        body: str = "",
+    ) -> None:
+        """This run could not write a record: keep it, as it came (the last failure wins)."""
+
+    @abstractmethod
+    def discard(self, stream: str, key: Any) -> None:
+        """A record this run dead-lettered was written after all."""
+
+    @abstractmethod
+    def has(self, stream: str, key: Any) -> bool:
+        """Whether this run dead-lettered the record."""
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """How many records this run dead-lettered."""
+
+    @abstractmethod
+    def keep_earlier(self) -> None:
+        """This run retries no earlier entry (reconcile --fix): its saves keep them, under this
+        run's failures, instead of replacing them."""
+
+    @abstractmethod
+    def save(self) -> None:
+        """Save this run's failures atomically (nothing on a read-only store)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release what the store holds (connections); nothing is saved."""
+
+
+class FileDeadLetterStore(DeadLetterStore):
+    """A JSONL file, rewritten whole (a temporary file renamed) at each save."""
+
+    def __init__(self, path: str | os.PathLike[str], *, dry_run: bool = False) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.dry_run = dry_run
+        # (stream, key) -> the entry's JSON line; the last failure of a record wins. A line, not
+        # the record: parsed, an attendance (its event, person and sponsor embedded) takes ~5x
+        # the memory, and a large organization's first run can dead-letter thousands.
+        self._entries: dict[Key, str] = {}
+        self._keep_earlier = False
+
+    @property
+    def where(self) -> str:
+        return str(self.path)
 
     def load(self) -> list[dict[str, Any]]:
         """Entries of previous runs (unreadable lines are reported and skipped)."""
@@ -48,6 +220,11 @@ class DeadLetterStore:
 
     def entries(self) -> Iterator[dict[str, Any]]:
         """load() one entry at a time, as the file is read: a retry parses a batch's worth."""
+        for _, entry in self.lines():
+            yield self._read(entry)
+
+    def lines(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(line, entry) of each readable entry of the file, as it is read."""
         if not self.path.exists():
             return
         with self.path.open(encoding="utf-8") as fh:
@@ -61,17 +238,28 @@ class DeadLetterStore:
                         "Dead-letter file %s line %d is not JSON; ignored", self.path, number
                     )
                     continue
-                if (
-                    isinstance(entry, dict)
-                    and isinstance(entry.get("record"), dict)
-                    and entry.get("stream")
-                ):
-                    first = entry.get("first_ts") or entry.get("ts")
-                    if isinstance(first, str):
-                        with self._lock:
-                            key = (str(entry["stream"]), str(entry.get("key")))
-                            self._first_failed.setdefault(key, first)
-                    yield entry
+                if is_entry(entry):
+                    yield line.rstrip("\n"), entry
+
+    def keys(self) -> set[Key]:
+        found: set[Key] = set()
+        try:
+            with self.path.open(encoding="utf-8") as fh:
+                for line in fh:
+                    if not line.strip():
+                        continue
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:
+                        continue
+                    if isinstance(entry, dict) and entry.get("stream"):
+                        found.add(entry_key(entry))
+        except FileNotFoundError:
+            pass
+        return found
+
+    def waiting(self) -> bool:
+        return self.path.exists()
 
     def add(
         self,
@@ -83,43 +271,14 @@ class DeadLetterStore:
         http_status: int | None = None,
         body: str = "",
     ) -> None:
-        now = datetime.now(UTC).isoformat()
-        with self._lock:
-            first = self._first_failed.setdefault((stream, str(key)), now)
-        entry = {
-            "stream": stream,
-            "key": str(key),
-            "reason": redact(reason, limit=500),
-            "http_status": http_status,
-            "body": redact(body, limit=BODY_LIMIT),
-            "record": record,
-            "ts": now,
-            "first_ts": first,
-        }
-        line = json.dumps(entry, sort_keys=True, default=json_default)
+        line = entry_line(self._failure(stream, key, reason, record, http_status, body))
         with self._lock:
             self._entries[(stream, str(key))] = line
-        LOGGER.warning(
-            "Dead letter: stream=%s key=%s reason=%s%s",
-            stream,
-            key,
-            entry["reason"],
-            f" (HTTP {http_status})" if http_status else "",
-        )
-
-    def carry_over(self, entries: list[dict[str, Any]]) -> None:
-        """Keep earlier runs' entries as they are, under this run's: a run that does not retry
-        them (reconcile --fix) must not lose them when it saves."""
-        with self._lock:
-            for entry in entries:
-                key = (str(entry["stream"]), str(entry.get("key")))
-                if key not in self._entries:
-                    self._entries[key] = json.dumps(entry, sort_keys=True, default=json_default)
 
     def discard(self, stream: str, key: Any) -> None:
         with self._lock:
             self._entries.pop((stream, str(key)), None)
-            self._first_failed.pop((stream, str(key)), None)  # written: its failures ended
+        self._written((stream, str(key)))
 
     def has(self, stream: str, key: Any) -> bool:
         with self._lock:
@@ -128,13 +287,19 @@ class DeadLetterStore:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def keep_earlier(self) -> None:
+        self._keep_earlier = True
+
+    def close(self) -> None:
+        """Nothing held between reads: each opens the file."""
+
     def save(self) -> None:
         """Rewrite the file atomically with this run's failures (the retried ones that failed again
-        included). Dry runs write nothing."""
+        included; with keep_earlier, the file's other entries too). Dry runs write nothing."""
         if self.dry_run:
             return
         with self._lock:
-            lines = list(self._entries.values())
+            lines = dict(self._entries)
         if not lines and not self.path.exists():
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,6 +307,11 @@ class DeadLetterStore:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.fchmod(fd, 0o600)  # also when the file existed with wider permissions
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for line in lines:
+            if self._keep_earlier:
+                # Streamed from the file being replaced: an earlier entry keeps its place, or
+                # gives it to this run's failure of the same record.
+                for line, entry in self.lines():
+                    fh.write(lines.pop(entry_key(entry), line) + "\n")
+            for line in lines.values():
                 fh.write(line + "\n")
         os.replace(tmp, self.path)

@@ -5,7 +5,7 @@ it writes STATE (and never writes STATE when it raises), hands the sinks to `Dra
 takes every sink's records (`start_drain`), builds one `Batch`, retries the dead letters of
 earlier runs first, runs the engine (locations, events, cancellations, contacts, invitations)
 and only then releases the sinks (`mark_drained`). So a bookmark never passes a record that is
-not in PDI or in the dead-letter file. tests/test_sdk_contract.py pins the SDK behaviour this
+not in PDI or in the dead-letter store. tests/test_sdk_contract.py pins the SDK behaviour this
 relies on.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from pathlib import Path
+from contextlib import closing
 from typing import Any
 
 from singer_sdk.sinks import Sink
@@ -24,6 +24,7 @@ from target_pdi.plan import Batch
 from target_pdi.runtime import Runtime
 from target_pdi.settings import Settings
 from target_pdi.sinks import RECORDS, BufferSink, IgnoredSink
+from target_pdi.stores import dead_letter_store
 from target_pdi.summary import Summary
 from target_pdi.vocabulary import WRITTEN_STREAMS
 
@@ -116,7 +117,10 @@ class Drain:
     def _retry_due(self) -> bool:
         if not self._retry_pending:
             return False
-        return self.runtime is not None or Path(self.settings.dead_letter_path).exists()
+        if self.runtime is not None:
+            return True
+        with closing(dead_letter_store(self.settings, read_only=True)) as store:
+            return store.waiting()
 
     def _run(self, batch: Batch) -> None:
         runtime = self.get_runtime()
@@ -132,7 +136,7 @@ class Drain:
             # known next time, so nothing is created twice.
             self.draining = False
             runtime.idmap.flush()
-        # Not on a stop: the file would lose the old dead letters not yet retried. This
+        # Not on a stop: the store would lose the old dead letters not yet retried. This
         # batch's are not lost: no STATE passes its records, so they are read again.
         runtime.deadletters.save()
 

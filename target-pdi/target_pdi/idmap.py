@@ -39,7 +39,6 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
-    create_engine,
     delete,
     insert,
     inspect,
@@ -48,8 +47,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.pool import StaticPool
 
+from target_pdi.database import engine_for
 from target_pdi.errors import ConfigurationError
 from target_pdi.payloads import json_default
 
@@ -74,10 +73,10 @@ def organization_slug(organization: str) -> str:
     return slug
 
 
-def table_name(organization: str = "") -> str:
-    """The id map table of an organization, ``target_pdi_id_map__<slug>``; with none,
-    ``target_pdi_id_map``."""
-    return f"{TABLE}__{organization_slug(organization)}" if organization else TABLE
+def table_name(organization: str = "", base: str = TABLE) -> str:
+    """The table ``base`` of an organization, ``<base>__<slug>`` (the id map's:
+    ``target_pdi_id_map__<slug>``); with none, ``base`` itself."""
+    return f"{base}__{organization_slug(organization)}" if organization else base
 
 
 @cache
@@ -207,12 +206,7 @@ class IdMap:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         parsed = make_url(url)
-        options: dict[str, Any] = {}
-        if parsed.get_backend_name() == "sqlite":
-            options["connect_args"] = {"check_same_thread": False}
-            if not parsed.database or parsed.database == ":memory:":
-                options["poolclass"] = StaticPool  # one in-memory database, not one per thread
-        engine = create_engine(url, **options)
+        engine = engine_for(url)
         self.table = _adopt_map_from_before_organizations(engine, self.table, read_only)
         if not read_only:
             self.table.create(engine, checkfirst=True)

@@ -10,7 +10,6 @@ from dataclasses import replace
 from typing import Any
 
 from target_pdi.client import PDIClient
-from target_pdi.deadletters import DeadLetterStore
 from target_pdi.dry_run import DryRunClient
 from target_pdi.engine import SyncEngine
 from target_pdi.errors import ConfigurationError
@@ -19,6 +18,7 @@ from target_pdi.mapping_files import MappingError, Mappings, unknown_calendars
 from target_pdi.pdi_account import claim
 from target_pdi.routing import CalendarRouter
 from target_pdi.settings import INITIAL_CONCURRENCY, Settings
+from target_pdi.stores import dead_letter_store
 from target_pdi.summary import Summary
 
 
@@ -51,7 +51,7 @@ class Runtime:
                 self.idmap.close()
                 self.client.close()
                 raise
-        self.deadletters = DeadLetterStore(settings.dead_letter_path, dry_run=settings.dry_run)
+        self.deadletters = dead_letter_store(settings)
         self.engine = SyncEngine(
             self.client,
             self.idmap,
@@ -67,6 +67,7 @@ class Runtime:
     def close(self) -> None:
         self.engine.close()
         self.idmap.close()
+        self.deadletters.close()
         self.client.close()
 
 

@@ -2,7 +2,8 @@
 
 `meltano invoke target-pdi:status` (one per organization: `target-pdi--<org>:status`) reads
 the JSON summaries runs wrote (run_summary.py; dry runs left out), the dead letters waiting
-(waiting_letters.py), logs in to PDI as `--test` does, and runs the tap's own `--test` through
+(waiting_letters.py), wherever they are kept (stores.py: files, or a shared database whichever
+worker ran last), logs in to PDI as `--test` does, and runs the tap's own `--test` through
 Meltano (mobilize_tap.py), which alone holds the Mobilize key, and reports the tap's own answer;
 it says so when the id map is another PDI's (pdi_account.py).
 The last line is the verdict of verdict.py: OK and exit 0, or ATTENTION with its reasons and
@@ -15,6 +16,7 @@ import os
 import re
 import subprocess
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -26,15 +28,10 @@ from target_pdi.errors import FatalError, TargetPDIError
 from target_pdi.mobilize_tap import tap_command, tap_cwd
 from target_pdi.pdi_account import problem_of
 from target_pdi.redact import redact
-from target_pdi.run_summary import (
-    SUCCEEDED,
-    dry_run_path,
-    organization_of,
-    read_history,
-    read_last,
-)
+from target_pdi.run_summary import SUCCEEDED, organization_of
 from target_pdi.runtime import make_client
 from target_pdi.settings import Settings
+from target_pdi.stores import SummaryStore, dead_letters_where, summary_store
 from target_pdi.verdict import DEFAULT_LIMITS, Limits, verdict
 from target_pdi.waiting_letters import Waiting, describe, waiting
 
@@ -67,13 +64,16 @@ class Check:
 def run_status(target: TargetPDI) -> int:
     """Exit status: 0 when nothing needs a person (verdict.py), 1 otherwise."""
     settings = target.settings
-    last, last_success = recorded_runs(settings)
+    with closing(summary_store(settings)) as summaries:
+        last, last_success = recorded_runs(summaries)
+        last_dry_run = summaries.last_dry_run()
+        summary_where = summaries.where
     report = render(
         organization_of(settings),
         last,
-        summary_path=settings.summary_path,
+        summary_path=summary_where,
         dead_letters=waiting(settings),
-        dead_letter_path=settings.dead_letter_path,
+        dead_letter_path=dead_letters_where(settings),
         pdi=check_pdi(settings),
         mobilize=check_mobilize(settings),
         now=datetime.now(UTC),
@@ -82,18 +82,20 @@ def run_status(target: TargetPDI) -> int:
             max_sync_age=timedelta(hours=settings.max_sync_age_hours),
             dead_letter_max_age=timedelta(hours=settings.dead_letter_max_age_hours),
         ),
-        last_dry_run=read_last(dry_run_path(settings.summary_path)),
+        last_dry_run=last_dry_run,
         id_map=check_id_map(settings),
     )
     click.echo("\n".join(report.lines))
     return 0 if report.healthy else 1
 
 
-def recorded_runs(settings: Settings) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+def recorded_runs(
+    summaries: SummaryStore,
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """(the last run, the last successful run) as their summaries, dry runs left out: a dry
     run writes nothing, so it is never the last run. The one read of the run summaries."""
-    last = read_last(settings.summary_path)
-    runs = read_history(settings.summary_path) or ([last] if last else [])
+    last = summaries.last()
+    runs = summaries.history() or ([last] if last else [])
     real = [run for run in runs if not run.get("dry_run")]
     succeeded = [run for run in real if run.get("status") == SUCCEEDED]
     return (real[-1] if real else None), (succeeded[-1] if succeeded else None)

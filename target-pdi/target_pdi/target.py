@@ -37,7 +37,7 @@ from target_pdi.pdi_account import refuse_another_pdi
 from target_pdi.quiet_config import config_read_quietly
 from target_pdi.redact import redact, register_secret
 from target_pdi.run_lock import holding
-from target_pdi.run_summary import RunRecorder, print_last, written_path
+from target_pdi.run_summary import RunRecorder, print_last, written_where
 from target_pdi.runtime import Runtime, log_in_once
 from target_pdi.settings import Settings, config_schema, env_numbers, project_dir
 from target_pdi.sinks import BufferSink, IgnoredSink
@@ -125,7 +125,7 @@ class TargetPDI(Target):
                 tap=self.tap_outcome.as_summary(),
             )
             if self.settings.dry_run:
-                self.logger.info(saved_nothing_line(written_path(self.settings)))
+                self.logger.info(saved_nothing_line(written_where(self.settings)))
 
     def process_endofpipe(self) -> None:
         try:

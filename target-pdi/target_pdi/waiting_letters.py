@@ -8,12 +8,13 @@ different store changes this function only.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from target_pdi.deadletters import DeadLetterStore
 from target_pdi.payloads import MALFORMED_EMAIL, NO_EMAIL
 from target_pdi.settings import Settings
+from target_pdi.stores import dead_letter_store
 from target_pdi.verdict import finished_at
 
 # Reasons of records that wait for another one (writers/signups.py, engine.py).
@@ -49,17 +50,19 @@ class Kind:
 
 
 def waiting(settings: Settings) -> list[Waiting]:
-    """Every dead letter the next run will retry."""
-    store = DeadLetterStore(settings.dead_letter_path, dry_run=True)
-    return [
-        Waiting(
-            stream=str(entry["stream"]),
-            reason=str(entry.get("reason") or ""),
-            http_status=entry["http_status"] if isinstance(entry.get("http_status"), int) else None,
-            since=finished_at({"finished_at": entry.get("first_ts") or entry.get("ts")}),
-        )
-        for entry in store.entries()
-    ]
+    """Every dead letter the next run will retry, wherever they are kept (stores.py)."""
+    with closing(dead_letter_store(settings, read_only=True)) as store:
+        return [
+            Waiting(
+                stream=str(entry["stream"]),
+                reason=str(entry.get("reason") or ""),
+                http_status=(
+                    entry["http_status"] if isinstance(entry.get("http_status"), int) else None
+                ),
+                since=finished_at({"finished_at": entry.get("first_ts") or entry.get("ts")}),
+            )
+            for entry in store.entries()
+        ]
 
 
 def kind_of(letter: Waiting, count: int) -> Kind:

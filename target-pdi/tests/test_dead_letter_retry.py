@@ -8,7 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from target_pdi.deadletters import DeadLetterStore
+from target_pdi.deadletters import FileDeadLetterStore
 from target_pdi.drain import Drain
 from target_pdi.mapping_files import Mappings
 from target_pdi.plan import Batch
@@ -37,7 +37,7 @@ def test_dead_letters_are_retried_in_batches_of_batch_size_rows(tmp_path: Path) 
     summary = Summary()
     drain = Drain(settings, summary, Mappings(), logging.getLogger("test"))
     engine = RecordingEngine()
-    runtime = SimpleNamespace(deadletters=DeadLetterStore(path), engine=engine)
+    runtime = SimpleNamespace(deadletters=FileDeadLetterStore(path), engine=engine)
     # A record that is also in this run's batch is left to the batch.
     fresh = Batch(attendances=[{"id": 4}])
 
@@ -73,7 +73,7 @@ def test_a_retry_that_fails_again_keeps_when_the_record_first_failed(tmp_path: P
             {"stream": "people", "key": "2", "record": {"id": 2}, "ts": first},
         ],
     )
-    store = DeadLetterStore(path)
+    store = FileDeadLetterStore(path)
     assert len(list(store.entries())) == 2  # the retry reads them
     for key in ("1", "2", "3"):  # both fail again, and a new record fails
         store.add("people", key, "person has no email address", {"id": int(key)})
@@ -89,7 +89,7 @@ def test_a_record_written_at_last_starts_afresh(tmp_path: Path) -> None:
     path = tmp_path / "dead_letters.jsonl"
     old = "2026-11-20T04:00:01+00:00"
     write_dead_letters(path, [{"stream": "people", "key": "1", "record": {}, "first_ts": old}])
-    store = DeadLetterStore(path)
+    store = FileDeadLetterStore(path)
     list(store.entries())
     store.discard("people", "1")  # written
     store.add("people", "1", "PDI answered HTTP 400", {})  # a later version fails

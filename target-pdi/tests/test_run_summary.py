@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 from singer_sdk.plugin_base import _ConfigInput
-from target_pdi import run_summary
+from target_pdi import run_summary, summary_files
 from target_pdi.credentials import missing_credentials, missing_message
+from target_pdi.deadletters import FileDeadLetterStore
 from target_pdi.errors import APIUnavailableError, ConfigurationError, Stopped
 from target_pdi.redact import register_secret
 from target_pdi.settings import Settings
@@ -202,7 +203,7 @@ def test_write_creates_directories_and_replaces_the_summary(tmp_path: Path) -> N
 
 
 def test_history_keeps_the_last_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(run_summary, "HISTORY_LIMIT", 5)
+    monkeypatch.setattr(summary_files, "HISTORY_LIMIT", 5)
     path = tmp_path / "summary.json"
     for n in range(8):
         run_summary.write(path, {"run": n})
@@ -218,8 +219,8 @@ def test_dead_letter_keys_skip_unreadable_lines(tmp_path: Path) -> None:
     path = tmp_path / "dead_letters.jsonl"
     entry = {"stream": "people", "key": "3", "record": {"id": 3}}
     path.write_text(json.dumps(entry) + "\nnot json\n\n" + json.dumps({**entry, "key": "4"}) + "\n")
-    assert run_summary.dead_letter_keys(path) == {("people", "3"), ("people", "4")}
-    assert run_summary.dead_letter_keys(tmp_path / "none.jsonl") == set()
+    assert FileDeadLetterStore(path).keys() == {("people", "3"), ("people", "4")}
+    assert FileDeadLetterStore(tmp_path / "none.jsonl").keys() == set()
 
 
 def test_a_summary_that_cannot_be_written_does_not_end_the_run(

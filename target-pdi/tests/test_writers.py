@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from target_pdi.deadletters import DeadLetterStore
+from target_pdi.deadletters import FileDeadLetterStore
 from target_pdi.idmap import IdMap
 from target_pdi.summary import Summary
 from target_pdi.vocabulary import Outcome, PdiObject
@@ -42,7 +42,7 @@ def test_concurrent_first_locations_list_pdi_once(tmp_path: Path) -> None:
         pdi,  # type: ignore[arg-type]
         IdMap("sqlite://"),
         summary,
-        DeadLetterStore(tmp_path / "dead.jsonl"),
+        FileDeadLetterStore(tmp_path / "dead.jsonl"),
         max_concurrency=8,
     )
     writer = LocationWriter(shared, repoint=lambda old, new: None)
@@ -61,7 +61,7 @@ def _shared(tmp_path: Path, max_concurrency: int) -> Shared:
         StubPdi(),  # type: ignore[arg-type]
         IdMap("sqlite://"),
         Summary(),
-        DeadLetterStore(tmp_path / "dead.jsonl"),
+        FileDeadLetterStore(tmp_path / "dead.jsonl"),
         max_concurrency=max_concurrency,
     )
 

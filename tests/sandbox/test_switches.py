@@ -243,6 +243,24 @@ def test_fail_and_drop_combine_with_the_rate_limit(mobilize_api: Api) -> None:
     }
 
 
+# -- one record refused ---------------------------------------------------------------------------
+
+
+def test_fail_body_containing_refuses_that_record_until_cleared(pdi_api: Api) -> None:
+    pdi_api.login()
+    ada = {**CONTACT, "emails": [{"emailAddress": "ada@example.org"}]}
+    grace = {"firstName": "Grace", "lastName": "Hopper"}
+    pdi_api.switches(fail_body_containing="ada@example.org", fail_status=400)
+    for _ in range(2):  # each time, not once
+        assert pdi_api.call("POST", "/contacts", json=ada).status_code == 400
+    assert pdi_api.call("POST", "/contacts", json=grace).status_code == 200
+    assert pdi_api.call("GET", "/contacts", params={"email": "ada@example.org"}).ok  # no body
+    assert pdi_api.writes() == 1
+    pdi_api.switches(fail_body_containing=None)
+    assert pdi_api.call("POST", "/contacts", json=ada).status_code == 200
+    assert pdi_api.writes() == 2
+
+
 # -- setting them ---------------------------------------------------------------------------------
 
 
@@ -256,6 +274,9 @@ def test_bad_values_are_400_and_change_nothing(pdi_api: Api) -> None:
         ({"spike_ms": -5}, "spike_ms"),
         ({"fail_next": 1.5}, "fail_next"),
         ({"fail_status": 42}, "fail_status"),
+        ({"fail_body_containing": ""}, "fail_body_containing"),  # would match every request
+        ({"fail_body_containing": 5}, "fail_body_containing"),
+        ({"latency_ms": "5"}, "latency_ms"),
         # One bad value: the good one beside it is not applied either.
         ({"latency_ms": 5, "drop_rate": True}, "drop_rate"),
         ({"downn": True}, "downn"),

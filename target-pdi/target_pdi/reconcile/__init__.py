@@ -12,13 +12,13 @@ Exit status: 0 when nothing is found (after --fix: nothing is left), 1 otherwise
 from __future__ import annotations
 
 import logging
+from contextlib import closing
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import click
 
 from target_pdi.credentials import require_credentials
-from target_pdi.deadletters import DeadLetterStore
 from target_pdi.pdi_account import refuse_another_pdi
 from target_pdi.reconcile.compare import Result, compare
 from target_pdi.reconcile.fix import apply_fixes
@@ -28,6 +28,7 @@ from target_pdi.reconcile.report import before_fix_path, plural, table, write_cs
 from target_pdi.run_lock import holding
 from target_pdi.runtime import Runtime
 from target_pdi.settings import Settings
+from target_pdi.stores import dead_letter_store
 from target_pdi.summary import Summary
 
 if TYPE_CHECKING:
@@ -85,10 +86,8 @@ def reconcile(target: TargetPDI, runtime: Runtime, summary: Summary, *, fix: boo
 def reconcile_once(runtime: Runtime, settings: Settings, mobilize: MobilizeData) -> Result:
     LOGGER.info("Reading PDI")
     pdi = read_pdi(runtime.client, runtime.router.calendar_names, settings.max_concurrency)
-    dead = {
-        (str(entry["stream"]), str(entry.get("key")))
-        for entry in DeadLetterStore(settings.dead_letter_path, dry_run=True).load()
-    }
+    with closing(dead_letter_store(settings, read_only=True)) as store:
+        dead = store.keys()
     return compare(mobilize, pdi, runtime.idmap, runtime.router, settings.approval_statuses, dead)
 
 

@@ -94,8 +94,8 @@ def apply_fixes(runtime: Runtime, found: Iterable[Discrepancy], mobilize: Mobili
     if not mendable:
         return 0
     mend = merged(mendable)
-    # The fix retries no dead letter: those of earlier runs stay in the file for the next sync.
-    runtime.deadletters.carry_over(runtime.deadletters.load())
+    # The fix retries no dead letter: those of earlier runs stay in the store for the next sync.
+    runtime.deadletters.keep_earlier()
     correct_id_map(runtime.idmap, mend)
     batch = mend_batch(mend, mobilize)
     try:
