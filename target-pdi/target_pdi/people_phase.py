@@ -31,7 +31,7 @@ class PeoplePhase:
     def write_contacts(self, plan: PeoplePlan) -> None:
         self._failed_emails = {}
         for person in plan.no_email:
-            self.summary.skip("people without email")
+            self.summary.skip_record("people without email", person.person_id)
             reason = P.no_email_reason(person.person)
             self.shared.dead_letter("people", person.person_id, person.record, reason)
         self.shared.parallel(sorted(plan.by_email.items()), self._write_contact)

@@ -32,6 +32,7 @@ class Summary:
         # failed ones apart, so that one that failed and was then written counts both ways.
         self._counted: dict[PdiObject, set[int]] = {t: set() for t in WRITTEN_OBJECTS}
         self._failed: dict[PdiObject, set[int]] = {t: set() for t in WRITTEN_OBJECTS}
+        self._skipped_records: set[int] = set()
 
     def done(self, kind: PdiObject) -> tuple[int, int]:
         """(written or found unchanged, failed) so far for one kind of PDI object."""
@@ -64,6 +65,17 @@ class Summary:
     def skip(self, reason: str, n: int = 1) -> None:
         with self._lock:
             self.skipped[reason] += n
+
+    def skip_record(self, reason: str, key: object) -> None:
+        """Skip one record by its key: seen again in a later batch (a person's next signup), or
+        retried from the dead letters beside its fresh copy, it is not counted again, as its
+        dead letter is one entry."""
+        with self._lock:
+            seen = hash((reason, key))
+            if seen in self._skipped_records:
+                return
+            self._skipped_records.add(seen)
+            self.skipped[reason] += 1
 
     def note(self, what: str, n: int = 1) -> None:
         with self._lock:

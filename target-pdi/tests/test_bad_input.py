@@ -189,6 +189,32 @@ def test_a_contact_pdi_refuses_in_every_batch_counts_as_one_failure(
     assert [k for k in dead_letters(runtime) if k[0] == "people"] == [("people", "1")]
 
 
+def test_a_person_without_email_seen_in_several_batches_is_skipped_once(
+    pdi: Pdi, runtime: Runtime
+) -> None:
+    """The summary counts people and signups, as the dead letters hold them: the demo's first
+    sync said '15 people without email' with 10 of them dead-lettered. A signup seen again (a
+    dead letter retried beside its fresh copy) is one signup too."""
+    event = F.event(101, "Canvass", "CANVASS", [F.slot(1001, 3), F.slot(1002, 4)])
+    nobody = F.person(1, "Ann", "Lee", None)
+    first = F.attendance(11, nobody, event, F.slot(1001, 3), "REGISTERED", None)
+    second = F.attendance(12, nobody, event, F.slot(1002, 4), "REGISTERED", None)
+    for batch in (
+        Batch(events=[event], attendances=[first]),
+        Batch(attendances=[second]),
+        Batch(attendances=[first]),
+    ):
+        runtime.engine.run(batch)
+    skipped = runtime.engine.summary.skipped_reasons()
+    assert skipped["people without email"] == 1
+    assert skipped["attendances of people without email"] == 2
+    assert sorted(dead_letters(runtime)) == [
+        ("attendances", "11"),
+        ("attendances", "12"),
+        ("people", "1"),
+    ]
+
+
 def test_a_malformed_email_is_dead_lettered_with_its_reason(
     pdi: Pdi, runtime: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:

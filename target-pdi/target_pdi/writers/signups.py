@@ -164,7 +164,7 @@ class SignupWriter:
         att, person = signup.attendance, signup.person
         email = P.person_email(person) if person else None
         if email is None:
-            self.summary.skip("attendances of people without email")
+            self.summary.skip_record("attendances of people without email", signup.attendance_id)
             reason = P.no_email_reason(person or {})
             self.shared.dead_letter("attendances", signup.attendance_id, att, reason)
             return None
