@@ -215,9 +215,10 @@ def the_asset_shows_each_run_at_a_glance_with_its_checks(deployment: Deployment)
     assert metadata["dead_letters_waiting"] == summary["dead_letters"]["waiting"] > 0
     assert metadata["duration_seconds"] == summary["duration_seconds"]
     checks = succeeded["checks"]
+    # Dead letters wait (people without an email), none for longer than status allows.
     assert {name: check["passed"] for name, check in checks.items()} == {
         "attention": True,
-        "dead_letters": False,
+        "dead_letters": True,
         "freshness_check": True,
     }
     assert checks["dead_letters"]["severity"] == "WARN"
@@ -229,6 +230,9 @@ def the_asset_shows_each_run_at_a_glance_with_its_checks(deployment: Deployment)
     assert failed["metadata"] == {"status": "failed", "reason": reason}
     assert "PDI login failed (HTTP 401)" in reason
     assert failed["failure"]["description"].endswith(reason)
+    # Its checks are judged too, in status's words (tests/e2e/test_outcomes_agree.py).
+    assert failed["checks"]["attention"]["passed"] is False
+    assert failed["checks"]["attention"]["description"] == "last run failed"
 
     # Re-executed from failure: the sync, then every check; reconcile finds the deleted event.
     fixed = runs[deployment.runs["north_from_failure"]]
@@ -236,7 +240,7 @@ def the_asset_shows_each_run_at_a_glance_with_its_checks(deployment: Deployment)
     checks = fixed["checks"]
     assert {name: check["passed"] for name, check in checks.items()} == {
         "attention": True,
-        "dead_letters": False,
+        "dead_letters": True,
         "freshness_check": True,
         "reconcile": False,
     }
@@ -284,7 +288,7 @@ def alerts_reach_the_webhook_and_secrets_stay_out_of_dagster(
     assert f"{deployment.url}/runs/{deployment.runs['north_materialize']}" in failure
     (checks,) = [t for t in texts if deployment.runs["north_from_failure"][:8] in t]
     assert "pdi/north reconcile: 1 discrepancy: 1 timeslot without PDI event" in checks
-    # Amber checks (dead letters) post nothing: south's runs sent no alert.
+    # Nothing red in south's runs: they sent no alert.
     assert len(texts) == 2
 
     stored = stored_text(deployment) + json.dumps(deployment.history())
