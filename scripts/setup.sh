@@ -42,14 +42,18 @@ done
   target-pdi/target_pdi sandbox >/dev/null || true
 echo "==> orchestrator venv (.venv-dagster, orchestrate/requirements.lock)"
 # Dagster has a virtualenv of its own, so that its pins never fight Meltano's. It is rebuilt
-# only when the lock file or orchestrate/pyproject.toml changed since the last install (the
-# stamp holds their hash).
-lock_hash=$(cat orchestrate/requirements.lock orchestrate/pyproject.toml | sha256sum | cut -d' ' -f1)
+# only when the lock file, orchestrate/pyproject.toml or target-pdi/pyproject.toml changed
+# since the last install (the stamp holds their hash).
+lock_hash=$(cat orchestrate/requirements.lock orchestrate/pyproject.toml target-pdi/pyproject.toml |
+  sha256sum | cut -d' ' -f1)
 if [ "$(cat .venv-dagster/.installed-lock 2>/dev/null)" != "$lock_hash" ]; then
   [ -x .venv-dagster/bin/python ] || .venv/bin/uv venv --quiet --python "$PYTHON" .venv-dagster
   # sync: exactly the lock's packages (a package dropped from it goes), then the code location.
   .venv/bin/uv pip sync --quiet --python .venv-dagster/bin/python orchestrate/requirements.lock
-  .venv/bin/uv pip install --quiet --python .venv-dagster/bin/python --no-deps -e ./orchestrate
+  # target-pdi without its dependencies: the checks judge a run with its own rules,
+  # target_pdi.verdict (standard library only), so that Dagster and `status` agree.
+  .venv/bin/uv pip install --quiet --python .venv-dagster/bin/python --no-deps \
+    -e ./orchestrate -e ./target-pdi
   # Dagster imports ~3,000 modules at every start; see "compiling bytecode" above.
   .venv-dagster/bin/python -m compileall -q -j 0 .venv-dagster/lib >/dev/null || true
   echo "$lock_hash" >.venv-dagster/.installed-lock

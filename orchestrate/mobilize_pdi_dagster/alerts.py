@@ -3,8 +3,9 @@
 - ``alert_on_run_failure``: a run of this code location failed (a sync, a reconcile, a
   freshness check): which organization, and the reason its step gave.
 - ``alert_on_failed_checks``: a run succeeded but a check of severity ERROR failed in it
-  (records failed, discrepancies found, a sync overdue). Amber checks (dead letters waiting)
-  post nothing: they stay visible on the asset page.
+  (records failed, discrepancies found, a sync overdue). Amber checks (dead letters waiting
+  too long) post nothing: they stay visible on the asset page. A failed run's red
+  ``attention`` is in the failure's alert already.
 
 The webhook is ``MOBILIZE_PDI_ALERT_WEBHOOK_URL`` in the environment of the daemon (a Slack,
 Mattermost or Google Chat incoming webhook: a JSON body ``{"text": ...}``). The URL holds its

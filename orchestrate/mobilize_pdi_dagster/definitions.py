@@ -1,14 +1,15 @@
 """The code location: for each organization of the Meltano project, its asset and checks, its
 sync job and schedule, its reconcile job and schedule; one sensor that evaluates the
 freshness checks and two that post alerts. `dagster dev -m mobilize_pdi_dagster.definitions`
-(README, "Deployment: Dagster")."""
+(README, "Deployment: Dagster"). Loading it reads each organization's target-pdi settings
+(`meltano config print`, side by side) for the threshold of its freshness check."""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from mobilize_pdi_dagster.alerts import alert_on_failed_checks, alert_on_run_failure
-from mobilize_pdi_dagster.checks import freshness_checks, freshness_sensor
+from mobilize_pdi_dagster.checks import freshness_checks, freshness_sensor, max_sync_age
 from mobilize_pdi_dagster.meltano import MeltanoProject
 from mobilize_pdi_dagster.organizations import Organization, find_organizations
 from mobilize_pdi_dagster.reconcile_check import reconcile_check
@@ -30,7 +31,10 @@ def build_definitions(project: MeltanoProject) -> dg.Definitions:
     freshness: list[dg.AssetChecksDefinition] = []
     jobs: list[dg.UnresolvedAssetJobDefinition] = []
     schedules: list[dg.ScheduleDefinition] = []
-    for org in find_organizations(project.root):
+    organizations = find_organizations(project.root)
+    # Each organization's thresholds, as its `status` reads them.
+    settings = project.settings([org.loader for org in organizations])
+    for org in organizations:
         asset = sync_asset(org)
         reconcile = reconcile_check(org)
         org_tags = {ORGANIZATION_TAG: org.dagster_name}
@@ -52,7 +56,7 @@ def build_definitions(project: MeltanoProject) -> dg.Definitions:
         )
         assets.append(asset)
         checks.append(reconcile)
-        freshness.extend(freshness_checks(asset_key(org), syncs[0]))
+        freshness.extend(freshness_checks(asset_key(org), max_sync_age(settings[org.loader])))
         jobs += [job, reconcile_job]
         schedules.extend(
             dg.ScheduleDefinition(

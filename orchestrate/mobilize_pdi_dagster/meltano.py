@@ -14,7 +14,7 @@ import shutil
 import signal
 import subprocess
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,14 @@ RUN_ID_VARIABLE = "MOBILIZE_PDI_RUN_ID"
 # A line a plugin logged, as Meltano shows it: `<time> [info     ] target-pdi--north ...`
 # (Meltano's own lines name `meltano` there, even when they mention a plugin).
 PLUGIN_LINE = re.compile(r"\]\s+(tap-mobilize|target-pdi)\S*\s")
+
+
+class SettingsUnreadable(Exception):
+    """Meltano could not give a plugin's settings: its last line says why."""
+
+    def __init__(self, plugin: str, lines: list[str]) -> None:
+        super().__init__(f"meltano could not read the settings of {plugin}: {lines[-1]}")
+        self.lines = lines
 
 
 @dataclass
@@ -75,23 +83,38 @@ class MeltanoProject(dg.ConfigurableResource):
         environment = self.resolved_environment()
         return [self.executable(), *([f"--environment={environment}"] if environment else [])]
 
-    def setting_path(self, plugin: str, setting: str, default: str) -> Path:
-        """A path setting of ``plugin`` as Meltano resolves it (`config print` shows secrets
-        redacted; only this one setting is read); ``default`` (the plugin's own) when unset."""
-        done = subprocess.run(
-            [*self._base(), "config", "print", plugin, "--format=json"],
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            lines = done.stderr.strip().splitlines() or ["no output"]
-            raise dg.Failure(
-                description=f"meltano could not read the settings of {plugin}: {lines[-1]}",
-                metadata={"meltano output": dg.MetadataValue.text("\n".join(lines[-40:]))},
+    def settings(self, plugins: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Each plugin's settings as Meltano resolves them (`config print --format=json`:
+        those set, in meltano.yml, its environment, `.env` or the environment; secrets
+        redacted), the plugins read side by side. Raises SettingsUnreadable."""
+        started = {
+            plugin: subprocess.Popen(
+                [*self._base(), "config", "print", plugin, "--format=json"],
+                cwd=self.root,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
-        value = json.loads(done.stdout or "{}").get(setting)
+            for plugin in dict.fromkeys(plugins)
+        }
+        found: dict[str, dict[str, Any]] = {}
+        for plugin, process in started.items():
+            out, err = process.communicate()
+            if process.returncode != 0:
+                raise SettingsUnreadable(plugin, err.strip().splitlines() or ["no output"])
+            found[plugin] = json.loads(out or "{}")
+        return found
+
+    def setting_path(self, plugin: str, setting: str, default: str) -> Path:
+        """A path setting of ``plugin`` as Meltano resolves it; ``default`` (the plugin's
+        own) when unset."""
+        try:
+            value = self.settings([plugin])[plugin].get(setting)
+        except SettingsUnreadable as exc:
+            raise dg.Failure(
+                description=str(exc),
+                metadata={"meltano output": dg.MetadataValue.text("\n".join(exc.lines[-40:]))},
+            ) from None
         path = Path(value or default)
         return path if path.is_absolute() else self.root / path
 

@@ -44,14 +44,6 @@ def eastern_cron(utc_cron: str) -> str | None:
     return shift_hours(utc_cron, -EDT_HOURS_FROM_UTC)
 
 
-def later_cron(cron: str, hours: int) -> str:
-    """The ticks of ``cron``, ``hours`` later: the deadlines of the syncs it starts."""
-    moved = shift_hours(cron, hours)
-    if moved is None:
-        raise ValueError(f"schedule {cron!r} has no fixed hours to set a deadline after")
-    return moved
-
-
 def org_schedules(project_dir: Path, org: Organization) -> list[EasternSchedule]:
     found = []
     for schedule in read_project(project_dir).get("schedules", []):

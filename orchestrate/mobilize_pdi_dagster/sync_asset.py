@@ -16,8 +16,9 @@ an ``__ASSET_JOB`` run, and the queue's tag limits only see tags a run has when 
 import dagster as dg
 
 from mobilize_pdi_dagster.checks import (
+    Judgement,
+    judge_summary,
     missing_summary_results,
-    summary_check_results,
     summary_check_specs,
 )
 from mobilize_pdi_dagster.meltano import MeltanoProject
@@ -66,6 +67,14 @@ def name_the_run(context: dg.AssetExecutionContext, org: Organization) -> None:
         context.instance.add_run_tags(context.run.run_id, {ORGANIZATION_TAG: org.dagster_name})
 
 
+def selected(
+    context: dg.AssetExecutionContext, key: dg.AssetKey, judgements: list[Judgement]
+) -> list[Judgement]:
+    """Those of the checks this run was asked for (a run may select the asset alone)."""
+    wanted = {check.name for check in context.selected_asset_check_keys if check.asset_key == key}
+    return [judgement for judgement in judgements if judgement.check_name in wanted]
+
+
 def sync_asset(org: Organization) -> dg.AssetsDefinition:
     key = asset_key(org)
 
@@ -91,6 +100,12 @@ def sync_asset(org: Organization) -> dg.AssetsDefinition:
             # its reason, in the organization's history.
             metadata = failure_metadata(summary, reason)
             context.log_event(dg.AssetObservation(asset_key=key, metadata=metadata))
+            if summary is not None:
+                # The checks judge a failed run too, as status does; otherwise the asset page
+                # would go on showing an earlier run's green. A run that wrote no summary
+                # (refused before target-pdi started) leaves them, and status, as they were.
+                for judgement in selected(context, key, judge_summary(summary)):
+                    context.log_event(judgement.evaluation(key))
             raise dg.Failure(
                 description=f"meltano run {org.meltano_job} failed (exit {run.returncode}): "
                 f"{reason}",
@@ -106,7 +121,7 @@ def sync_asset(org: Organization) -> dg.AssetsDefinition:
             return dg.MaterializeResult(check_results=missing_summary_results(missing))
         return dg.MaterializeResult(
             metadata=materialization_metadata(summary),
-            check_results=summary_check_results(summary),
+            check_results=[j.result() for j in selected(context, key, judge_summary(summary))],
         )
 
     return sync

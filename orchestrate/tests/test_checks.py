@@ -1,7 +1,9 @@
-"""The reconcile check around a stand-in `meltano`, and the freshness check's deadline.
+"""The reconcile check around a stand-in `meltano`; the summary checks and the freshness check
+judging as `status` does.
 
 The real reconcile against the sandboxes runs in tests/e2e/test_orchestrator.py; here the
-stand-in gives each outcome: nothing found, discrepancies found, reconcile unable to run.
+stand-in gives each outcome: nothing found, discrepancies found, reconcile unable to run. The
+real runs that fail each way, judged by Dagster and by status: tests/e2e/test_outcomes_agree.py.
 """
 
 from __future__ import annotations
@@ -9,17 +11,18 @@ from __future__ import annotations
 import json
 import stat
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import pytest
-from mobilize_pdi_dagster.checks import freshness_checks
+from mobilize_pdi_dagster.checks import freshness_checks, judge_summary, max_sync_age
 from mobilize_pdi_dagster.meltano import MeltanoProject
 from mobilize_pdi_dagster.organizations import Organization
 from mobilize_pdi_dagster.reconcile_check import reconcile_check
-from mobilize_pdi_dagster.schedules import EasternSchedule
 from mobilize_pdi_dagster.sync_asset import sync_asset
+from target_pdi.verdict import Limits, verdict
 
 ORG = Organization("north", "sync-north", "target-pdi--north")
 KEY = dg.AssetKey(["pdi", "north"])
@@ -119,13 +122,58 @@ def test_reconcile_that_cannot_read_an_api_fails_saying_why(
     )
 
 
-def test_freshness_is_due_an_hour_after_each_scheduled_sync() -> None:
-    (checks,) = freshness_checks(KEY, EasternSchedule("sync_north_twice_daily", "0 0,12 * * *"))
+def test_freshness_is_statuss_max_sync_age_from_the_organizations_settings() -> None:
+    assert max_sync_age({}) == timedelta(hours=18)  # target-pdi's default
+    assert max_sync_age({"max_sync_age_hours": 1}) == timedelta(hours=1)
+    assert max_sync_age({"max_sync_age_hours": "6"}) == timedelta(hours=6)  # from the environment
+    (checks,) = freshness_checks(KEY, timedelta(hours=18))
     (spec,) = checks.check_specs
     assert (spec.asset_key, spec.name) == (KEY, "freshness_check")
     params = json.loads(json.dumps(spec.metadata["dagster/freshness_params"].value))
-    assert params == {
-        "deadline_cron": "0 1,13 * * *",
-        "lower_bound_delta_seconds": 3600.0,
-        "timezone": "America/New_York",
+    # Overdue once the last success is older than 18 h, whatever the schedule's ticks.
+    assert params == {"lower_bound_delta_seconds": 18 * 3600.0, "timezone": "UTC"}
+
+
+FINISHED = datetime(2026, 12, 4, 16, 0, tzinfo=UTC)
+
+
+def a_summary(status: str = "succeeded", old: int = 0, **more: Any) -> dict[str, Any]:
+    return {
+        "status": status,
+        "finished_at": FINISHED.isoformat(),
+        "objects": {"contacts": {"created": 3, "failed": 0}},
+        "attention": [],
+        "dead_letters": {"new": 1, "waiting": 5, "over_max_age": old, "max_age_hours": 24},
+        **more,
     }
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        a_summary(),
+        a_summary(attention=["2 contacts failed", "4 invitations failed"]),
+        a_summary("failed", attention=["tap-mobilize failed"]),
+        a_summary("failed", attention=["tap-mobilize ended without finishing"]),
+        a_summary("failed"),
+        a_summary("stopped"),
+        a_summary(old=1),
+        a_summary("failed", old=3, attention=["tap-mobilize failed", "1 contacts failed"]),
+    ],
+)
+def test_the_summary_checks_say_what_status_says_of_the_same_run(summary: dict[str, Any]) -> None:
+    """Right after the run (its last success recent): the failed checks' descriptions are
+    status's reasons, word for word, in its order; none failed exactly when status says OK."""
+    waiting = summary["dead_letters"]
+    since = [FINISHED - timedelta(hours=30)] * waiting["over_max_age"] + [FINISHED] * (
+        waiting["waiting"] - waiting["over_max_age"]
+    )
+    status_reasons = verdict(
+        summary,
+        {"status": "succeeded", "finished_at": (FINISHED - timedelta(hours=1)).isoformat()},
+        since,
+        now=FINISHED,
+        limits=Limits(),
+    )
+    failed = [j.description for j in judge_summary(summary) if not j.passed]
+    assert failed == status_reasons

@@ -3,8 +3,12 @@ reconcile jobs and schedules; the freshness and alert sensors."""
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
-from mobilize_pdi_dagster.definitions import defs
+import pytest
+from mobilize_pdi_dagster.definitions import build_definitions, defs
+from mobilize_pdi_dagster.meltano import MeltanoProject
 from mobilize_pdi_dagster.sync_asset import ORGANIZATION_TAG
 
 
@@ -62,3 +66,19 @@ def test_the_sensors_alert_from_the_start_and_freshness_waits_to_be_started() ->
         "alert_on_run_failure": dg.DefaultSensorStatus.RUNNING,
         "alert_on_failed_checks": dg.DefaultSensorStatus.RUNNING,
     }
+
+
+def test_each_organizations_freshness_is_its_own_max_sync_age(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The setting status reads, however it is given (here: north's in the environment)."""
+    monkeypatch.setenv("TARGET_PDI__NORTH_MAX_SYNC_AGE_HOURS", "1")
+    monkeypatch.delenv("TARGET_PDI_MAX_SYNC_AGE_HOURS", raising=False)
+    checks = build_definitions(MeltanoProject()).asset_checks or []
+    found = {}
+    for definition in checks:
+        for spec in definition.check_specs:
+            if spec.name == "freshness_check":
+                params = json.loads(json.dumps(spec.metadata["dagster/freshness_params"].value))
+                found[spec.asset_key.path[-1]] = params["lower_bound_delta_seconds"] / 3600
+    assert found == {"north": 1, "south": 18}

@@ -9,7 +9,6 @@ from mobilize_pdi_dagster.schedules import (
     DEFAULT_CRON,
     EasternSchedule,
     eastern_cron,
-    later_cron,
     org_schedules,
     reconcile_cron,
 )
@@ -97,8 +96,6 @@ def test_an_unscheduled_org_syncs_at_midnight_and_noon_eastern(tmp_path: Path) -
     assert [s.cron for s in org_schedules(tmp_path, default)] == [DEFAULT_CRON]
 
 
-def test_a_sync_is_due_an_hour_after_each_tick_and_reconcile_runs_at_two() -> None:
-    assert later_cron("0 0,12 * * *", 1) == "0 1,13 * * *"
-    assert later_cron("30 23 * * *", 1) == "30 0 * * *"
+def test_reconcile_runs_at_two_at_the_organizations_minute() -> None:
     assert reconcile_cron([EasternSchedule("s", "30 0,12 * * *")]) == "30 2 * * *"
     assert reconcile_cron([]) == "0 2 * * *"

@@ -54,7 +54,7 @@ sys.exit(int(os.environ.get("FAKE_EXIT", "0")))
 
 
 def summary(
-    status: str = "succeeded", error: str | None = None, failed: bool = False
+    status: str = "succeeded", error: str | None = None, failed: bool = False, old: int = 0
 ) -> dict[str, Any]:
     return {
         "organization": "north",
@@ -73,7 +73,13 @@ def summary(
         },
         "attention": ["1 events failed", "2 invitations failed"] if failed else [],
         "skipped": {"people without email": 3},
-        "dead_letters": {"new": 5, "waiting": 7, "path": "/x/dead_letters.jsonl"},
+        "dead_letters": {
+            "new": 5,
+            "waiting": 7,
+            "path": "/x/dead_letters.jsonl",
+            "over_max_age": old,
+            "max_age_hours": 24,
+        },
         "pdi_requests": {"GET": 30, "POST": 230},
     }
 
@@ -107,6 +113,17 @@ def checks(result: dg.ExecuteInProcessResult) -> dict[str, tuple[bool, str, str 
         e.check_name: (e.passed, e.severity.value, e.description)
         for e in result.get_asset_check_evaluations()
     }
+
+
+def checks_logged(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[bool, str, Any]]:
+    """The checks a run evaluated, as stored (a failed run's result object leaves out what its
+    step logged before it failed)."""
+    found = {}
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+        assert entry.dagster_event is not None
+        e = entry.dagster_event.asset_check_evaluation_data
+        found[e.check_name] = (e.passed, e.severity.value, e.description)
+    return found
 
 
 def observation(instance: dg.DagsterInstance) -> dict[str, Any]:
@@ -152,9 +169,10 @@ def test_a_sync_shows_its_table_its_numbers_and_its_checks(
     assert (got["pdi_writes"], got["records_failed"], got["dead_letters_waiting"]) == (226, 0, 7)
     assert got["duration_seconds"] == 5.2
     assert got["run_summary"]["run_id"] == result.run_id
+    # Dead letters wait, none for long: status says OK, and so do the checks.
     assert checks(result) == {
         "attention": (True, "ERROR", "Nothing needs attention."),
-        "dead_letters": (False, "WARN", "7 dead letters waiting (5 new this run)."),
+        "dead_letters": (True, "WARN", "7 dead letters waiting, none over 24 h (5 new this run)."),
     }
     # Started without the organization's tag, the run carries it once its sync begins.
     run = instance.get_run_by_id(result.run_id)
@@ -173,7 +191,61 @@ def test_failed_records_turn_the_attention_check_red_in_a_run_that_succeeds(
     assert got["records_failed"] == 3
     assert got["attention"] == "1 events failed; 2 invitations failed"
     assert "**Needs attention:** 1 events failed; 2 invitations failed" in got["changes"]
-    assert checks(result)["attention"] == (False, "ERROR", "1 events failed; 2 invitations failed")
+    # status's words: "Status: ATTENTION (last run: 1 events failed, 2 invitations failed)".
+    assert checks(result)["attention"] == (
+        False,
+        "ERROR",
+        "last run: 1 events failed, 2 invitations failed",
+    )
+
+
+def test_dead_letters_waiting_too_long_turn_their_check_amber(
+    project: MeltanoProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_SUMMARY", json.dumps(summary(old=3)))
+    result = materialize(project)
+    assert result.success
+    assert checks(result) == {
+        "attention": (True, "ERROR", "Nothing needs attention."),
+        "dead_letters": (False, "WARN", "3 dead letters waiting over 24 h"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "tap", "verdict"),
+    [
+        (
+            "failed",
+            "tap-mobilize failed: Mobilize refused the request (HTTP 403)",
+            "failed",
+            "last run failed: tap-mobilize failed",
+        ),
+        ("failed", "PDI login failed (HTTP 401)", None, "last run failed"),
+        ("stopped", "target-pdi stopped: SIGTERM received", None, "last run stopped"),
+    ],
+)
+def test_a_failed_sync_is_judged_by_its_checks_as_status_judges_it(
+    project: MeltanoProject,
+    monkeypatch: pytest.MonkeyPatch,
+    status: str,
+    error: str,
+    tap: str | None,
+    verdict: str,
+) -> None:
+    """The step fails, and its checks are red with status's reason, not left at an earlier
+    run's green."""
+    failed = summary(status, error)
+    if tap:
+        failed["attention"] = [f"tap-mobilize {tap}"]
+    monkeypatch.setenv("FAKE_SUMMARY", json.dumps(failed))
+    monkeypatch.setenv("FAKE_EXIT", "1")
+    instance = dg.DagsterInstance.ephemeral()
+    result = materialize(project, instance)
+    assert not result.success
+    assert checks_logged(instance, result.run_id) == {
+        "attention": (False, "ERROR", verdict),
+        "dead_letters": (True, "WARN", "7 dead letters waiting, none over 24 h (5 new this run)."),
+    }
 
 
 def test_a_failed_sync_records_its_reason_and_no_numbers(
@@ -228,6 +300,8 @@ def test_a_summary_left_by_an_earlier_run_is_not_this_runs(
     reason = "Another 'dev:sync-north' pipeline is already running"
     assert plain(step_failure(result).metadata)["reason"] == reason
     assert observation(instance) == {"status": "failed", "reason": reason}
+    # No summary of its own: nothing to judge, as status sees nothing new either.
+    assert checks_logged(instance, result.run_id) == {}
 
 
 def test_a_sync_that_left_no_summary_fails_its_checks(
@@ -258,14 +332,19 @@ def test_history_finds_each_run_by_its_asset(
     assert failed["failure"]["description"] == "meltano run sync-north failed (exit 1): PDI outage"
     assert (failed["metadata"]["status"], failed["metadata"]["reason"]) == ("failed", "PDI outage")
     assert [v for v in failed["metadata"].values() if isinstance(v, int | float)] == []
-    assert failed["checks"] == {}
+    assert {name: check["passed"] for name, check in failed["checks"].items()} == {
+        "attention": False,
+        "dead_letters": True,
+    }
+    assert failed["checks"]["attention"]["description"] == "last run failed"
     assert succeeded["metadata"]["run_summary"]["run_id"] == succeeded["run_id"]
-    assert succeeded["checks"]["dead_letters"]["passed"] is False
+    assert succeeded["checks"]["attention"]["passed"] is True
     assert succeeded["failure"] is None
+    # The asset page shows the failed run's verdict, not the earlier success's.
     latest = history["north"]["checks"]
     assert {name: check["run_id"] for name, check in latest.items()} == {
-        "attention": succeeded["run_id"],
-        "dead_letters": succeeded["run_id"],
+        "attention": failed["run_id"],
+        "dead_letters": failed["run_id"],
     }
 
 

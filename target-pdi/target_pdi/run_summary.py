@@ -19,7 +19,7 @@ import sys
 import uuid
 from collections.abc import Mapping
 from contextlib import closing
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,8 @@ from target_pdi.summary_files import read_history as read_history
 from target_pdi.summary_files import read_last as read_last
 from target_pdi.summary_files import write as write
 from target_pdi.tap_outcome import FAILING, TAP_NAME
+from target_pdi.verdict import old_dead_letters
+from target_pdi.waiting_letters import waiting
 
 LOGGER = logging.getLogger("target-pdi")
 
@@ -117,10 +119,13 @@ def build(
     run_id: str | None = None,
     tap: Mapping[str, Any] | None = None,
     dead_letters_where: str | None = None,
+    dead_letters_over_max_age: int = 0,
 ) -> dict[str, Any]:
     """The JSON summary of one run, from its counters (the same ones Summary.lines logs);
     `tap`: what the target knows of its tap's end (tap_outcome.py); `dead_letters.path` says
-    where its dead letters are (the file, or the table)."""
+    where its dead letters are (the file, or the table); `dead_letters.over_max_age` how many
+    of them had waited longer than `dead_letter_max_age_hours` when the run ended (status's
+    rule, verdict.py), so that a reader of the summary alone judges them as status does."""
     status, message = outcome_of(error)
     read = {stream: summary.read[stream] for stream in READ_STREAMS}
     read.update({s: n for s, n in sorted(summary.read.items()) if s not in read})
@@ -148,6 +153,8 @@ def build(
             "dead_lettered": summary.dead_letters,
             "retried": summary.dead_letters_retried,
             "path": dead_letters_where or settings.dead_letter_path,
+            "over_max_age": dead_letters_over_max_age,
+            "max_age_hours": settings.dead_letter_max_age_hours,
         },
         "pdi_requests": dict(sorted(requests_by_method.items())),
     }
@@ -172,6 +179,13 @@ def dead_letters_now(settings: Settings) -> tuple[set[tuple[str, str]], str]:
         return store.keys(), store.where
 
 
+def dead_letters_over_max_age(settings: Settings, now: datetime) -> int:
+    """How many dead letters waiting had first failed longer than `dead_letter_max_age_hours`
+    before ``now``, read as status reads them."""
+    since = [letter.since for letter in waiting(settings)]
+    return old_dead_letters(since, now, timedelta(hours=settings.dead_letter_max_age_hours))
+
+
 class RunRecorder:
     """Notes what a sync starts from, and writes its JSON summary when it ends."""
 
@@ -190,11 +204,12 @@ class RunRecorder:
         """Write the summary; a summary that cannot be written is logged, never fatal (it must
         not hide how the run itself ended)."""
         try:
+            finished_at = datetime.now(UTC)
             after, where = dead_letters_now(self.settings)
             record = build(
                 self.summary,
                 self.settings,
-                finished_at=datetime.now(UTC),
+                finished_at=finished_at,
                 error=error,
                 requests_by_method=requests_by_method,
                 dead_letters_before=self.dead_letters_before,
@@ -202,6 +217,7 @@ class RunRecorder:
                 run_id=self.run_id,
                 tap=tap,
                 dead_letters_where=where,
+                dead_letters_over_max_age=dead_letters_over_max_age(self.settings, finished_at),
             )
             with closing(summary_store(self.settings)) as summaries:
                 summaries.write(record)

@@ -32,7 +32,7 @@ from target_pdi.run_summary import SUCCEEDED, organization_of
 from target_pdi.runtime import make_client
 from target_pdi.settings import Settings
 from target_pdi.stores import SummaryStore, dead_letters_where, summary_store
-from target_pdi.verdict import DEFAULT_LIMITS, Limits, verdict
+from target_pdi.verdict import DEFAULT_LIMITS, Limits, finished_at, verdict
 from target_pdi.waiting_letters import Waiting, describe, waiting
 
 if TYPE_CHECKING:
@@ -280,7 +280,7 @@ def render(
 
 
 def _finished(run: dict[str, Any], now: datetime) -> str:
-    finished = _parse_time(run.get("finished_at"))
+    finished = finished_at(run)
     if finished is None:
         return "at an unknown time"
     return f"{finished.strftime('%Y-%m-%d %H:%M:%S UTC')} ({_ago(now - finished)})"
@@ -330,16 +330,6 @@ def _last_run(last: dict[str, Any], now: datetime) -> list[str]:
 
 def _counts(row: dict[str, int], outcomes: tuple[str, ...]) -> str:
     return ", ".join(f"{row.get(o, 0)} {o}" for o in outcomes if row.get(o))
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _ago(delta: Any) -> str:

@@ -18,6 +18,11 @@ The rules, each giving one reason:
 6. A credential check failed.
 
 A dry run writes nothing and is never the last run: callers leave dry runs' summaries out.
+
+Each rule is a function of its own, so that an orchestrator's checks (one per rule: Dagster's
+`attention` is rules 1-3, its `dead_letters` rule 5, its freshness check rule 4 with the same
+`max_sync_age`) say what status says, in its words; orchestrate/ imports this module, which is
+why it stays standard library only.
 """
 
 from __future__ import annotations
@@ -62,29 +67,56 @@ def verdict(
     failed_checks: the credential checks that did not pass, as reasons ("PDI credentials
     failed").
     """
-    reasons: list[str] = []
-    if last_run is None:
-        reasons.append("no run yet")
-    else:
-        # Rules 2 and 3 in one reason: "last run failed: tap-mobilize failed",
-        # "last run: 2 events failed".
-        status = str(last_run.get("status") or "unknown")
-        said = "last run" if status == SUCCEEDED else f"last run {status}"
-        failures = attention_of(last_run)
-        if failures:
-            reasons.append(f"{said}: {', '.join(failures)}")
-        elif status != SUCCEEDED:
-            reasons.append(said)
-        reasons += _stale(last_success, now, limits.max_sync_age)
-    old = [since for since in dead_letters_since if since is not None]
-    old = [since for since in old if now - since > limits.dead_letter_max_age]
-    if old:
-        hours = _hours(limits.dead_letter_max_age)
-        reasons.append(
-            f"{len(old)} dead letter{'s' if len(old) != 1 else ''} waiting over {hours} h"
-        )
+    reasons = last_run_reasons(last_run)
+    if last_run is not None:
+        reasons += stale_reasons(last_success, now, limits.max_sync_age)
+    reasons += dead_letter_reasons(
+        old_dead_letters(dead_letters_since, now, limits.dead_letter_max_age),
+        limits.dead_letter_max_age,
+    )
     reasons += failed_checks
     return reasons
+
+
+def last_run_reasons(last_run: Mapping[str, Any] | None) -> list[str]:
+    """Rules 1 to 3, what the last run's summary says of itself, as one reason at most."""
+    if last_run is None:
+        return ["no run yet"]
+    # Rules 2 and 3 in one reason: "last run failed: tap-mobilize failed",
+    # "last run: 2 events failed".
+    status = str(last_run.get("status") or "unknown")
+    said = "last run" if status == SUCCEEDED else f"last run {status}"
+    failures = attention_of(last_run)
+    if failures:
+        return [f"{said}: {', '.join(failures)}"]
+    return [said] if status != SUCCEEDED else []
+
+
+def stale_reasons(
+    last_success: Mapping[str, Any] | None, now: datetime, max_sync_age: timedelta
+) -> list[str]:
+    """Rule 4: no successful run, or none for longer than ``max_sync_age``."""
+    if last_success is None:
+        return ["no successful run yet"]
+    finished = finished_at(last_success)
+    if finished is None or now - finished <= max_sync_age:
+        return []
+    return [f"no successful run for over {_hours(max_sync_age)} h"]
+
+
+def old_dead_letters(
+    dead_letters_since: Sequence[datetime | None], now: datetime, max_age: timedelta
+) -> int:
+    """How many dead letters first failed longer than ``max_age`` before ``now`` (None:
+    unknown, never counted as old)."""
+    return sum(1 for since in dead_letters_since if since is not None and now - since > max_age)
+
+
+def dead_letter_reasons(old: int, max_age: timedelta) -> list[str]:
+    """Rule 5, from how many dead letters have waited longer than ``max_age``."""
+    if not old:
+        return []
+    return [f"{old} dead letter{'s' if old != 1 else ''} waiting over {_hours(max_age)} h"]
 
 
 def attention_of(run: Mapping[str, Any]) -> list[str]:
@@ -109,15 +141,6 @@ def finished_at(run: Mapping[str, Any]) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _stale(last_success: Mapping[str, Any] | None, now: datetime, limit: timedelta) -> list[str]:
-    if last_success is None:
-        return ["no successful run yet"]
-    finished = finished_at(last_success)
-    if finished is None or now - finished <= limit:
-        return []
-    return [f"no successful run for over {_hours(limit)} h"]
 
 
 def _hours(span: timedelta) -> str:

@@ -107,6 +107,8 @@ def test_summary_has_the_contract_keys_and_the_run_counts() -> None:
         "dead_lettered": 2,
         "retried": 1,
         "path": "/data/dead_letters.jsonl",
+        "over_max_age": 0,
+        "max_age_hours": 24,
     }
     assert record["pdi_requests"] == {"GET": 10, "POST": 5, "PUT": 1}
     json.dumps(record)  # all of it serialisable
@@ -221,6 +223,40 @@ def test_dead_letter_keys_skip_unreadable_lines(tmp_path: Path) -> None:
     path.write_text(json.dumps(entry) + "\nnot json\n\n" + json.dumps({**entry, "key": "4"}) + "\n")
     assert FileDeadLetterStore(path).keys() == {("people", "3"), ("people", "4")}
     assert FileDeadLetterStore(tmp_path / "none.jsonl").keys() == set()
+
+
+def test_the_summary_counts_the_dead_letters_status_calls_old(tmp_path: Path) -> None:
+    """status's rule 5 at the run's end, with the organization's limit: a dead letter that first
+    failed more than dead_letter_max_age_hours ago counts, whenever it last failed."""
+    path = tmp_path / "dead_letters.jsonl"
+    finished = datetime.now(UTC) - timedelta(days=1)
+    first_failed = {"1": 30, "2": 7, "3": 5.9, "4": 0}  # hours before the run ended
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "stream": "people",
+                    "key": key,
+                    "record": {"id": key},
+                    "ts": finished.isoformat(),
+                    "first_ts": (finished - timedelta(hours=hours)).isoformat(),
+                }
+            )
+            + "\n"
+            for key, hours in first_failed.items()
+        )
+    )
+    settings = Settings(
+        summary_path=str(tmp_path / "summary.json"),
+        dead_letter_path=str(path),
+        dead_letter_max_age_hours=6,
+    )
+    assert run_summary.dead_letters_over_max_age(settings, finished) == 2
+    record = run_summary.RunRecorder(settings, Summary()).finish(None, {})
+    assert record is not None
+    assert (record["dead_letters"]["waiting"], record["dead_letters"]["max_age_hours"]) == (4, 6)
+    # Written now, a day after `finished`: every one has waited over 6 hours.
+    assert record["dead_letters"]["over_max_age"] == 4
 
 
 def test_a_summary_that_cannot_be_written_does_not_end_the_run(

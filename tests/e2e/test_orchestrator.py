@@ -24,329 +24,51 @@ import contextlib
 import fcntl
 import ipaddress
 import json
-import os
-import shlex
 import shutil
-import signal
 import socket
 import struct
 import subprocess
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
-from tests.e2e.conftest import ORGANIZATIONS, organization_model
-from tests.e2e.expect import differences
-from tests.e2e.harness import (
-    REPO,
-    Organization,
-    OrganizationsProject,
-    Simulator,
-    free_port,
-    http,
-    org_mobilize_key,
-    org_pdi_credentials,
-    org_prefixes,
+from tests.e2e.conftest import organization_model
+from tests.e2e.dagster_deployment import (
+    MODULE,
+    ORGANIZATION_TAG,
+    WEBHOOK_SECRET,
+    Deployment,
+    finished,
+    materialize,
+    prepare_deployment,
+    readme_command,
+    reexecute,
+    start_dagster_dev,
+    stop,
+    wait_until_up,
 )
-from tests.postgres_server import create_database, postgres_server
+from tests.e2e.expect import differences
+from tests.e2e.harness import REPO, free_port, org_mobilize_key, org_pdi_credentials
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
-DAGSTER_BIN = REPO / ".venv-dagster" / "bin"
-MODULE = "mobilize_pdi_dagster.definitions"
-ORGANIZATION_TAG = "mobilize_pdi/organization"
-DONE = {"SUCCESS", "FAILURE", "CANCELED"}
-# The secret part of the webhook's URL, as a chat service's incoming webhook has one.
-WEBHOOK_SECRET = "hook-7f3a9c-not-for-logs"
 OBJECTS = ("locations", "events", "contacts", "invitations")
 OUTCOMES = ("created", "updated", "unchanged", "failed")
-RUN_FIELDS = "runId jobName status startTime endTime tags { key value }"
-
-
-class Receiver:
-    """A webhook on 127.0.0.1 that keeps the body of every POST."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-        received = self.posts
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                received.append({"path": self.path, "body": json.loads(self.rfile.read(length))})
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/{WEBHOOK_SECRET}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def texts(self) -> list[str]:
-        return [str(post["body"].get("text")) for post in self.posts]
-
-
-@dataclass
-class Deployment:
-    project: OrganizationsProject
-    home: Path
-    url: str
-    env: dict[str, str]
-    receiver: Receiver
-    log: Path
-    storage_url: str
-    runs: dict[str, str] = field(default_factory=dict)
-    pdi_after_first_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def dagster(self, *args: str, python: bool = False) -> subprocess.CompletedProcess[str]:
-        program = DAGSTER_BIN / ("python" if python else "dagster")
-        done = subprocess.run(
-            [str(program), *args], cwd=REPO, env=self.env, capture_output=True, text=True
-        )
-        assert done.returncode == 0, f"{program.name} {' '.join(args)}:\n{done.stderr[-3000:]}"
-        return done
-
-    def start(self, *args: str, python: bool = False) -> subprocess.Popen[str]:
-        program = DAGSTER_BIN / ("python" if python else "dagster")
-        return subprocess.Popen(
-            [str(program), *args],
-            cwd=REPO,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-
-    def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
-        answer = http(f"{self.url}/graphql", "POST", {"query": query, "variables": variables})
-        assert not answer.get("errors"), answer["errors"]
-        data: dict[str, Any] = answer["data"]
-        return data
-
-    def all_runs(self) -> list[dict[str, Any]]:
-        query = f"{{ runsOrError {{ ... on Runs {{ results {{ {RUN_FIELDS} }} }} }} }}"
-        runs: list[dict[str, Any]] = self.graphql(query)["runsOrError"]["results"]
-        for run in runs:
-            run["tags"] = {t["key"]: t["value"] for t in run["tags"]}
-        return runs
-
-    def run(self, name: str) -> dict[str, Any]:
-        (found,) = [r for r in self.all_runs() if r["runId"] == self.runs[name]]
-        return found
-
-    def wait_for(self, count: int, job: str, **tags: str) -> list[dict[str, Any]]:
-        """The ``count`` runs of ``job`` with these tags, once every one has ended."""
-        deadline = time.monotonic() + 600
-        while True:
-            runs = [
-                r
-                for r in self.all_runs()
-                if r["jobName"] == job and all(r["tags"].get(k) == v for k, v in tags.items())
-            ]
-            if len(runs) >= count and all(r["status"] in DONE for r in runs):
-                return sorted(runs, key=lambda r: r["startTime"] or 0)
-            assert time.monotonic() < deadline, f"{job}: {runs}\n{self.log.read_text()[-3000:]}"
-            time.sleep(1)
-
-    def wait_for_run(self, run_id: str) -> dict[str, Any]:
-        deadline = time.monotonic() + 600
-        while True:
-            (run,) = [r for r in self.all_runs() if r["runId"] == run_id]
-            if run["status"] in DONE:
-                return run
-            assert time.monotonic() < deadline, run
-            time.sleep(1)
-
-    def launch(self, query: str, **variables: Any) -> str:
-        answer = next(iter(self.graphql(query, **variables).values()))
-        assert answer["__typename"] == "LaunchRunSuccess", answer
-        run_id: str = answer["run"]["runId"]
-        return run_id
-
-    def history(self) -> dict[str, Any]:
-        done = self.dagster("-m", "mobilize_pdi_dagster.history", python=True)
-        result: dict[str, Any] = json.loads(done.stdout)
-        return result
-
-
-LAUNCH = """
-mutation Launch($executionParams: ExecutionParams!) {
-  launchPipelineExecution(executionParams: $executionParams) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on PythonError { message }
-  }
-}"""
-REEXECUTE = """
-mutation Reexecute($reexecutionParams: ReexecutionParams!) {
-  launchPipelineReexecution(reexecutionParams: $reexecutionParams) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on PythonError { message }
-  }
-}"""
-ASSET_CHECKS = """
-query Checks($assetKeys: [AssetKeyInput!]!) {
-  assetNodes(assetKeys: $assetKeys) {
-    jobNames
-    repository { name location { name } }
-    assetChecksOrError { ... on AssetChecks { checks { name jobNames } } }
-  }
-}"""
-
-
-def materialize(deployment: Deployment, org: str) -> str:
-    """What the asset page's Materialize button submits (LaunchAssetExecutionButton.tsx in
-    Dagster's UI): Dagster's `__ASSET_JOB`, the asset, and each of its checks in that job."""
-    key = {"path": ["pdi", org]}
-    (node,) = deployment.graphql(ASSET_CHECKS, assetKeys=[key])["assetNodes"]
-    job = "__ASSET_JOB"
-    assert job in node["jobNames"], node
-    checks = [c for c in node["assetChecksOrError"]["checks"] if job in c["jobNames"]]
-    return deployment.launch(
-        LAUNCH,
-        executionParams={
-            "mode": "default",
-            "executionMetadata": {"tags": []},
-            "runConfigData": "{}",
-            "selector": {
-                "repositoryLocationName": node["repository"]["location"]["name"],
-                "repositoryName": node["repository"]["name"],
-                "pipelineName": job,
-                "assetSelection": [key],
-                "assetCheckSelection": [{"name": c["name"], "assetKey": key} for c in checks],
-            },
-        },
-    )
-
-
-def reexecute(deployment: Deployment, run_id: str, strategy: str) -> str:
-    """The run page's "Re-execute" menu: FROM_FAILURE or ALL_STEPS."""
-    return deployment.launch(
-        REEXECUTE, reexecutionParams={"parentRunId": run_id, "strategy": strategy}
-    )
-
-
-def readme_command(program: str, port: int) -> list[str]:
-    """The command the README's "Deployment: Dagster" gives for ``program`` (its first line
-    starting `.venv-dagster/bin/<program> `), as typed, on ``port``: the README's 3000 may be
-    taken by whatever runs beside the tests."""
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("## Deployment: Dagster") :]
-    section = section[: section.index("\n## ")]
-    prefix = f".venv-dagster/bin/{program} "
-    line = next(line for line in section.splitlines() if line.startswith(prefix))
-    argv = shlex.split(line, comments=True)
-    if "-p" in argv:
-        argv[argv.index("-p") + 1] = str(port)
-    else:
-        argv += ["-p", str(port)]
-    return [str(REPO / argv[0]), *argv[1:]]
-
-
-def finished(*started: subprocess.Popen[str]) -> None:
-    for process in started:
-        output = process.communicate(timeout=300)[0]
-        assert process.returncode == 0, f"{process.args}:\n{output[-3000:]}"
-
-
-def wait_until_up(url: str, log: Path, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 180
-    while True:
-        assert process.poll() is None, log.read_text()[-4000:]
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(f"{url}/server_info", timeout=5),  # noqa: S310
-        ):
-            return
-        assert time.monotonic() < deadline, log.read_text()[-4000:]
-        time.sleep(1)
-
-
-def start_organizations(workdir: Path, stack: contextlib.ExitStack) -> dict[str, Organization]:
-    orgs = {}
-    for name, data_args in ORGANIZATIONS.items():
-        mobilize = Simulator(
-            "sandbox.mobilize",
-            [*data_args, "--api-key", org_mobilize_key(name)],
-            workdir / f"{name}-mobilize.log",
-        ).start()
-        stack.callback(mobilize.stop)
-        account = [f"--{k.replace('_', '-')}={v}" for k, v in org_pdi_credentials(name).items()]
-        pdi = Simulator("sandbox.pdi", account, workdir / f"{name}-pdi.log").start()
-        stack.callback(pdi.stop)
-        orgs[name] = Organization(name, mobilize, pdi)
-    return orgs
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """`dagster dev` and what it started (webserver, daemon, code server, runs): its group."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 @pytest.fixture
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     workdir = tmp_path_factory.mktemp("orchestrator")
     with contextlib.ExitStack() as stack:
-        server = stack.enter_context(postgres_server())
-        shared = create_database(server, "mobilize_pdi")
-        storage = create_database(server, "dagster")
-        project = OrganizationsProject(
-            workdir / "project", start_organizations(workdir, stack), shared
-        )
-        project.workdir.mkdir()
-        for name in project.orgs:
-            target = org_prefixes(name)[1]
-            project.extra_env[f"{target}ID_MAP_URL"] = shared
-            # Not the project's output/: tests run side by side.
-            project.extra_env[f"{target}RECONCILE_REPORT_PATH"] = str(
-                workdir / name / "reconcile.csv"
-            )
-        upgraded = project.meltano("upgrade", "database")
-        assert upgraded.returncode == 0, upgraded.failure()
-
-        home = workdir / "dagster_home"
-        home.mkdir()
-        shutil.copy(REPO / "orchestrate" / "dagster.yaml", home / "dagster.yaml")
-        port = free_port()
-        receiver = Receiver()
-        stack.callback(receiver.server.shutdown)
-        env = {
-            **project.env(),
-            "DAGSTER_HOME": str(home),
-            "DAGSTER_POSTGRES_URL": storage.replace("+psycopg:", "+psycopg2:", 1),
-            "MOBILIZE_PDI_PROJECT": str(REPO),
-            "MOBILIZE_PDI_ALERT_WEBHOOK_URL": receiver.url,
-            "MOBILIZE_PDI_DAGSTER_URL": f"http://127.0.0.1:{port}",
-        }
-        deployment = Deployment(
-            project,
-            home,
-            f"http://127.0.0.1:{port}",
-            env,
-            receiver,
-            workdir / "dagster.log",
-            storage,
-        )
-        # The README's steps before the first start: tables, then the organizations' pools.
-        deployment.dagster("instance", "migrate")
-        # South's schedule, started 13 hours ago: the daemon launches the tick it missed.
+        deployment = prepare_deployment(workdir, stack)
+        project = deployment.project
+        # The organizations' pools (the README's last step before the first start), and
+        # south's schedule, started 13 hours ago: the daemon launches the tick it missed.
         finished(
             deployment.start("-m", "mobilize_pdi_dagster.pools", python=True),
             deployment.start("schedule", "start", "sync_south_twice_daily", "-m", MODULE),
@@ -363,16 +85,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             deployment.start("job", "launch", "-m", MODULE, "-j", f"sync_{org}")
             for org in ("north", "north", "south")
         ]
-        with deployment.log.open("w") as log:
-            dev = subprocess.Popen(
-                readme_command("dagster dev", port),
-                cwd=REPO,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        stack.callback(stop, dev)
+        dev = start_dagster_dev(deployment, stack)
         finished(*launches)
         wait_until_up(deployment.url, deployment.log, dev)
         north_1, north_2 = deployment.wait_for(2, "sync_north")
@@ -502,9 +215,10 @@ def the_asset_shows_each_run_at_a_glance_with_its_checks(deployment: Deployment)
     assert metadata["dead_letters_waiting"] == summary["dead_letters"]["waiting"] > 0
     assert metadata["duration_seconds"] == summary["duration_seconds"]
     checks = succeeded["checks"]
+    # Dead letters wait (people without an email), none for longer than status allows.
     assert {name: check["passed"] for name, check in checks.items()} == {
         "attention": True,
-        "dead_letters": False,
+        "dead_letters": True,
         "freshness_check": True,
     }
     assert checks["dead_letters"]["severity"] == "WARN"
@@ -516,6 +230,9 @@ def the_asset_shows_each_run_at_a_glance_with_its_checks(deployment: Deployment)
     assert failed["metadata"] == {"status": "failed", "reason": reason}
     assert "PDI login failed (HTTP 401)" in reason
     assert failed["failure"]["description"].endswith(reason)
+    # Its checks are judged too, in status's words (tests/e2e/test_outcomes_agree.py).
+    assert failed["checks"]["attention"]["passed"] is False
+    assert failed["checks"]["attention"]["description"] == "last run failed"
 
     # Re-executed from failure: the sync, then every check; reconcile finds the deleted event.
     fixed = runs[deployment.runs["north_from_failure"]]
@@ -523,7 +240,7 @@ def the_asset_shows_each_run_at_a_glance_with_its_checks(deployment: Deployment)
     checks = fixed["checks"]
     assert {name: check["passed"] for name, check in checks.items()} == {
         "attention": True,
-        "dead_letters": False,
+        "dead_letters": True,
         "freshness_check": True,
         "reconcile": False,
     }
@@ -571,7 +288,7 @@ def alerts_reach_the_webhook_and_secrets_stay_out_of_dagster(
     assert f"{deployment.url}/runs/{deployment.runs['north_materialize']}" in failure
     (checks,) = [t for t in texts if deployment.runs["north_from_failure"][:8] in t]
     assert "pdi/north reconcile: 1 discrepancy: 1 timeslot without PDI event" in checks
-    # Amber checks (dead letters) post nothing: south's runs sent no alert.
+    # Nothing red in south's runs: they sent no alert.
     assert len(texts) == 2
 
     stored = stored_text(deployment) + json.dumps(deployment.history())
