@@ -157,7 +157,7 @@ class EventPhase:
         # Mobilize cannot revive a deleted event or a removed timeslot: such a PDI event stays
         # canceled whatever a record says.
         if canceled_reason(self.idmap.get(EVENT, job.key)) in PERMANENT:
-            self.summary.count(EVENT, Outcome.UNCHANGED)
+            self.summary.count_object(EVENT, job.key, Outcome.UNCHANGED)
             return True
         return False
 

@@ -215,6 +215,21 @@ def test_a_person_without_email_seen_in_several_batches_is_skipped_once(
     ]
 
 
+def test_an_event_met_through_its_signups_too_is_counted_once(pdi: Pdi, runtime: Runtime) -> None:
+    """A timeslot's event comes with the events stream and again inside each signup (a full
+    refresh read 344 events and counted 369 unchanged)."""
+    event = F.event(101, "Canvass", "CANVASS", [F.slot(1001, 3), F.slot(1002, 4)])
+    ana = F.person(1, "Ana", "Lopez", "ana.lopez@example.org")
+    signup = F.attendance(11, ana, event, F.slot(1001, 3), "REGISTERED", None)
+    runtime.engine.run(Batch(events=[event], attendances=[signup]))
+    counts = runtime.engine.summary.counts
+    assert counts()["events"]["created"] == 2
+    runtime.engine.run(Batch(attendances=[signup]))
+    runtime.engine.run(Batch(events=[event], attendances=[signup]))
+    assert counts()["events"] == {"created": 2, "updated": 0, "unchanged": 0, "failed": 0}
+    assert len(pdi.state()["events"]) == 2
+
+
 def test_a_malformed_email_is_dead_lettered_with_its_reason(
     pdi: Pdi, runtime: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -49,6 +49,8 @@ def event_extra(job: EventJob, payload: Mapping[str, Any]) -> dict[str, Any]:
 
 class EventWriter(Writer[EventItem]):
     kind = EVENT
+    # A timeslot's event is also met through each of its signups (an attendance embeds it).
+    shared_by_records = True
     # A PDI event PDI lost is made again (its invitations follow, see `replaced`).
     find_when_gone = False
 
@@ -83,7 +85,7 @@ class EventWriter(Writer[EventItem]):
         reason = canceled_reason(entry)
         if reason in PERMANENT or job.stream == "attendances":
             # An attendance's embedded event only fills gaps; the events stream owns updates.
-            self.count(Outcome.UNCHANGED)
+            self.count(Outcome.UNCHANGED, job.key)
             return entry.pdi_id
         if entry.extra.get("moving_from"):
             self.mover.finish(job.key)
