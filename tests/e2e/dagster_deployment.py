@@ -295,6 +295,13 @@ def start_organizations(
     return orgs
 
 
+def sigint_as_default() -> None:
+    """In the child before it starts: SIGINT back to its default. Dagster stops on SIGTERM
+    through its SIGINT handler, which it does not install when SIGINT is ignored, as it is in a
+    background job of a non-interactive shell (a CI runner's): `stop` then waited 60 s."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     """`dagster dev` and what it started (webserver, daemon, code server, runs): its group."""
     with contextlib.suppress(ProcessLookupError):
@@ -367,6 +374,7 @@ def start_dagster_dev(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=sigint_as_default,
         )
     stack.callback(stop, deployment.dev)
     return deployment.dev

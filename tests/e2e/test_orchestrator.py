@@ -48,6 +48,7 @@ from tests.e2e.dagster_deployment import (
     prepare_deployment,
     readme_command,
     reexecute,
+    sigint_as_default,
     start_dagster_dev,
     stop,
     wait_until_up,
@@ -376,6 +377,7 @@ def the_ui_answers_on_loopback_only(deployment: Deployment) -> None:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=sigint_as_default,
         )
     try:
         wait_until_up(url, log, webserver)
