@@ -179,7 +179,7 @@ class PdiModel:
                 model.calendar = calendar
             model.title = event["title"]
             model.start, model.end = slot["start_date"], max(slot["start_date"], slot["end_date"])
-            model.website = event["browser_url"]
+            model.website = event.get("browser_url") or ""  # none: PDI holds ""
 
     def _first_seen_in_signup(self, att: dict[str, Any], known: set[int]) -> ModelEvent | None:
         """The PDI event of a signup whose event Mobilize never listed nor deleted (`known`):
@@ -198,7 +198,7 @@ class PdiModel:
             event["title"],
             slot["start_date"],
             max(slot["start_date"], slot["end_date"]),
-            event["browser_url"],
+            event.get("browser_url") or "",
         )
         return self.events[slot["id"]]
 
