@@ -287,6 +287,27 @@ def site_key(website: Any) -> str | None:
     return f"url:{text.lower().rstrip('/')}"
 
 
+# How `event_identity` begins for an event without a website.
+UNSITED = "unsited:"
+
+
+def event_identity(event: Record) -> str | None:
+    """What tells a PDI event (a row, or a payload) from the other events of its calendar that
+    start at the same time: the Mobilize event its website names (`site_key`); without a
+    website, its name and end. Every payload has a name and an end, so every event the sync
+    makes can be found again, whatever Mobilize left empty; a website is preferred since it
+    survives a rename. None: a row with neither (never one the sync made)."""
+    fields = {str(k).lower(): v for k, v in event.items()}
+    site = site_key(fields.get("website"))
+    if site is not None:
+        return site
+    name = _str(fields.get("name"))
+    end = parse_pdi_datetime(fields.get("enddatetimeutc"))
+    if not name or end is None:
+        return None
+    return f"{UNSITED}{int(end.timestamp())}:{name}"
+
+
 def event_problems(event: Record) -> list[str]:
     """What in an event record the sync works around, for the log (the event is still written)."""
     problems = []

@@ -10,6 +10,7 @@ compared with tests/e2e/expect.py's model, and every contact's phones with the p
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,14 @@ import pytest
 from singer_sdk.testing import TargetTestRunner
 from target_pdi.client import PDIClient
 from target_pdi.idmap import IdMap
+from target_pdi.reconcile.compare import Discrepancy, Mend
+from target_pdi.reconcile.fix import apply_fixes
+from target_pdi.reconcile.mobilize import MobilizeData
+from target_pdi.runtime import Runtime
+from target_pdi.settings import Settings
+from target_pdi.summary import Summary
 from target_pdi.target import TargetPDI
+from target_pdi.vocabulary import timeslot_key
 
 from tests.e2e import expect
 
@@ -145,8 +153,32 @@ def first_sync(website: Any = None) -> Data:
 # --- defect 1: a crash during a calendar move ------------------------------------------------
 
 
+def calendar_ids(pdi: Pdi) -> dict[str, str]:
+    return {c["name"]: c["id"] for c in pdi.state()["calendars"]}
+
+
+def fix_calendar(config: dict[str, Any], data: Data, calendar_id: str) -> None:
+    """reconcile --fix of a PDI event a PDI user moved to another calendar, as compare.py
+    hands it over: the calendar it is in, and its Mobilize event to write again."""
+    runtime = Runtime(Settings.from_config(config), Summary())
+    found = Discrepancy(
+        "event in another calendar",
+        "timeslot:1001",
+        "",
+        "",
+        "",
+        "moved by the sync",
+        Mend(calendar=((timeslot_key(1001), calendar_id),), events=(101,)),
+    )
+    try:
+        apply_fixes(runtime, [found], MobilizeData.of(dataset(data)))
+    finally:
+        runtime.close()
+
+
+@pytest.mark.parametrize("how", ["event type changed", "route changed", "reconcile --fix"])
 def test_a_crash_right_after_a_moved_events_post_leaves_one_live_event(
-    pdi: Pdi, config: dict[str, Any], tmp_path: Path, kill: Kill
+    pdi: Pdi, config: dict[str, Any], tmp_path: Path, kill: Kill, how: str
 ) -> None:
     event = F.event(101, "Canvass", "CANVASS", [F.slot(1001, 3)])
     run1 = {
@@ -155,16 +187,45 @@ def test_a_crash_right_after_a_moved_events_post_leaves_one_live_event(
         "attendances": [F.attendance(11, ANN, event, F.slot(1001, 3), "REGISTERED", None)],
     }
     sync(config, tmp_path, run1)
-    assert_exact(pdi, model_of(run1), [ANN])
-    moved = {"events": [{**event, "event_type": "PHONE_BANK", "modified_date": F.BASE}]}
-    phone_banks = {c["name"]: c["id"] for c in pdi.state()["calendars"]}["Phone Banks"]
-    kill.after(f"/calendars/{re.escape(phone_banks)}/events")
-    sync(config, tmp_path, moved, kill)
-    for _ in range(2):
-        sync(config, tmp_path, moved)
-        assert_exact(pdi, model_of(run1, moved), [ANN])
+    model = model_of(run1)
+    assert_exact(pdi, model, [ANN])
+    calendars = calendar_ids(pdi)
+    if how == "event type changed":
+        data = {"events": [{**event, "event_type": "PHONE_BANK", "modified_date": F.BASE}]}
+        model.sync(dataset(data))
+        move = lambda: sync(config, tmp_path, data)  # noqa: E731
+        kill.after(f"/calendars/{re.escape(calendars['Phone Banks'])}/events")
+    elif how == "route changed":  # calendars.yml now sends canvasses to "Phone Banks"
+        config = {**config, "event_type_calendars": {"CANVASS": "Phone Banks"}}
+        model.route = expect.router({"CANVASS": "Phone Banks"}, None)
+        data = {"events": [event]}
+        model.sync(dataset(data))
+        move = lambda: sync(config, tmp_path, data)  # noqa: E731
+        kill.after(f"/calendars/{re.escape(calendars['Phone Banks'])}/events")
+    else:  # a PDI user moved it to "Phone Banks"; reconcile --fix moves it back
+        lost = pdi.state()["events"][0]
+        pdi.admin(
+            "update",
+            {
+                "kind": "events",
+                "id": lost["id"],
+                "fields": {"calendarId": calendars["Phone Banks"]},
+            },
+        )
+        left = copy.deepcopy(model.events[1001])
+        left.calendar, left.canceled = "Phone Banks", "moved"
+        model.retired.append(left)
+        data = run1
+        move = lambda: fix_calendar(config, run1, calendars["Phone Banks"])  # noqa: E731
+        kill.after(f"/calendars/{re.escape(calendars['Canvassing'])}/events")
+    with pytest.raises(Killed):
+        move()
+    kill.killed = False
+    move()
+    assert_exact(pdi, model, [ANN])
     writes = pdi.writes()
-    sync(config, tmp_path, moved)
+    sync(config, tmp_path, data)
+    assert_exact(pdi, model, [ANN])
     assert pdi.writes() == writes
 
 
@@ -273,3 +334,41 @@ def test_a_crash_right_after_remaking_an_object_pdi_lost_makes_no_second_one(
     for _ in range(2):
         sync(config, tmp_path, changed)
         assert_exact(pdi, model_of(data, changed), [ANN, BOB])
+
+
+# --- looking first costs a first sync no request ----------------------------------------------
+
+
+def test_a_first_sync_makes_one_request_per_object_looking_first_included(
+    pdi: Pdi, config: dict[str, Any], tmp_path: Path
+) -> None:
+    # Twelve events on twelve days, half without a website, each with one signup and its own
+    # person (half with a phone). PDI's search filters by email, as bench/'s floor assumes.
+    from sandbox.pdi import LENIENT_ANSWERS
+
+    pdi.admin("answers", LENIENT_ANSWERS)
+    events, people, signups = [], [], []
+    for n in range(12):
+        slot = F.slot(2000 + n, n)
+        url = None if n % 2 else f"https://www.mobilize.us/org/event/{200 + n}/"
+        event = F.event(200 + n, f"Canvass {n}", "CANVASS", [slot], browser_url=url)
+        phone = f"555-01{n:02d}" if n % 2 else None
+        person = F.person(n + 10, "Pat", f"Doe{n}", f"pat{n}@example.org", phone)
+        events.append(event)
+        people.append(person)
+        signups.append(F.attendance(300 + n, person, event, slot, "REGISTERED", None))
+    data = {"events": events, "people": people, "attendances": signups}
+    sync(config, tmp_path, data)
+    assert_exact(pdi, model_of(data), people)
+    assert pdi.admin("stats")["by_route"] == {
+        "POST /sessions": 1,
+        "GET /calendars": 1,
+        "GET /events": 1,  # one range read for the batch, where every create looks first
+        "GET /locations": 1,
+        "POST /locations": 1,
+        "POST /calendars/{id}/events": 12,
+        "GET /contacts": 12,  # one email search per new contact
+        "POST /contacts": 12,
+        "POST /contacts/{id}/phones": 6,
+        "POST /events/{id}/invitations": 12,
+    }
