@@ -287,25 +287,31 @@ def site_key(website: Any) -> str | None:
     return f"url:{text.lower().rstrip('/')}"
 
 
-# How `event_identity` begins for an event without a website.
+# How `unsited_identity` begins.
 UNSITED = "unsited:"
 
 
 def event_identity(event: Record) -> str | None:
     """What tells a PDI event (a row, or a payload) from the other events of its calendar that
-    start at the same time: the Mobilize event its website names (`site_key`); without a
-    website, its name and end. Every payload has a name and an end, so every event the sync
-    makes can be found again, whatever Mobilize left empty; a website is preferred since it
-    survives a rename. None: a row with neither (never one the sync made)."""
-    fields = {str(k).lower(): v for k, v in event.items()}
-    site = site_key(fields.get("website"))
-    if site is not None:
-        return site
+    start at the same time: the Mobilize event its website names (`site_key`), preferred since
+    it survives a rename; without a website, `unsited_identity`. None: a row with neither."""
+    site = site_key(_lowered(event).get("website"))
+    return site if site is not None else unsited_identity(event)
+
+
+def unsited_identity(event: Record) -> str | None:
+    """An event's name and end: every payload has both, so every event the sync makes can be
+    found again, whatever Mobilize left empty. None: a row with neither (none the sync made)."""
+    fields = _lowered(event)
     name = _str(fields.get("name"))
     end = parse_pdi_datetime(fields.get("enddatetimeutc"))
     if not name or end is None:
         return None
     return f"{UNSITED}{int(end.timestamp())}:{name}"
+
+
+def _lowered(row: Record) -> dict[str, Any]:
+    return {str(k).lower(): v for k, v in row.items()}
 
 
 def event_problems(event: Record) -> list[str]:

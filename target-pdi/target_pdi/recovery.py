@@ -25,7 +25,7 @@ from target_pdi.client import PDIClient, object_id
 from target_pdi.errors import RecordRejected
 from target_pdi.idmap import IdMap
 from target_pdi.lru import Lru
-from target_pdi.vocabulary import PdiObject
+from target_pdi.vocabulary import PdiObject, mobilize_event_key
 
 LOGGER = logging.getLogger("target-pdi")
 DAY = 86400
@@ -149,15 +149,29 @@ class PdiEvents:
                 return row
         return None
 
-    def claim_made(self, payload: Mapping[str, Any], calendar_id: str) -> Row | None:
+    def claim_made(
+        self, payload: Mapping[str, Any], calendar_id: str, event_id: int | None
+    ) -> Row | None:
         """Before an event is created: claim the live event PDI already holds for this payload
-        in this calendar (made by a run that died before its id map was saved), if any.
+        in this calendar at its start (made by a run that died before its id map was saved),
+        if any. Found by the payload's identity, then by the Mobilize event (``event_id``) a
+        website names, then by name and end: the event may have been made from another copy of
+        the record (an attendance's embeds its event, with or without `browser_url`).
 
         Costs no request when the window was read for this batch (`EventReclaim.missing`), as
         on a first sync; otherwise one read of the days around the start, once per run."""
         start = _start_of(payload)
         self.around([start], 1)
-        return self.claim_live(P.event_identity(payload), start, calendar_id)
+        identities = [
+            P.event_identity(payload),
+            mobilize_event_key(event_id) if event_id is not None else None,
+            P.unsited_identity(payload),
+        ]
+        for identity in dict.fromkeys(i for i in identities if i is not None):
+            row = self.claim_live(identity, start, calendar_id)
+            if row is not None:
+                return row
+        return None
 
     def find_created(self, payload: Mapping[str, Any], calendar_id: str) -> Row | None:
         """After a create whose answer was lost: the event, if PDI made it after all."""

@@ -302,6 +302,31 @@ def test_a_crash_between_a_contact_and_its_phone_loses_no_phone(
         assert_exact(pdi, model_of(data), [ANN, BOB])
 
 
+@pytest.mark.parametrize("first", ["a signup's copy without a website", "the events stream"])
+def test_a_crash_leaves_no_second_event_whichever_copy_of_its_record_comes_next(
+    pdi: Pdi, config: dict[str, Any], tmp_path: Path, kill: Kill, first: str
+) -> None:
+    # An attendance embeds its event, which may lack the browser_url the events stream has:
+    # the event a killed run made from one copy is found from the other.
+    event = F.event(102, "Phone Bank", "PHONE_BANK", [F.slot(1002, 4)])
+    bare = F.attendance(
+        12, BOB, {**event, "browser_url": None}, F.slot(1002, 4), "REGISTERED", None
+    )
+    if first == "the events stream":
+        made = {"events": [event], "people": [BOB], "attendances": [{**bare, "event": event}]}
+        then: Data = {"people": [BOB], "attendances": [bare]}
+    else:  # the event is met through its signup before the events stream lists it
+        made = {"people": [BOB], "attendances": [bare]}
+        then = {"events": [event], "people": [BOB], "attendances": [bare]}
+    kill.after(r"/calendars/[^/]+/events")
+    sync(config, tmp_path, made, kill)
+    sync(config, tmp_path, then)
+    assert_exact(pdi, model_of(made, then), [BOB])
+    writes = pdi.writes()
+    sync(config, tmp_path, then)
+    assert pdi.writes() == writes
+
+
 # --- a crash right after an object PDI lost was made again ----------------------------------------
 
 

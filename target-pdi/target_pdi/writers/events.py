@@ -78,9 +78,12 @@ class EventWriter(Writer[EventItem]):
         payload = P.event_payload(job.event, job.timeslot, location_id)
         entry = self.idmap.get(EVENT, job.key)
         if entry is None:
-            row = self.recovered.pop(job.key, None)
+            # Recovered for this batch, or made by a run that died before saving its id.
+            row = self.recovered.pop(job.key, None) or self.pdi_events.claim_made(
+                payload, job.calendar_id, job.event_id
+            )
             if row is None:
-                return self.upsert(self._item(job, payload, {}))
+                return self._find_or_create(self._item(job, payload, {}), look=False)
             entry = self._adopt_recovered(job, row, payload)
         reason = canceled_reason(entry)
         if reason in PERMANENT or job.stream == "attendances":
@@ -122,9 +125,10 @@ class EventWriter(Writer[EventItem]):
         return self.put(f"/events/{pdi_id}", item.payload)
 
     def find(self, item: EventItem) -> Row | None:
-        """The live event PDI holds for this timeslot though the id map does not know it: a
-        crashed run made it (or the map was lost)."""
-        return self.pdi_events.claim_made(item.payload, item.calendar_id)
+        """After PDI lost the event the id map names: the live one a run that died before
+        saving its id made again, if any."""
+        assert item.job is not None
+        return self.pdi_events.claim_made(item.payload, item.calendar_id, item.job.event_id)
 
     def create(self, item: EventItem) -> str:
         return self.mover.create_in(item.calendar_id, item.payload)

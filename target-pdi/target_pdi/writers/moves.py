@@ -61,7 +61,7 @@ class EventMover:
     ) -> None:
         """Resumable: the id map points at the new event from its creation, and remembers the
         old one until the move is finished."""
-        new_id, outcome = self.place(calendar_id, payload)
+        new_id, outcome = self.place(calendar_id, payload, entry.mobilize_id)
         self.summary.count(EVENT, outcome)
         extra = {
             "payload": dict(payload),
@@ -80,10 +80,12 @@ class EventMover:
         starts = [P.to_epoch(P.parse_pdi_datetime(p.get("startDateTimeUtc"))) for p in payloads]
         self.pdi_events.around([s for s in starts if s is not None], 1)
 
-    def place(self, calendar_id: str, payload: dict[str, Any]) -> tuple[str, Outcome]:
+    def place(
+        self, calendar_id: str, payload: dict[str, Any], event_id: int | None
+    ) -> tuple[str, Outcome]:
         """The event of this payload in this calendar: the one PDI already holds (made by a run
         that died before saving its id; written over when it differs), else a new one."""
-        found = self.pdi_events.claim_made(payload, calendar_id)
+        found = self.pdi_events.claim_made(payload, calendar_id, event_id)
         pdi_id = object_id(found)
         if found is None or pdi_id is None:
             return self.create_in(calendar_id, payload), Outcome.CREATED
