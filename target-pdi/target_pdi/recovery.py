@@ -7,7 +7,7 @@ its own PDI objects again before it creates anything. PDI has no external-id fie
   (`payloads.site_key`), and their start time, never by name alone: the events of a distributed
   program share title and start. An event without a website (Mobilize left `browser_url`
   empty) is recognised by what its payload always fixes: calendar, start, end and name
-  (`payloads.event_identity`);
+  (`payloads.unsited_identity`);
 - contacts by email only, and a match counts only once the contact itself shows that email,
   whatever PDI's search matches (pdi-api.md 8.6 cannot say whether it is exact).
 """
