@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -103,7 +103,7 @@ class Refusals:
 
 
 @pytest.fixture
-def refusals(monkeypatch: pytest.MonkeyPatch) -> Iterator[Refusals]:
+def refusals(monkeypatch: pytest.MonkeyPatch) -> Refusals:
     found = Refusals()
     original = PDIClient.create
 
@@ -112,7 +112,7 @@ def refusals(monkeypatch: pytest.MonkeyPatch) -> Iterator[Refusals]:
         return original(self, path, body, find_existing)
 
     monkeypatch.setattr(PDIClient, "create", create)
-    yield found
+    return found
 
 
 def invitation_of(pdi: Pdi, email: str) -> Callable[[str, dict[str, Any]], bool]:
@@ -199,7 +199,11 @@ def test_a_person_fixed_in_mobilize_reaches_pdi_with_their_signups(
     named = F.person(1, "Ann", "Lee", "ann@example.org", modified=HOUR)
     signup = F.attendance(11, nameless, CANVASS, SLOT, "REGISTERED", None)
 
-    run(letters_config, tmp_path, {"events": [CANVASS], "people": [nameless], "attendances": [signup]})
+    run(
+        letters_config,
+        tmp_path,
+        {"events": [CANVASS], "people": [nameless], "attendances": [signup]},
+    )
     assert set(letters(letters_config)) == {("people", "1"), ("attendances", "11")}
     run(letters_config, tmp_path, {"people": [named]})
     nothing(letters_config, tmp_path)
