@@ -340,6 +340,9 @@ def _missing_event(
     event = ctx.batch_events.get(event_id)
     source = event if event is not None else as_map(att.get("event"))
     listed = timeslot_ids(event) if event is not None else ctx.listed_slots.get(event_id)
+    if listed is None:
+        # A signup's dead letter holds the newer events record it was refreshed with.
+        listed = timeslot_ids(source)
     reason = None
     if is_deleted(ctx.idmap, event_id):
         reason = "signups of deleted events"
@@ -426,9 +429,12 @@ def plan_people(
     idmap: IdMap,
     *,
     everyone: bool,
+    waiting: Callable[[int], bool] = lambda _: False,
 ) -> PeoplePlan:
-    """The contacts to write: people with a signup written, people already in PDI, and
-    everyone when `everyone` (sync_all_people, or a dead-letter retry)."""
+    """The contacts to write: people with a signup written, people already in PDI, people
+    whose dead letter waits (`waiting`: their signups wait on them, and this newer version
+    settles the letter), and everyone when `everyone` (sync_all_people, or a dead-letter
+    retry)."""
     chosen: dict[int, ChosenPerson] = {}
     for record in people:
         person_id = record_id(record)
@@ -439,7 +445,7 @@ def plan_people(
         known = bool(idmap.keys_for_mobilize_id(CONTACT, person_id)) or (
             email is not None and idmap.get(CONTACT, contact_key(email)) is not None
         )
-        if everyone or known:
+        if everyone or known or waiting(person_id):
             chosen[person_id] = ChosenPerson(person_id, "people", seen, record)
     for signup in signups:
         pid, person = signup.person_id, signup.person

@@ -244,3 +244,31 @@ def test_a_signup_letter_never_brings_back_an_event_mobilize_no_longer_approves(
     assert state["invitations"] == []
     assert [c["emails"][0]["emailAddress"] for c in state["contacts"]] == ["ann@example.org"]
     assert letters(letters_config) == {}
+
+
+# --- a retry never writes a signup older than the one PDI holds ----------------------------------
+
+
+def test_a_retried_signup_older_than_the_one_written_changes_nothing(
+    pdi: Pdi, config: dict[str, Any]
+) -> None:
+    """The window supersede.py cannot close: a run writes Ann's CANCELLED signup and is killed
+    before it saves that her REGISTERED letter is settled. The next run retries the letter
+    first: the invitation, written from a newer version of the signup, stays as it is."""
+    from target_pdi.plan import Batch
+    from target_pdi.runtime import Runtime
+    from target_pdi.summary import Summary
+
+    ann = F.person(1, "Ann", "Lee", "ann@example.org")
+    registered = F.attendance(11, ann, CANVASS, SLOT, "REGISTERED", None)
+    cancelled = F.attendance(11, ann, CANVASS, SLOT, "CANCELLED", None, modified=HOUR)
+    runtime = Runtime(Settings.from_config(config), Summary())
+    try:
+        runtime.engine.run(Batch(events=[CANVASS], people=[ann], attendances=[cancelled]))
+        writes = pdi.writes()
+        runtime.engine.run(Batch(attendances=[registered], retry=True))
+    finally:
+        runtime.close()
+    model = model_of(events=[CANVASS], people=[ann], attendances=[cancelled])
+    assert differences(model, pdi.state()) == []
+    assert pdi.writes() == writes
