@@ -185,3 +185,22 @@ def test_only_newer_copies_replace_embedded_ones() -> None:
     assert moved is not None
     assert moved["event"]["title"] == "Moved"
     assert moved["person"] == ann
+
+
+def test_the_records_a_batch_holds_are_keyed_as_their_letters_are() -> None:
+    from target_pdi.supersede import held
+
+    batch = Batch(
+        events=[EVENT, {"id": None}],
+        deleted_events=[{"id": 102, "deleted_date": 1}],
+        people=[person(1, "Lee")],
+        attendances=[signup(11, person(1, "Lee"))],
+        cancellations=[{"key": "ts:1001", "reason": "removed", "event_id": 101}],
+    )
+    assert held(batch) == {
+        ("events", "101"),
+        ("deleted_events", "102"),
+        ("people", "1"),
+        ("attendances", "11"),
+        ("cancellations", "ts:1001"),
+    }
