@@ -152,7 +152,7 @@ class PdiModel:
         if event["id"] in deleted:
             return
         slots = event.get("timeslots") or []
-        if event.get("approval_status", "APPROVED") not in self.approved:
+        if event.get("approval_status") not in self.approved:
             for slot in slots:
                 model = self.events.get(slot["id"])
                 if model is not None and not model.canceled:
@@ -187,7 +187,7 @@ class PdiModel:
         event, slot = att.get("event") or {}, att["timeslot"]
         if event.get("id") in known or slot["id"] in self.timeslot_events:
             return None
-        if event.get("approval_status", "APPROVED") not in self.approved:
+        if event.get("approval_status") not in self.approved:
             return None
         calendar = self.route(event.get("event_type") or "")
         if calendar is None:
