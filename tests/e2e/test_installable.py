@@ -217,7 +217,8 @@ def test_every_package_builds_from_its_sdist_and_passes_twine_check(
     assert len(built) == 6, built
     run([sys.executable, "-m", "twine", "check", "--strict", *built], tmp_path, clean_env())
 
-    shared = {p.name: p.read_bytes() for p in (clone / "pacing" / "pacing").iterdir()}
+    package = clone / "pacing" / "pacing"
+    shared = {p.name: p.read_bytes() for p in [*package.glob("*.py"), package / "py.typed"]}
     for wheel in dist.glob("*.whl"):
         with zipfile.ZipFile(wheel) as archive:
             names = archive.namelist()
