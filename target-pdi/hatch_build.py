@@ -13,10 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from hatchling.builders.config import BuilderConfig
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 
-class VendorPacing(BuildHookInterface):  # type: ignore[type-arg]
+class VendorPacing(BuildHookInterface[BuilderConfig]):
     PLUGIN_NAME = "vendor-pacing"
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
