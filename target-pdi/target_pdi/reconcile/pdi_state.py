@@ -1,9 +1,11 @@
-"""PDI as it is: every event, location, contact (with the emails it holds) and invitation,
-read through target-pdi's client.
+"""PDI as it is: every event, location, contact (with the emails and phones it holds) and
+invitation, read through target-pdi's client.
 
 A reconcile reads what a sync never needs to: every contact (one more read each when PDI's
-list rows carry no emails) and every event's invitations (one list per event). Reads run on
-the client's pool, at the pace it keeps for PDI.
+list rows carry no emails) and every event's invitations (one list per event). Everything it
+compares comes from those reads, kept whole: names and phones from the contact rows (or the
+contact read), names and addresses from the location list. Reads run on the client's pool, at
+the pace it keeps for PDI.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ R = TypeVar("R")
 class PdiState:
     calendars: dict[str, str] = field(default_factory=dict)  # id -> name
     events: dict[str, Row] = field(default_factory=dict)  # id -> row
-    locations: set[str] = field(default_factory=set)
+    locations: dict[str, Row] = field(default_factory=dict)  # id -> row
     contacts: dict[str, set[str]] = field(default_factory=dict)  # id -> emails it holds
+    # id -> the contact as read (names; phones when PDI shows them)
+    contact_rows: dict[str, Row] = field(default_factory=dict)
     # PDI event id -> contact id -> that contact's invitations on the event (PDI may hold two)
     invitations: dict[str, dict[str, list[Row]]] = field(default_factory=dict)
 
@@ -44,19 +48,19 @@ def read_pdi(client: PDIClient, calendars: Mapping[str, str], workers: int = 8) 
     for row in client.list_all("/events", {"startDate": EVERY_DAY[0], "endDate": EVERY_DAY[1]}):
         if object_id(row):
             state.events[str(object_id(row))] = row
-    state.locations = {str(object_id(r)) for r in client.list_all("/locations") if object_id(r)}
+    state.locations = {str(object_id(r)): r for r in client.list_all("/locations") if object_id(r)}
     finder = ContactFinder(client)
 
-    def emails(row: Row) -> tuple[str, set[str]]:
-        contact_id = str(object_id(row))
-        shown = row_emails(row)
-        if not shown:  # PDI's list rows may not carry emails: the contact itself does
-            contact = finder.read(contact_id, fresh=True)
-            shown = row_emails(contact) if contact is not None else set()
-        return contact_id, shown
+    def read(row: Row) -> tuple[str, Row]:
+        if row_emails(row):
+            return str(object_id(row)), row
+        # PDI's list rows may not carry emails: the contact itself does (and its phones).
+        contact = finder.read(str(object_id(row)), fresh=True)
+        return str(object_id(row)), {**row, **(contact or {})}
 
     rows = [r for r in client.list_all("/contacts") if object_id(r)]
-    state.contacts = dict(in_parallel(rows, emails, workers))
+    state.contact_rows = dict(in_parallel(rows, read, workers))
+    state.contacts = {cid: row_emails(row) for cid, row in state.contact_rows.items()}
 
     def invitations(event_id: str) -> tuple[str, dict[str, list[Row]]]:
         listed = client.list_all(f"/events/{event_id}/invitations", {"expand": "false"})
