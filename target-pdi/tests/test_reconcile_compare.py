@@ -535,7 +535,7 @@ def test_the_old_copy_of_a_moved_event_made_live_is_canceled_again(world: World)
     assert (found.kind, found.pdi_id, found.expected, found.found) == (
         INVITATION_LIVE,
         "I0",
-        "Cancelled (event moved to another calendar)",
+        "Cancelled (its event: moved to another calendar)",
         "Yes",
     )
     assert found.mend == Mend(forget=((INVITATION, "E0:C1"),), cancel=(("pdi:E0", "moved"),))

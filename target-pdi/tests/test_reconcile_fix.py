@@ -14,6 +14,7 @@ import make_fixtures as F
 import pytest
 from singer_sdk.mapper import PluginMapper
 from singer_sdk.testing import TargetTestRunner
+from target_pdi import payloads as P
 from target_pdi import reconcile as reconcile_command
 from target_pdi.reconcile.mobilize import MappedReader, MobilizeData
 from target_pdi.settings import Settings
@@ -197,3 +198,111 @@ def test_fix_cancels_again_the_old_copy_of_a_moved_event_made_live_in_pdi(
     assert code == 1, out
     assert old["id"] in out, out
     fixed_for_good(org, monkeypatch, capsys, want)
+
+
+# --- every way a PDI user can change what the sync wrote, mended at once ------------------------
+
+
+def canceled_invitations_live(state: dict[str, Any]) -> list[str]:
+    canceled = {e["id"] for e in state["events"] if e["name"].startswith(CANCELED)}
+    return [
+        i["id"]
+        for i in state["invitations"]
+        if i["eventId"] in canceled and i["rsvpStatus"] != "Cancelled"
+    ]
+
+
+def test_fix_mends_every_field_and_every_object_a_pdi_user_changed(
+    org: Organization,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    records = first_sync(org)
+    ben = records["ben"]
+    # A second run: Ben's email changes (his invitations follow him, the old ones canceled),
+    # one event loses a timeslot, another is deleted.
+    ben_new = {
+        **ben,
+        "email_addresses": [{"primary": True, "address": "ben.new@example.org"}],
+        "modified_date": F.BASE,
+    }
+    e3 = canvass(303, F.slot(3005, 6), F.slot(3006, 7))
+    e4 = canvass(304, F.slot(3007, 8))
+    dan = F.person(34, "Dan", "Dunn", "dan@example.org")
+    org.sync(
+        events=[e3, e4],
+        people=[dan],
+        attendances=[
+            F.attendance(406, dan, e3, F.slot(3006, 7), "REGISTERED", None),
+            F.attendance(407, dan, e4, F.slot(3007, 8), "REGISTERED", None),
+        ],
+    )
+    e3_now = {**e3, "timeslots": [F.slot(3005, 6)], "modified_date": F.BASE}
+    org.sync(
+        events=[e3_now],
+        people=[ben_new],
+        deleted_events=[{"id": 304, "deleted_date": F.BASE}],
+    )
+    state = org.pdi.state()
+    want = live_view(state)
+    assert canceled_invitations_live(state) == []
+
+    def one(kind: str, **match: Any) -> dict[str, Any]:
+        rows = [r for r in org.pdi.state()[kind] if all(r.get(k) == v for k, v in match.items())]
+        assert len(rows) == 1, (kind, match, rows)
+        return rows[0]
+
+    def update(kind: str, row: dict[str, Any], **fields: Any) -> None:
+        org.pdi.admin("update", {"kind": kind, "id": row["id"], "fields": fields})
+
+    by_email = {c["emails"][0]["emailAddress"]: c for c in state["contacts"] if c["emails"]}
+    start = {s["id"]: P.pdi_datetime(s["start_date"]) for s in (F.slot(3001, 3), F.slot(3002, 4))}
+    first = one("events", name="Canvass 301", startDateTimeUtc=start[3001])
+    update("events", first, name="Renamed in PDI", description="", phone="555-0199")
+    update("locations", one("locations", locationName="Union Hall"), locationAddress="9 Elm St")
+    update("contacts", by_email["ann@example.org"], lastName="Smith", phones=[])
+    update("contacts", by_email["ben.new@example.org"], emails=[])
+    second = one("events", name="Canvass 301", startDateTimeUtc=start[3002])
+    org.pdi.admin("copy", {"kind": "events", "id": second["id"], "fields": {}})
+    ben_now = by_email["ben.new@example.org"]["id"]
+    update(
+        "invitations", one("invitations", contactId=ben_now, eventId=first["id"]), isConfirmed=False
+    )
+    ben_before = by_email["ben@example.org"]["id"]
+    update(
+        "invitations",
+        one("invitations", contactId=ben_before, eventId=first["id"]),
+        rsvpStatus="Yes",
+    )
+    removed = one("events", name="[Canceled] Canvass 303")
+    update("invitations", one("invitations", eventId=removed["id"]), rsvpStatus="Yes")
+    update("events", one("events", name="[Canceled] Canvass 304"), name="Canvass 304")
+
+    code, out = org.reconcile(monkeypatch, capsys, fix=False)
+    assert code == 1
+    kinds = Counter(
+        line.split("  ")[0] for line in out.splitlines()[1:] if line and not line.startswith(" ")
+    )
+    assert kinds == {
+        "event fields differ": 1,
+        "extra live PDI event": 1,
+        "location fields differ": 1,
+        "isConfirmed disagrees": 1,
+        "contact names differ": 1,
+        "contact lacks its email": 1,
+        "contact lacks its phone": 1,
+        "deleted event live in PDI": 1,
+        "invitation live on canceled event": 1,
+        "old email's invitation live": 1,
+        "10 discrepancies": 1,
+        "(4 timeslots, 5 signups, 5 PDI contacts and 2 locations compared)": 1,
+        "(emails are shown as <email>: the CSV has them, "
+        + org.config["reconcile_report_path"]
+        + ")": 1,
+    }, out
+    assert not [name for name in ("Ann", "Smith", "555", "0131") if name in out], out
+    fixed_for_good(org, monkeypatch, capsys, want)
+    state = org.pdi.state()
+    assert canceled_invitations_live(state) == []
+    copies = [e for e in state["events"] if e["startDateTimeUtc"] == start[3002]]
+    assert sorted(e["name"] for e in copies) == ["Canvass 301", "[Canceled] Canvass 301"]

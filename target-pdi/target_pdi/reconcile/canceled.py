@@ -174,7 +174,7 @@ def check_one(c: Comparison, pdi_id: str, item: ToCancel) -> None:
                 INVITATION_LIVE,
                 item.mobilize_key,
                 invitation_id(inv),
-                f"{CANCELLED} (event {item.why})",
+                f"{CANCELLED} (its event: {item.why})",
                 status or "(empty)",
                 "canceled again by the sync",
                 forget | mend,
