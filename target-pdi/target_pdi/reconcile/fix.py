@@ -34,6 +34,7 @@ EVENT, INVITATION = PdiObject.EVENT, PdiObject.INVITATION
 
 # A content hash no payload has: the writer finds the object changed and writes it again.
 FORGOTTEN = "reconcile: written again"
+CANCELED_AGAIN = "events canceled again (made live in PDI)"
 
 
 def merged(found: Iterable[Discrepancy]) -> Mend:
@@ -119,9 +120,11 @@ class Fixer:
         digest = self.canceller.cancel_pdi(
             entry.pdi_id, payload, entry.content_hash, keep_live=reason != MOVED
         )
+        if entry.content_hash != digest:  # the event itself was written, not only invitations
+            again = entry.extra.get("canceled") is not None
+            self.summary.note(CANCELED_AGAIN if again else CANCEL_NOTES[reason])
         extra = {**entry.extra, "payload": canceled_payload(payload), "canceled": reason}
         self.idmap.put(EVENT, key, entry.pdi_id, digest, mobilize_id=entry.mobilize_id, extra=extra)
-        self.summary.note(CANCEL_NOTES[reason])
 
     def retire(self, item: tuple[str, int, str]) -> None:
         """A live PDI event no id-map key names: canceled, kept as a canceled event no

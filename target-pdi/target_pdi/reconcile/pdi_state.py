@@ -20,6 +20,8 @@ from target_pdi.recovery import EVERY_DAY, ContactFinder, row_emails
 from target_pdi.writers.invitations import invitation_id, row_contact_id
 
 Row = dict[str, Any]
+# What a reconcile compares of a contact besides its emails.
+CONTACT_FIELDS = frozenset({"firstname", "lastname", "phones"})
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -30,7 +32,7 @@ class PdiState:
     events: dict[str, Row] = field(default_factory=dict)  # id -> row
     locations: dict[str, Row] = field(default_factory=dict)  # id -> row
     contacts: dict[str, set[str]] = field(default_factory=dict)  # id -> emails it holds
-    # id -> the contact as read (names; phones when PDI shows them)
+    # id -> the contact's names, and its phones when PDI shows them
     contact_rows: dict[str, Row] = field(default_factory=dict)
     # PDI event id -> contact id -> that contact's invitations on the event (PDI may hold two)
     invitations: dict[str, dict[str, list[Row]]] = field(default_factory=dict)
@@ -51,16 +53,19 @@ def read_pdi(client: PDIClient, calendars: Mapping[str, str], workers: int = 8) 
     state.locations = {str(object_id(r)): r for r in client.list_all("/locations") if object_id(r)}
     finder = ContactFinder(client)
 
-    def read(row: Row) -> tuple[str, Row]:
-        if row_emails(row):
-            return str(object_id(row)), row
-        # PDI's list rows may not carry emails: the contact itself does (and its phones).
-        contact = finder.read(str(object_id(row)), fresh=True)
-        return str(object_id(row)), {**row, **(contact or {})}
+    def read(row: Row) -> tuple[str, set[str], Row]:
+        contact_id = str(object_id(row))
+        if not row_emails(row):
+            # PDI's list rows may not carry emails: the contact itself does (and its phones).
+            row = {**row, **(finder.read(contact_id, fresh=True) or {})}
+        # Only what is compared is kept: an organization's contacts are many.
+        kept = {k: v for k, v in row.items() if str(k).lower() in CONTACT_FIELDS}
+        return contact_id, row_emails(row), kept
 
     rows = [r for r in client.list_all("/contacts") if object_id(r)]
-    state.contact_rows = dict(in_parallel(rows, read, workers))
-    state.contacts = {cid: row_emails(row) for cid, row in state.contact_rows.items()}
+    for contact_id, emails, kept in in_parallel(rows, read, workers):
+        state.contacts[contact_id] = emails
+        state.contact_rows[contact_id] = kept
 
     def invitations(event_id: str) -> tuple[str, dict[str, list[Row]]]:
         listed = client.list_all(f"/events/{event_id}/invitations", {"expand": "false"})
