@@ -24,6 +24,7 @@ from target_pdi.reconcile.found import Discrepancy, Mend
 from target_pdi.reconcile.mobilize import MobilizeData, Record
 from target_pdi.recovery import lower_keys, row_payload
 from target_pdi.runtime import Runtime
+from target_pdi.supersede import run_batch
 from target_pdi.vocabulary import PdiObject, invitation_parts
 from target_pdi.work import RECORD_FAILURES, is_gone
 from target_pdi.writers.cancels import CANCEL_NOTES, canceled_payload
@@ -183,7 +184,8 @@ def apply_fixes(runtime: Runtime, found: Iterable[Discrepancy], mobilize: Mobili
         fixer.each("cancel PDI event", mend.retire, fixer.retire)
         fixer.each("cancel invitation", mend.superseded, fixer.superseded)
         if len(batch):
-            runtime.engine.run(batch)
+            # Its records settle their letters too: no later sync retries an older version.
+            run_batch(runtime.engine, runtime.deadletters, batch)
         fixer.each("add an email to contact", mend.emails, fixer.email)
         fixer.each("add a phone to contact", mend.phones, fixer.phone)
     finally:
