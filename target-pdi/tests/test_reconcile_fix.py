@@ -6,6 +6,7 @@ finds nothing, and a second --fix that writes nothing."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,32 @@ def test_fix_after_pdi_lost_every_event_and_contact_brings_back_every_invitation
             org.pdi.admin("delete", {"kind": kind, "id": row["id"]})
     out = fixed_for_good(org, monkeypatch, capsys, want)
     assert "with 5 invitation(s)" not in out  # the count is per contact
+
+
+@pytest.mark.parametrize("browser_url", [None, ""])
+def test_a_second_live_event_of_a_timeslot_without_a_website_is_found_and_canceled(
+    org: Organization,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    browser_url: str | None,
+) -> None:
+    """An event Mobilize left without a page gives PDI events without a website: a second live
+    one of its timeslot (what a lost answer left before issue 19, or a PDI user's copy) is
+    found by what the sync's recovery finds such events by (name and end), and canceled."""
+    event = canvass(305, F.slot(3008, 9), browser_url=browser_url)
+    eve = F.person(35, "Eve", "Eden", "eve@example.org")
+    signup = F.attendance(408, eve, event, F.slot(3008, 9), "REGISTERED", None)
+    org.sync(events=[event], people=[eve], attendances=[signup])
+    want = live_view(org.pdi.state())
+    (made,) = org.pdi.state()["events"]
+    assert not made["website"]
+    org.pdi.admin("copy", {"kind": "events", "id": made["id"], "fields": {}})
+    code, out = org.reconcile(monkeypatch, capsys, fix=False)
+    assert code == 1, out
+    assert re.search(r"^extra live PDI event +timeslot:3008 ", out, re.MULTILINE), out
+    fixed_for_good(org, monkeypatch, capsys, want)
+    names = sorted(e["name"] for e in org.pdi.state()["events"])
+    assert names == ["Canvass 305", "[Canceled] Canvass 305"]
 
 
 # --- what the sync canceled, live again ---------------------------------------------------------

@@ -123,7 +123,7 @@ def of_event(
         entry.pdi_id: (key, plans.canceled_reason(entry))
         for key, entry in c.idmap.keys_for_mobilize_id(EVENT, event_id)
     }
-    named = {pdi_id for pdi_id, _ in c.by_site.get(site, [])}
+    named = {pdi_id for pdi_id, _ in c.by_identity.get(site, [])}
     mobilize_key = f"event:{event_id}"
     for pdi_id in sorted(set(known) | named):
         key, had = known.get(pdi_id, (None, None))
@@ -182,16 +182,17 @@ def check_one(c: Comparison, pdi_id: str, item: ToCancel) -> None:
 
 
 def extra_events(c: Comparison, to_cancel: set[str]) -> None:
-    """Live PDI events naming a Mobilize event the sync writes (its website), beyond the one it
-    keeps for each timeslot: canceled, as the sync's recovery cancels those it finds."""
-    sites: dict[str, int] = {}
-    for job in c.jobs.values():
-        site = P.site_key(P.event_payload_website(job.event))
-        if site is not None and job.event_id is not None:
-            sites.setdefault(site, job.event_id)
+    """Live PDI events the sync's recovery would take for a Mobilize event the sync writes (its
+    website names it; without a website, its name and end), beyond the one it keeps for each
+    timeslot: canceled, as the sync's recovery cancels those it finds."""
+    found_by: dict[str, int] = {}
+    for key, job in c.jobs.items():
+        if job.event_id is not None:
+            for identity in c.identities[key]:
+                found_by.setdefault(identity, job.event_id)
     seen: set[str] = set()
-    for site, event_id in sorted(sites.items()):
-        for pdi_id, row in c.by_site.get(site, []):
+    for identity, event_id in sorted(found_by.items()):
+        for pdi_id, row in c.by_identity.get(identity, []):
             if pdi_id in seen or pdi_id in c.claimed or pdi_id in to_cancel:
                 continue
             seen.add(pdi_id)

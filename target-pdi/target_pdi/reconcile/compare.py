@@ -60,7 +60,13 @@ from target_pdi.reconcile.mobilize import MobilizeData
 from target_pdi.reconcile.pdi_state import PdiState, Row
 from target_pdi.recovery import lower_keys, row_is_canceled
 from target_pdi.routing import CalendarRouter
-from target_pdi.vocabulary import PdiObject, contact_key, invitation_key, invitation_parts
+from target_pdi.vocabulary import (
+    PdiObject,
+    contact_key,
+    invitation_key,
+    invitation_parts,
+    mobilize_event_key,
+)
 from target_pdi.writers.invitations import invitation_id
 
 EVENT, CONTACT, INVITATION, LOCATION = (
@@ -110,6 +116,18 @@ __all__ = [
 ]
 
 
+def recovery_identities(payload: Mapping[str, Any], event_id: int | None) -> tuple[str, ...]:
+    """What the sync's recovery finds the PDI event of this payload by, in its order
+    (`recovery.PdiEvents.claim_made`): the payload's identity, the Mobilize event a website
+    names, its name and end. So an event Mobilize left without a page is found too."""
+    found = (
+        P.event_identity(payload),
+        mobilize_event_key(event_id) if event_id is not None else None,
+        P.unsited_identity(payload),
+    )
+    return tuple(dict.fromkeys(i for i in found if i is not None))
+
+
 @dataclass
 class LiveSlot:
     """A timeslot whose PDI event exists and is live: its signups can be checked."""
@@ -157,11 +175,15 @@ class Comparison:
         # PDI contact id -> the signups to write again once it is made again.
         self.contact_signups: dict[str, list[tuple[int, int | None]]] = {}
         self.checked_invitations: set[str] = set()
-        self.by_site: dict[str, list[tuple[str, Row]]] = {}
+        # Timeslot key -> what the sync's recovery finds its PDI event by.
+        self.identities: dict[str, tuple[str, ...]] = {}
+        # PDI events by identity: the Mobilize event their website names, or without a website
+        # their name and end (`payloads.event_identity`).
+        self.by_identity: dict[str, list[tuple[str, Row]]] = {}
         for pdi_id, row in pdi.events.items():
-            site = P.site_key(lower_keys(row).get("website"))
-            if site is not None:
-                self.by_site.setdefault(site, []).append((pdi_id, row))
+            identity = P.event_identity(row)
+            if identity is not None:
+                self.by_identity.setdefault(identity, []).append((pdi_id, row))
 
     def run(self) -> Result:
         self.events()
@@ -198,6 +220,7 @@ class Comparison:
             except UNWRITABLE:
                 continue  # the sync dead-letters it
             self.jobs[job.key] = job
+            self.identities[job.key] = recovery_identities(want, job.event_id)
             self.result.checked.timeslots += 1
             self.event(job, want)
 
@@ -265,16 +288,16 @@ class Comparison:
 
     def recoverable(self, job: EventJob) -> tuple[str, Row | None]:
         """The live PDI event the sync's recovery would adopt for a timeslot the id map does
-        not know (its website names the Mobilize event, same start): the first PDI lists."""
-        site = P.site_key(P.event_payload_website(job.event))
+        not know (found as `recovery_identities` says, same start): the first PDI lists."""
         start = job.start
-        for pdi_id, row in self.by_site.get(site or "", []):
-            row_start = P.parse_pdi_datetime(lower_keys(row).get("startdatetimeutc"))
-            owned = self.idmap.owns(EVENT, pdi_id) or pdi_id in self.claimed
-            if owned or row_is_canceled(row) or row_start is None or start is None:
-                continue
-            if int(row_start.timestamp()) == start:
-                return pdi_id, row
+        for identity in self.identities[job.key]:
+            for pdi_id, row in self.by_identity.get(identity, []):
+                row_start = P.parse_pdi_datetime(lower_keys(row).get("startdatetimeutc"))
+                owned = self.idmap.owns(EVENT, pdi_id) or pdi_id in self.claimed
+                if owned or row_is_canceled(row) or row_start is None or start is None:
+                    continue
+                if int(row_start.timestamp()) == start:
+                    return pdi_id, row
         return "", None
 
     def missing_events(self) -> None:
