@@ -162,6 +162,9 @@ def test_reconcile_lists_every_tampering_and_fix_mends_it(make_project: MakeProj
     retyped = pick.event(lambda e: e["event_type"] == "TEXT_BANK" and impersonal(e))
     shrunk = [pick.event(lambda e: len(e["timeslots"]) > 1 and impersonal(e)) for _ in range(2)]
     emailed_event = pick.event(lambda e: any(plain(pick.person(s)) for s in pick.signups(e)))
+    # And an event whose page Mobilize left empty: its PDI event has no website.
+    unsited = pick.event(impersonal)
+    project.mutate("update_event", id=unsited["id"], fields={"browser_url": None})
     project.mutate("delete_event", id=deleted["id"])
     project.mutate("update_event", id=rejected["id"], fields={"approval_status": "REJECTED"})
     project.mutate("update_event", id=retyped["id"], fields={"event_type": "PHONE_BANK"})
@@ -254,6 +257,12 @@ def test_reconcile_lists_every_tampering_and_fix_mends_it(make_project: MakeProj
         project, "copy", {"kind": "events", "id": events[f"ts:{copied['id']}"], "fields": {}}
     )
     expected.add((EXTRA_EVENT, f"timeslot:{copied['id']}", twin_event["id"]))
+    # And of the event without a website, found by its name and end (defect 2 left these).
+    unsited_slot = slot_of(unsited)
+    unsited_id = events[f"ts:{unsited_slot['id']}"]
+    assert by_id[unsited_id]["website"] == ""
+    unsited_twin = tamper(project, "copy", {"kind": "events", "id": unsited_id, "fields": {}})
+    expected.add((EXTRA_EVENT, f"timeslot:{unsited_slot['id']}", unsited_twin["id"]))
     # 6. The address of the renamed event's venue changed.
     venue_id = by_id[renamed_id]["locationId"]
     (venue_key,) = [k for k, v in pdi_ids(project, "location").items() if v == venue_id]
@@ -411,9 +420,10 @@ def test_reconcile_lists_every_tampering_and_fix_mends_it(make_project: MakeProj
     old = copy.deepcopy(model.events[moved["id"]])
     old.calendar, old.canceled = "Rallies", "moved"
     model.retired.append(old)
-    extra = copy.deepcopy(model.events[copied["id"]])
-    extra.canceled, extra.invitations = "removed", {}
-    model.retired.append(extra)
+    for twinned in (copied, unsited_slot):
+        extra = copy.deepcopy(model.events[twinned["id"]])
+        extra.canceled, extra.invitations = "removed", {}
+        model.retired.append(extra)
     mended = project.pdi_state()
     assert differences(model, mended) == ["1 duplicate contacts", "1 duplicate invitations"]
     twin_contact = ("contact", (shared,), "Twin", "X", ())
