@@ -190,6 +190,29 @@ def test_a_second_live_event_of_a_timeslot_without_a_website_is_found_and_cancel
     assert names == ["Canvass 305", "[Canceled] Canvass 305"]
 
 
+def test_fix_cancels_a_copy_of_an_event_whose_venue_a_pdi_user_deleted(
+    org: Organization,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """PDI refuses an event that points to a location it does not have: the copy is canceled
+    once the sync has made the venue again, pointing to it, like the events the sync keeps."""
+    first_sync(org)
+    want = live_view(org.pdi.state())
+    state = org.pdi.state()
+    (library,) = [loc for loc in state["locations"] if loc["locationName"] == "Library"]
+    (event,) = [e for e in state["events"] if e["locationId"] == library["id"]]
+    org.pdi.admin("copy", {"kind": "events", "id": event["id"], "fields": {}})
+    org.pdi.admin("delete", {"kind": "locations", "id": library["id"]})
+    code, out = org.reconcile(monkeypatch, capsys, fix=False)
+    assert code == 1, out
+    assert "extra live PDI event" in out, out
+    assert "id map points to missing location" in out, out
+    fixed_for_good(org, monkeypatch, capsys, want)
+    copies = [e for e in org.pdi.state()["events"] if e["website"] == event["website"]]
+    assert sorted(e["name"] for e in copies) == ["Canvass 302", "[Canceled] Canvass 302"]
+
+
 # --- what the sync canceled, live again ---------------------------------------------------------
 
 

@@ -53,6 +53,7 @@ MOVED_LIVE = "old copy of moved event live"
 INVITATION_LIVE = "invitation live on canceled event"
 SUPERSEDED_LIVE = "old email's invitation live"
 STALE_CONTACT = "id map points to missing contact"
+STALE_LOCATION = "id map points to missing location"
 # What --fix cannot mend: PDI's API merges no contacts and deletes no invitation.
 CANNOT = {SHARED_EMAIL, EXTRA_INVITATION}
 
@@ -268,6 +269,12 @@ def test_reconcile_lists_every_tampering_and_fix_mends_it(make_project: MakeProj
     (venue_key,) = [k for k, v in pdi_ids(project, "location").items() if v == venue_id]
     update(project, "locations", venue_id, locationAddress="9 Elsewhere Rd")
     expected.add((LOCATION_FIELDS, venue_key, venue_id))
+    # And another venue deleted: its events point to nothing until it is made again.
+    lost_venue_key, lost_venue_id = next(
+        (k, v) for k, v in sorted(pdi_ids(project, "location").items()) if v != venue_id
+    )
+    tamper(project, "delete", {"kind": "locations", "id": lost_venue_id})
+    expected.add((STALE_LOCATION, lost_venue_key, lost_venue_id))
 
     # --- invitations ------------------------------------------------------------------------
     # 7. to 10. One deleted, one's attended flipped, one's rsvpStatus, one's isConfirmed.
