@@ -65,6 +65,7 @@ class Write:
     route: str  # its template: "/events/{id}"
     path: str
     body: Any
+    answer: Any  # what PDI answered (whether or not the client got it)
 
     @property
     def what(self) -> str:
@@ -97,7 +98,6 @@ class Faults:
     run: int = 0  # the scenario run now going on (for the write log)
     writes: list[Write] = field(default_factory=list)
     lost: list[Write] = field(default_factory=list)  # the writes whose answer was lost
-    refused_email: str | None = None  # contacts PDI refuses (HTTP 400) while set
 
 
 class SweptPdi(PdiApp):
@@ -113,8 +113,6 @@ class SweptPdi(PdiApp):
         with self._one_at_a_time:
             if faults.killed:
                 return Response(drop=True)  # a dead client sends nothing: a safety net
-            if self._refused(request):
-                return Response(400, {"message": "The request is invalid (refused by the test)."})
             before = self.extra_stats()["writes"]
             response = super().handle(request)
             if self.extra_stats()["writes"] == before:
@@ -126,6 +124,7 @@ class SweptPdi(PdiApp):
                 (request.route or request.path).removeprefix(f"{request.method} "),
                 request.path,
                 _json(request.body),
+                response.body,
             )
             faults.writes.append(write)
             if write.number == faults.kill_at:
@@ -135,15 +134,6 @@ class SweptPdi(PdiApp):
                 faults.lost.append(write)
                 return Response(drop=True)
             return response
-
-    def _refused(self, request: Request) -> bool:
-        email = self.faults.refused_email
-        return bool(
-            email
-            and request.method == "POST"
-            and request.path.rstrip("/").lower() == "/contacts"
-            and email.encode() in request.body
-        )
 
 
 def _json(body: bytes) -> Any:
@@ -213,12 +203,13 @@ class RunResult:
 class InProcessSync:
     """target-pdi run in this process on files of its own, against one PDI simulator."""
 
-    def __init__(self, folder: Path, pdi_url: str, faults: Faults, batch_size: int) -> None:
+    def __init__(self, folder: Path, pdi: SandboxServer, faults: Faults, batch_size: int) -> None:
         self.folder = folder
+        self.pdi = pdi
         self.faults = faults
         self.calendars = folder / "calendars.yml"
         self.config = {
-            "api_url": pdi_url,
+            "api_url": pdi.url,
             "username": "sandbox",
             "password": "sandbox-password",
             "api_token": "sandbox-token",
@@ -242,7 +233,8 @@ class InProcessSync:
         lines = [f"  {t}: {c}" for t, c in run.routes.items()]
         self.calendars.write_text("event_types:\n" + "\n".join(lines) + "\n")
         self.faults.run = run.number
-        self.faults.refused_email = run.refused_email
+        # PDI refuses the record for a reason of its own, during this run only.
+        self.pdi.switches.update({"fail_body_containing": run.refused_email, "fail_status": 400})
         writes_before = len(self.faults.writes)
         self.runs += 1
         target = TargetPDI(config=dict(self.config), validate_config=True)
@@ -264,7 +256,7 @@ class InProcessSync:
             self._restore_files()
             self.faults.killed = False  # the next run is a new process
         finally:
-            self.faults.refused_email = None
+            self.pdi.switches.update({"fail_body_containing": None})
         # A Singer target writes each state it passes on as one JSON line (the value alone).
         states = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
         return RunResult(killed, len(self.faults.writes) - writes_before, states)

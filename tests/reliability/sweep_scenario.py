@@ -19,7 +19,7 @@ changes, what `tests/e2e/expect.py`'s model is synced with.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 Record = dict[str, Any]
@@ -113,19 +113,42 @@ def signup(att_id: int, who: Record, ev: Record, ts: Record, status: str = "REGI
     }
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """PDI refusing a person's contact (HTTP 400 to every request holding ``email``) during a
+    run: the person and their signups are dead letters after it."""
+
+    email: str
+    person: int
+    signups: frozenset[int]
+
+
 @dataclass
 class Run:
     """One sync of the scenario."""
 
     number: int
     routes: dict[str, str]  # calendars.yml's event_types
-    refused_email: str | None  # PDI refuses the contact POST holding it (HTTP 400)
     input: dict[str, list[Record]]  # by stream, what the tap sends
     mobilize: dict[str, list[Record]]  # Mobilize's whole data after the run's changes
-    # Signups PDI cannot have after this run (their person's contact was refused).
-    refused_signups: set[int] = field(default_factory=set)
-    # The dead letters this run leaves: (stream, key).
-    dead_letters: set[tuple[str, str]] = field(default_factory=set)
+    refusal: Refusal | None = None
+
+    @property
+    def refused_email(self) -> str | None:
+        return self.refusal.email if self.refusal else None
+
+    @property
+    def refused_signups(self) -> frozenset[int]:
+        """Signups PDI cannot have after this run."""
+        return self.refusal.signups if self.refusal else frozenset()
+
+    @property
+    def dead_letters(self) -> set[tuple[str, str]]:
+        """The dead letters this run leaves: (stream, key)."""
+        if self.refusal is None:
+            return set()
+        letters = {("attendances", str(a)) for a in self.refusal.signups}
+        return letters | {("people", str(self.refusal.person))}
 
     @property
     def bookmark(self) -> dict[str, Any]:
@@ -190,15 +213,8 @@ class Organization:
             {**self.attendances[att_id], **changes, "modified_date": self._tick()}
         )
 
-    def take_run(
-        self,
-        number: int,
-        routes: dict[str, str],
-        refused_email: str | None = None,
-        refused: tuple[int, set[int]] | None = None,
-    ) -> Run:
-        """The run of the changes made since the last one. ``refused``: the person whose
-        contact PDI refuses in this run, and their signups (dead letters after it)."""
+    def take_run(self, number: int, routes: dict[str, str], refusal: Refusal | None = None) -> Run:
+        """The run of the changes made since the last one."""
         streams = ("events", "deleted_events", "people", "attendances")
         sent = {s: list(self._input.get(s, {}).values()) for s in streams}
         self._input = {}
@@ -208,19 +224,7 @@ class Organization:
             "people": list(self.people.values()),
             "attendances": list(self.attendances.values()),
         }
-        person, signups = refused or (None, set())
-        letters = {("attendances", str(a)) for a in signups}
-        if person is not None:
-            letters.add(("people", str(person)))
-        return Run(
-            number,
-            dict(routes),
-            refused_email,
-            copy.deepcopy(sent),
-            copy.deepcopy(whole),
-            set(signups),
-            letters,
-        )
+        return Run(number, dict(routes), copy.deepcopy(sent), copy.deepcopy(whole), refusal)
 
 
 def build() -> list[Run]:
@@ -255,7 +259,7 @@ def build() -> list[Run]:
     org.put_signup(signup(18, dana, meeting, first(meeting)))
     org.put_signup(signup(19, dana, east, first(east)))
     org.put_signup(signup(20, ann, west, first(west)))
-    runs = [org.take_run(1, ROUTES_BEFORE, REFUSED_EMAIL, (4, {18, 19}))]
+    runs = [org.take_run(1, ROUTES_BEFORE, Refusal(REFUSED_EMAIL, 4, frozenset({18, 19})))]
 
     # Run 2: an event renamed and a timeslot removed, a type changed (moved), an event no
     # longer approved, a person renamed, an attendance marked, a signup cancelled; Dana's

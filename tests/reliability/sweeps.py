@@ -95,7 +95,7 @@ def play(folder: Path, faults: Faults, batch_size: int) -> Play:
     is made again after a death, then once more, which must write nothing."""
     found = Play()
     with running_pdi(faults) as (pdi, server):
-        sync = InProcessSync(folder, server.url, faults, batch_size)
+        sync = InProcessSync(folder, server, faults, batch_size)
         for run, want in zip(RUNS, EXPECTED, strict=True):
             lost_before = len(faults.lost)
             result = sync_once(found, sync, run, "its sync")
