@@ -4,10 +4,10 @@ sweeps.py), each write of the scenario one test, at both batchings.
 In-process (target-pdi run in this process against the PDI simulator on 127.0.0.1), so that a
 whole sweep takes about a minute: `python -m tests.reliability.sweeps` prints its figures.
 
-Before issue 19's part creates landed (commit af0acda), 71 of the 216 write cases failed, and
-both every-first-answer-lost cases: defect 1 (a death during a move or a re-route), defect 2 (an
-event without a website made twice) and the phone lost between a contact's POST and its
-phone's. None does now (docs/reliability.md, "Exactly once at every write").
+Before issue 19's part creates landed (commit af0acda), 71 of the 216 write cases failed,
+and both every-first-answer-lost cases: defect 1 (a death during a move or a re-route),
+defect 2 (an event without a website made twice) and the phone lost between a contact's POST
+and its phone's. None does now (docs/reliability.md, "Exactly once at every write").
 """
 
 from __future__ import annotations
