@@ -31,6 +31,11 @@ echo "==> mypy"
 mypy sandbox pacing/pacing tap-mobilize/tap_mobilize target-pdi/target_pdi
 # The orchestrator with its own venv's mypy, which sees Dagster's type hints.
 .venv-dagster/bin/mypy orchestrate/mobilize_pdi_dagster
+echo "==> docs (mkdocs build --strict: a broken link or a page missing from the nav fails)"
+# Built into a temporary folder, so the run leaves nothing behind; the banner about MkDocs 2 off.
+site_dir=$(mktemp -d)
+NO_MKDOCS_2_WARNING=1 mkdocs build --strict --site-dir "$site_dir"  # not --quiet: it hides the warnings strict counts
+rm -rf "$site_dir"
 echo "==> pytest"
 # The orchestrator's unit tests need Dagster: its own venv, its own pytest settings.
 .venv-dagster/bin/pytest -c orchestrate/pyproject.toml orchestrate/tests

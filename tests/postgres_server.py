@@ -6,7 +6,7 @@ Shared by target-pdi's unit tests (the id map and run lock on PostgreSQL), the e
     with postgres_server() as url:          # postgresql+psycopg://postgres@127.0.0.1:<port>/postgres
         db = create_database(url, "shared")  # a fresh, empty database on it: its URL
 
-The README's "Try Dagster locally" runs one from the shell, until Ctrl-C or SIGTERM:
+docs/dagster.md's "Try Dagster locally" runs one from the shell, until Ctrl-C or SIGTERM:
 
     .venv/bin/python -m tests.postgres_server --port 5433 mobilize_pdi dagster
 

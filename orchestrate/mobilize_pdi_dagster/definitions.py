@@ -1,7 +1,7 @@
 """The code location: for each organization of the Meltano project, its asset and checks, its
 sync job and schedule, its reconcile job and schedule; one sensor that evaluates the
 freshness checks and two that post alerts. `dagster dev -m mobilize_pdi_dagster.definitions`
-(README, "Deployment: Dagster"). Loading it reads each organization's target-pdi settings
+(docs/dagster.md). Loading it reads each organization's target-pdi settings
 (`meltano config print`, side by side) for the threshold of its freshness check."""
 
 from __future__ import annotations

@@ -151,7 +151,7 @@ class MeltanoProject(dg.ConfigurableResource):
     ) -> MeltanoRun:
         """The command leads a process group of its own: when Dagster stops the step, SIGTERM
         reaches Meltano, the tap and the target at once, and target-pdi stops cleanly
-        (README, "When things go wrong")."""
+        (docs/operating.md, "When things go wrong")."""
         process = subprocess.Popen(
             [*self._base(), *args],
             cwd=self.root,

@@ -1,7 +1,7 @@
 """The ``reconcile`` asset check of ``pdi/<org>``: `meltano invoke target-pdi--<org>:reconcile`.
 
-Reconcile reads all of Mobilize and all of PDI and lists every discrepancy (README,
-"Reconcile"): a table on stdout, one CSV row per discrepancy at ``reconcile_report_path``, exit
+Reconcile reads all of Mobilize and all of PDI and lists every discrepancy (docs/
+reconcile.md): a table on stdout, one CSV row per discrepancy at ``reconcile_report_path``, exit
 1 when anything is found. The check is green when nothing is, red with how many of which kind
 otherwise. It fails (rather than reporting a result) when reconcile could not read an API: no
 fresh CSV. It writes nothing, but it holds the organization's pool, so it never reads a PDI a

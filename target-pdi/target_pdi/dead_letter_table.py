@@ -7,7 +7,7 @@ id map's database. The same promises as the file (deadletters.py):
 
 - each entry is kept whole, as the file's line, record exactly as it came (a retry must not
   write altered data), so the table holds personal data: on PostgreSQL it is created with no
-  privilege for PUBLIC; grant none on it (README, "A shared database");
+  privilege for PUBLIC; grant none on it (docs/organizations.md, "A shared database");
 - earlier runs' entries are read a page at a time, in the order they failed;
 - a save is one transaction: the first of a run replaces the earlier runs' entries with this
   run's failures (the run retried them all first), later ones add this batch's;

@@ -1,10 +1,10 @@
-"""A Dagster deployment for end-to-end tests, started as the README's local recipe starts it.
+"""A Dagster deployment for end-to-end tests, started as docs/dagster.md's local recipe starts it.
 
 PostgreSQL started by the test (Meltano's state and the organizations' id maps in one
 database, Dagster's storage in another, orchestrate/dagster.yaml as the instance's settings), a
 Mobilize and a PDI sandbox per organization, a webhook on 127.0.0.1 for the alerts, then
 `dagster dev -h 127.0.0.1 -m mobilize_pdi_dagster.definitions` (the UI and the daemon) as the
-README gives it. tests/e2e/test_orchestrator.py and tests/e2e/test_outcomes_agree.py build
+page gives it. tests/e2e/test_orchestrator.py and tests/e2e/test_outcomes_agree.py build
 theirs with ``prepare_deployment`` and ``start_dagster_dev``; what they start in between (runs
 queued before the daemon is up, schedules) is their own.
 """
@@ -240,15 +240,13 @@ def reexecute(deployment: Deployment, run_id: str, strategy: str) -> str:
     )
 
 
-def readme_command(program: str, port: int) -> list[str]:
-    """The command the README's "Deployment: Dagster" gives for ``program`` (its first line
-    starting `.venv-dagster/bin/<program> `), as typed, on ``port``: the README's 3000 may be
-    taken by whatever runs beside the tests."""
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("## Deployment: Dagster") :]
-    section = section[: section.index("\n## ")]
+def documented_command(program: str, port: int) -> list[str]:
+    """The command docs/dagster.md gives for ``program`` (its first line starting
+    `.venv-dagster/bin/<program> `), as typed, on ``port``: the page's 3000 may be taken by
+    whatever runs beside the tests."""
+    page = (REPO / "docs" / "dagster.md").read_text()
     prefix = f".venv-dagster/bin/{program} "
-    line = next(line for line in section.splitlines() if line.startswith(prefix))
+    line = next(line for line in page.splitlines() if line.startswith(prefix))
     argv = shlex.split(line, comments=True)
     if "-p" in argv:
         argv[argv.index("-p") + 1] = str(port)
@@ -317,7 +315,7 @@ def prepare_deployment(
     workdir: Path, stack: contextlib.ExitStack, names: Iterable[str] = tuple(ORGANIZATIONS)
 ) -> Deployment:
     """Everything up to starting Dagster: PostgreSQL, the organizations' sandboxes, Meltano's
-    tables, DAGSTER_HOME with the project's dagster.yaml, Dagster's tables (the README's steps
+    tables, DAGSTER_HOME with the project's dagster.yaml, Dagster's tables (the page's steps
     before the first start). The organizations' pools are the caller's next step."""
     server = stack.enter_context(postgres_server())
     shared = create_database(server, "mobilize_pdi")
@@ -364,11 +362,11 @@ def prepare_deployment(
 def start_dagster_dev(
     deployment: Deployment, stack: contextlib.ExitStack
 ) -> subprocess.Popen[bytes]:
-    """The README's `dagster dev` line: the UI and the daemon, stopped with the stack."""
+    """docs/dagster.md's `dagster dev` line: the UI and the daemon, stopped with the stack."""
     port = int(deployment.url.rsplit(":", 1)[1])
     with deployment.log.open("w") as log:
         deployment.dev = subprocess.Popen(
-            readme_command("dagster dev", port),
+            documented_command("dagster dev", port),
             cwd=REPO,
             env=deployment.env,
             stdout=log,

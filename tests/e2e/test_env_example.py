@@ -1,5 +1,5 @@
-"""A fresh `.env`, copied from `.env.example` as the README's "Running it for real" starts: the
-commands the README gives next say what to fill in, not a Meltano traceback.
+"""A fresh `.env`, copied from `.env.example` as docs/running-for-real.md starts: the
+commands the page gives next say what to fill in, not a Meltano traceback.
 
 Each command is a real `meltano --environment=prod ...` reading the copied file (`--env-file`,
 so that a `.env` of the repository plays no part); prod's API URLs point at the test's

@@ -265,8 +265,8 @@ def config_set(project: Path, plugin: str, **settings: Any) -> None:
 def fresh_project(
     clone: Path, mobilize: Simulator, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
-    """`meltano init`, then tap-mobilize added from its definition and configured the way the
-    README shows: a project that knows nothing of this repository."""
+    """`meltano init`, then tap-mobilize added from its definition and configured the way
+    docs/own-meltano-project.md shows: a project that knows nothing of this repository."""
     parent = tmp_path_factory.mktemp("meltano")
     run([MELTANO, "init", "warehouse", "--no-usage-stats"], parent, clean_env())
     project = parent / "warehouse"

@@ -168,7 +168,7 @@ def test_status_of_one_organization_of_several(make_organizations: MakeOrganizat
         "Status: ATTENTION (no run yet)",
     ]
 
-    # README's check of one organization: each plugin says what it checked, with its own
+    # docs/operating.md's check of one organization: each plugin says what it checked, with its own
     # settings, and prints none of the organization's people.
     checked = project.meltano("test", "tap-mobilize--north", "target-pdi--north")
     assert checked.returncode == 0, checked.output[-3000:]

@@ -1,7 +1,7 @@
 """The orchestrator, through Dagster itself: every way of starting a sync, the run queue, what
 the asset page shows of a run, the checks, the alerts, and a UI that answers on 127.0.0.1 only.
 
-One Dagster deployment for the module, started as the README's local recipe starts it
+One Dagster deployment for the module, started as docs/dagster.md's local recipe starts it
 (`dagster dev -h 127.0.0.1 -m mobilize_pdi_dagster.definitions`: the UI and the daemon) over
 PostgreSQL started by the test (Meltano's state and both id maps in one database, Dagster's
 storage in another, orchestrate/dagster.yaml as the instance's settings) and a Mobilize and a
@@ -43,10 +43,10 @@ from tests.e2e.dagster_deployment import (
     ORGANIZATION_TAG,
     WEBHOOK_SECRET,
     Deployment,
+    documented_command,
     finished,
     materialize,
     prepare_deployment,
-    readme_command,
     reexecute,
     sigint_as_default,
     start_dagster_dev,
@@ -68,7 +68,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     with contextlib.ExitStack() as stack:
         deployment = prepare_deployment(workdir, stack)
         project = deployment.project
-        # The organizations' pools (the README's last step before the first start), and
+        # The organizations' pools (the page's last step before the first start), and
         # south's schedule, started 13 hours ago: the daemon launches the tick it missed.
         finished(
             deployment.start("-m", "mobilize_pdi_dagster.pools", python=True),
@@ -81,7 +81,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         for org in project.orgs.values():
             org.pdi.admin("switches", {"latency_ms": 20})
         # 1. Two of north and one of south at once (and south's schedule tick, meanwhile),
-        # queued while the README's local recipe starts the UI and the daemon.
+        # queued while docs/dagster.md's local recipe starts the UI and the daemon.
         launches = [
             deployment.start("job", "launch", "-m", MODULE, "-j", f"sync_{org}")
             for org in ("north", "north", "south")
@@ -363,7 +363,7 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def the_ui_answers_on_loopback_only(deployment: Deployment) -> None:
-    """Both ways the README starts the UI (`dagster dev` of the local recipe, running, and the
+    """Both ways docs/dagster.md starts the UI (`dagster dev` of the local recipe, running, and the
     production `dagster-webserver`, started here) answer on 127.0.0.1, and refuse a connection
     on another address of this machine."""
     port = free_port()
@@ -371,7 +371,7 @@ def the_ui_answers_on_loopback_only(deployment: Deployment) -> None:
     log = deployment.log.with_name("dagster-webserver.log")
     with log.open("w") as out:
         webserver = subprocess.Popen(
-            readme_command("dagster-webserver", port),
+            documented_command("dagster-webserver", port),
             cwd=REPO,
             env=deployment.env,
             stdout=out,

@@ -1,6 +1,6 @@
 """`status`, the JSON summary and Dagster agree on every run's outcome (issue 18).
 
-One organization (north) in a Dagster deployment started as the README's local recipe starts
+One organization (north) in a Dagster deployment started as docs/dagster.md's local recipe starts
 it (tests/e2e/dagster_deployment.py: PostgreSQL, `dagster dev -h 127.0.0.1`), and five runs of
 its job `sync_north`, launched through Dagster as the Jobs page launches them, each ending one
 way:

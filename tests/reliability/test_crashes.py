@@ -47,7 +47,7 @@ def break_at(project: Project, sig: signal.Signals, writes: int) -> bool:
     """
     start = project.pdi_writes()
     # --force: a run killed before it could say so leaves Meltano's record of it "running",
-    # and Meltano refuses the same job for 5 minutes (see the README); here nothing else runs.
+    # and Meltano refuses the same job for 5 minutes (docs/operating.md); here nothing else runs.
     running = project.start_sync("--force")
     if writes == 0:
         time.sleep(2.0)  # Meltano started, the tap reading

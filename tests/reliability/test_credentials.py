@@ -3,7 +3,8 @@
 Every run is a real `meltano` in the **prod** environment, as an operator runs it, with the
 API URLs and the secrets given through environment variables (as `.env` would) and pointing
 at the simulators on 127.0.0.1, which are started with secrets of their own. The check is
-the command README.md shows, read from it. A wrong or missing credential must give one
+the command docs/running-for-real.md shows (and README.md's "Run it for real" repeats), read
+from them. A wrong or missing credential must give one
 error line naming the setting to fix, a non-zero exit, no PDI write, no bookmark, and no
 secret in the output.
 """
@@ -69,14 +70,20 @@ def project_with(
 
 
 def documented_check() -> list[str]:
-    """The credential check as README.md's "Running it for real" shows it, minus `meltano`."""
-    shown = [
-        line
-        for line in (REPO / "README.md").read_text().splitlines()
-        if line.startswith("meltano --environment=prod test")
-    ]
-    assert len(shown) == 1, f"README.md should show the credential check once: {shown}"
-    command = shlex.split(shown[0], comments=True)
+    """The credential check as docs/running-for-real.md's first steps show it, minus `meltano`:
+    the same line as in README.md's "Run it for real"."""
+    shown = {
+        page: [
+            line
+            for line in (REPO / page).read_text().splitlines()
+            if line.startswith("meltano --environment=prod test")
+        ]
+        for page in ("docs/running-for-real.md", "README.md")
+    }
+    page_lines, readme_lines = shown.values()
+    assert len(page_lines) == 1, f"the page should show the credential check once: {shown}"
+    assert readme_lines == page_lines, f"README.md should repeat the page's check: {shown}"
+    command = shlex.split(page_lines[0], comments=True)
     assert command[:3] == ["meltano", "--environment=prod", "test"]
     return command[1:]
 

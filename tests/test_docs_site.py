@@ -1,0 +1,40 @@
+"""The README is the front door: short, and linking every page of docs/; every relative link of
+the README and of the pages names a file that exists, so each reads on GitHub as on the site.
+(The site itself is built with `mkdocs build --strict` by scripts/test.sh.)"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+
+
+def relative_links(page: Path) -> list[str]:
+    text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+    return [
+        m["target"].split("#")[0]
+        for m in LINK.finditer(text)
+        if not re.match(r"[a-z]+:", m["target"]) and not m["target"].startswith("#")
+    ]
+
+
+def test_the_readme_is_short_and_links_every_page() -> None:
+    readme = ROOT / "README.md"
+    assert len(readme.read_text(encoding="utf-8").splitlines()) < 150
+    linked = {(ROOT / target).resolve() for target in relative_links(readme)}
+    pages = sorted(DOCS.rglob("*.md"))
+    assert len(pages) >= 14
+    assert [str(p.relative_to(ROOT)) for p in pages if p.resolve() not in linked] == []
+
+
+def test_every_relative_link_names_a_file_of_the_repository() -> None:
+    broken = [
+        f"{page.relative_to(ROOT)}: {target}"
+        for page in [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+        for target in relative_links(page)
+        if not (page.parent / target).exists()
+    ]
+    assert broken == []
