@@ -12,13 +12,24 @@ DOCS = ROOT / "docs"
 LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
 
 
-def relative_links(page: Path) -> list[str]:
-    text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+def without_code_blocks(page: Path) -> str:
+    return re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+
+
+def relative_links(page: Path, *, anchors: bool = False) -> list[str]:
+    """Each link to a file of the repository, without its #anchor unless ``anchors``."""
     return [
-        m["target"].split("#")[0]
-        for m in LINK.finditer(text)
+        m["target"] if anchors else m["target"].split("#")[0]
+        for m in LINK.finditer(without_code_blocks(page))
         if not re.match(r"[a-z]+:", m["target"]) and not m["target"].startswith("#")
     ]
+
+
+def github_anchors(page: Path) -> set[str]:
+    """The anchors GitHub gives a page's headings: lower case, punctuation dropped, spaces to
+    hyphens (MkDocs' own, which `mkdocs build --strict` checks, agree on these pages)."""
+    headings = re.findall(r"^#+ (.+)$", without_code_blocks(page), flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
 
 
 def test_the_readme_is_short_and_links_every_page() -> None:
@@ -36,5 +47,16 @@ def test_every_relative_link_names_a_file_of_the_repository() -> None:
         for page in [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
         for target in relative_links(page)
         if not (page.parent / target).exists()
+    ]
+    assert broken == []
+
+
+def test_every_anchor_names_a_heading_as_github_spells_it() -> None:
+    broken = [
+        f"{page.relative_to(ROOT)}: {target}"
+        for page in [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+        for target in relative_links(page, anchors=True)
+        if "#" in target
+        and target.split("#")[1] not in github_anchors(page.parent / target.split("#")[0])
     ]
     assert broken == []
