@@ -206,7 +206,7 @@ def plan_events(
                 if P.mobilize_id(timeslot_of(key)) not in current
             ]
         calendar_id = router.route(event.get("event_type"))
-        slots = [s for s in event.get("timeslots") or [] if isinstance(s, Mapping)]
+        slots = P.timeslots(event)
         if calendar_id is None:
             plan.skips.unrouted[str(event.get("event_type") or "(none)")] += len(slots)
             continue
@@ -356,11 +356,7 @@ def _missing_event(
     slot = as_map(att.get("timeslot"))
     if event is not None:
         slot = next(
-            (
-                s
-                for s in event.get("timeslots") or []
-                if isinstance(s, Mapping) and P.mobilize_id(s.get("id")) == ts_id
-            ),
+            (s for s in P.timeslots(event) if P.mobilize_id(s.get("id")) == ts_id),
             slot,
         )
     return EventJob(
