@@ -135,6 +135,8 @@ class SyncEngine:
         for stream, key, record, reason in refused.records:
             self.summary.count(poison.WRITTEN_AS[stream], Outcome.FAILED)
             self.shared.dead_letter(stream, key, record, reason)
+        for stream in refused.masked:
+            self.summary.skip(f"masked {stream} (null id)")
         return refused.event_ids
 
     def close(self) -> None:

@@ -46,6 +46,8 @@ class Batch:
     cancellations: list[dict[str, Any]] = field(default_factory=list)
     # Dead-letter retries: people are retried even without a signup in this batch.
     retry: bool = False
+    # Records refused before they reached a sink (a stream map raised): (stream, record, why)
+    refused: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return (
@@ -54,6 +56,7 @@ class Batch:
             + len(self.people)
             + len(self.attendances)
             + len(self.cancellations)
+            + len(self.refused)
         )
 
 

@@ -127,6 +127,8 @@ class Refused:
     """The records a screen kept out of a batch: (stream, key, record, reason)."""
 
     records: list[tuple[str, str, Record, str]] = field(default_factory=list)
+    # Refused by a stream map, but without an id (masked): nothing to key a dead letter by.
+    masked: list[str] = field(default_factory=list)
 
     @property
     def event_ids(self) -> set[int]:
@@ -142,6 +144,14 @@ def screen(batch: Batch) -> Refused:
     """Take out of the batch (in place) every record the sync cannot turn into requests. A
     record without an id is left to the plan, which skips and counts it (masked)."""
     refused = Refused()
+    for stream, record, why in batch.refused:
+        if stream not in WRITTEN_AS:
+            continue  # a stream the sync does not write
+        if P.mobilize_id(record.get("id")) is None:
+            refused.masked.append(stream)
+        else:
+            refused.records.append((stream, str(record.get("id")), record, why))
+    batch.refused = []
     for stream in WRITTEN_AS:
         kept: list[dict[str, Any]] = []
         for record in getattr(batch, stream):

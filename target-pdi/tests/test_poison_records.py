@@ -84,3 +84,46 @@ def test_an_impossible_start_time_is_its_records_failure_and_the_run_goes_on(
     lines = [r.getMessage() for r in caplog.records if "stream=events key=102" in r.getMessage()]
     assert len(lines) == 1, lines
     assert not [r for r in caplog.records if r.exc_info]
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_record_its_fields_file_map_raises_on_is_dead_lettered_and_remapped_when_retried(
+    pdi: Pdi, config: dict[str, Any], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The project's own fields.yml maps Event.phone with `contact['phone_number'] if contact
+    else ''`: an event whose contact is a string (against the tap's schema) raised TypeError in
+    singer-sdk's stream map, before any sink, and stopped the target with a traceback, no
+    STATE, on every run. Now the record is dead-lettered as it came; its retry goes through the
+    maps again, and once fields_file no longer raises on it, it is written."""
+    fields = tmp_path / "fields.yml"
+    fields.write_text((ROOT / "mappings" / "fields.yml").read_text())
+    config = {**config, "fields_file": str(fields)}
+    good = F.event(101, "Canvass", "CANVASS", [F.slot(1001, 3)])
+    odd = F.event(102, "Phone Bank", "CANVASS", [F.slot(1002, 4)], contact="call the office")
+    caplog.set_level(logging.WARNING, logger="target-pdi")
+    runner = run(config, tmp_path, {"events": [good, odd]})
+
+    assert runner.state_messages[-1] == STATE
+    assert [e["name"] for e in pdi.state()["events"]] == ["Canvass"]
+    letter = dead_letters(config)[("events", "102")]
+    assert letter["record"] == json.loads(json.dumps(odd))
+    assert letter["reason"].startswith(
+        "fields_file's map of stream events failed on it: TypeError: string indices"
+    )
+    assert len([r for r in caplog.records if "stream=events key=102" in r.getMessage()]) == 1
+    assert not [r for r in caplog.records if r.exc_info]
+
+    # Retried through the same maps: refused again, without a request.
+    writes = pdi.writes()
+    run(config, tmp_path, {"events": []})
+    assert pdi.writes() == writes
+    assert set(dead_letters(config)) == {("events", "102")}
+
+    # fields_file mended: the retry maps the record again and writes it.
+    mended = [x for x in fields.read_text().splitlines() if "contact[" not in x]
+    fields.write_text("\n".join(mended) + "\n")
+    run(config, tmp_path, {"events": []})
+    assert sorted(e["name"] for e in pdi.state()["events"]) == ["Canvass", "Phone Bank"]
+    assert dead_letters(config) == {}
