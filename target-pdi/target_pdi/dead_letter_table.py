@@ -118,9 +118,7 @@ class TableDeadLetterStore(DeadLetterStore):
         # This run's failures not yet saved: key -> (reason, failed at, the entry's line).
         self._unsaved: dict[Key, tuple[str, str, str]] = {}
         self._saved: set[Key] = set()  # this run's failures in the table
-        self._gone: set[Key] = set()  # this run's failures written after all: to delete
-        self._replaced = False  # whether a save replaced the earlier runs' entries
-        self._keep_earlier = False
+        self._gone: set[Key] = set()  # letters settled (written, or superseded): to delete
         with database_errors(f"cannot open the dead letters ({self._where})"):
             if read_only:
                 self._exists = inspect(self._engine).has_table(self.table.name)
@@ -287,15 +285,69 @@ class TableDeadLetterStore(DeadLetterStore):
         found = (stream, str(key))
         with self._lock:
             self._unsaved.pop(found, None)
-            if found in self._saved:
+            # Saved by this run, or an earlier run's the next save keeps: its row goes.
+            if found in self._saved or self._keep_earlier:
                 self._saved.discard(found)
                 self._gone.add(found)
         self._written(found)
 
-    def has(self, stream: str, key: Any) -> bool:
+    def holds(self, stream: str, key: Any) -> bool:
         found = (stream, str(key))
         with self._lock:
             return found in self._unsaved or found in self._saved
+
+    def letter(self, stream: str, key: Any) -> dict[str, Any] | None:
+        found = (stream, str(key))
+        with self._lock:
+            unsaved = self._unsaved.get(found)
+            saved = found in self._saved
+        if unsaved is not None:
+            return dict(json.loads(unsaved[2]))
+        if not saved:
+            return None
+        t = self.table
+        with (
+            database_errors(f"cannot read the dead letters ({self._where})"),
+            self._engine.connect() as conn,
+        ):
+            line = conn.execute(
+                select(t.c.entry).where(t.c.stream == found[0], t.c.record_key == found[1])
+            ).scalar()
+        return dict(json.loads(line)) if line is not None else None
+
+    def _keep(self, key: Key, entry: dict[str, Any]) -> None:
+        line = entry_line(entry)
+        with self._lock:
+            self._unsaved[key] = (str(entry.get("reason") or ""), str(entry.get("ts") or ""), line)
+            self._gone.discard(key)
+
+    def carry(self, keys: set[Key]) -> None:
+        with self._lock:
+            wanted = keys - self._unsaved.keys() - self._saved - self._gone
+        if not wanted or not self._earlier_may_wait():
+            return
+        t = self.table
+        found: list[tuple[str, dict[str, Any]]] = []
+        if self._exists:
+            with (
+                database_errors(f"cannot read the dead letters ({self._where})"),
+                self._engine.connect() as conn,
+            ):
+                for chunk in chunks(sorted(wanted), ADOPT_CHUNK):
+                    rows = conn.execute(
+                        select(t.c.entry).where(tuple_(t.c.stream, t.c.record_key).in_(chunk))
+                    )
+                    found += [(line, json.loads(line)) for (line,) in rows]
+        if self._unadopted():
+            found += [(line, e) for line, e in self._file.lines() if entry_key(e) in wanted]
+        for line, entry in found:
+            if not is_entry(entry):
+                continue
+            key = entry_key(entry)
+            with self._lock:
+                reason, failed_at = str(entry.get("reason") or ""), str(entry.get("ts") or "")
+                self._unsaved[key] = (reason, failed_at, line)
+            self._carried(entry)
 
     def __len__(self) -> int:
         with self._lock:
@@ -306,6 +358,9 @@ class TableDeadLetterStore(DeadLetterStore):
 
     def save(self) -> None:
         if self.read_only:
+            # Nothing written, yet this run holds what it would have saved: its later batches
+            # need not look at the earlier letters again.
+            self._replaced = self._replaced or not self._keep_earlier
             return
         with self._lock:
             unsaved, gone = dict(self._unsaved), set(self._gone)

@@ -9,6 +9,13 @@ failing.
 its backend from the settings: `FileDeadLetterStore` here (a JSONL file, one machine), or
 `TableDeadLetterStore` (dead_letter_table.py: a table beside the id map in a shared database).
 
+A letter never outlives a newer version of its record (supersede.py): the batch that holds
+the record again decides it, and a signup's letter takes the newer copies of its person and
+event. So besides `add` and `discard`, a store carries earlier runs' letters into the batch that
+holds their records (`carry`), says what the batch under way dead-lettered
+(`failed_in_batch`), and finds and rewrites the signups' letters that embed a person or an
+event (`embedding`, `letter`, `replace_record`).
+
 Records are kept exactly as they came, because they are retried from here: a redacted copy would
 write altered data to PDI (a redaction pattern can match ordinary text or part of an email). The
 store therefore holds personal data: the file is created readable by its owner only (0600). The
@@ -79,6 +86,24 @@ def entry_key(entry: dict[str, Any]) -> Key:
     return str(entry["stream"]), str(entry.get("key"))
 
 
+Embedded = tuple[str, int]  # ("people", person id) or ("events", event id)
+
+
+def embedded_in(stream: str, record: Any) -> list[Embedded]:
+    """The person and the event a signup's record embeds (none for other streams)."""
+    if stream != "attendances" or not isinstance(record, dict):
+        return []
+    found: list[Embedded] = []
+    for kind, field in (("people", "person"), ("events", "event")):
+        copy = record.get(field)
+        if isinstance(copy, dict):
+            own = record.get(f"{field}_id")
+            ident = own if own is not None else copy.get("id")
+            if isinstance(ident, int) and not isinstance(ident, bool):
+                found.append((kind, ident))
+    return found
+
+
 def log_dead_letter(entry: dict[str, Any]) -> None:
     status = entry["http_status"]
     LOGGER.warning(
@@ -105,6 +130,14 @@ class DeadLetterStore(ABC):
         # the failures of this run: a retry that fails again keeps it, so `status` can tell a
         # record failing for days from one that failed an hour ago (`ts` is the last failure).
         self._first_failed: dict[Key, str] = {}
+        self._failed: set[Key] = set()  # what this run dead-lettered (and did not write since)
+        self._batch: set[Key] = set()  # what the batch under way dead-lettered
+        # The signups' letters (their keys) that embed each person and event: a newer version
+        # of one replaces the copy (supersede.py).
+        self._embedding: dict[Embedded, set[str]] = {}
+        # Whether a save has replaced the earlier runs' letters (then only this run's remain).
+        self._replaced = False
+        self._keep_earlier = False  # reconcile --fix: earlier letters stay beside this run's
 
     def _failure(
         self,
@@ -119,9 +152,18 @@ class DeadLetterStore(ABC):
         now = datetime.now(UTC).isoformat()
         with self._lock:
             first = self._first_failed.setdefault((stream, str(key)), now)
+            self._failed.add((stream, str(key)))
+            self._batch.add((stream, str(key)))
         entry = new_entry(stream, key, reason, record, http_status, body, now=now, first=first)
+        self._index(entry)
         log_dead_letter(entry)
         return entry
+
+    def _index(self, entry: dict[str, Any]) -> None:
+        """Remember which person and event a signup's letter embeds."""
+        with self._lock:
+            for embedded in embedded_in(entry["stream"], entry.get("record")):
+                self._embedding.setdefault(embedded, set()).add(str(entry.get("key")))
 
     def _read(self, entry: dict[str, Any]) -> dict[str, Any]:
         """An entry of an earlier run, as it is read: its first failure is remembered."""
@@ -135,6 +177,62 @@ class DeadLetterStore(ABC):
         """A record written after all: its failures ended."""
         with self._lock:
             self._first_failed.pop(key, None)
+            self._failed.discard(key)
+
+    # --- a batch and the letters of its records (supersede.py) ----------------------------------
+
+    def has(self, stream: str, key: Any) -> bool:
+        """Whether this run dead-lettered the record (and has not written it since)."""
+        with self._lock:
+            return (stream, str(key)) in self._failed
+
+    def begin_batch(self) -> None:
+        """A batch starts: `failed_in_batch` answers for it alone."""
+        with self._lock:
+            self._batch = set()
+
+    def failed_in_batch(self, stream: str, key: Any) -> bool:
+        """Whether the batch under way dead-lettered the record."""
+        with self._lock:
+            return (stream, str(key)) in self._batch
+
+    def embedding(self, embedded: set[Embedded]) -> set[str]:
+        """The keys of the signups' letters that embed any of these people or events."""
+        with self._lock:
+            return {key for one in embedded for key in self._embedding.get(one, ())}
+
+    def replace_record(self, entry: dict[str, Any], record: dict[str, Any]) -> None:
+        """Keep a letter with a newer copy of what its record embeds: same failure, same
+        times, same place to be retried from."""
+        updated = {**entry, "record": record}
+        self._keep(entry_key(updated), updated)
+        self._index(updated)
+
+    def _carried(self, entry: dict[str, Any]) -> None:
+        """An earlier run's letter, now this run's to keep or discard."""
+        self._read(entry)
+        self._index(entry)
+
+    def _earlier_may_wait(self) -> bool:
+        """Whether the stored letters may include earlier runs' that this run has not loaded."""
+        return not self._replaced or self._keep_earlier
+
+    @abstractmethod
+    def carry(self, keys: set[Key]) -> None:
+        """The letters earlier runs left for these records, taken into this run's: the batch
+        that holds the records decides them (kept only if it fails them again)."""
+
+    @abstractmethod
+    def holds(self, stream: str, key: Any) -> bool:
+        """Whether a letter of this record waits in this run's store (failed, or carried)."""
+
+    @abstractmethod
+    def letter(self, stream: str, key: Any) -> dict[str, Any] | None:
+        """This run's letter of a record, parsed (None: there is none)."""
+
+    @abstractmethod
+    def _keep(self, key: Key, entry: dict[str, Any]) -> None:
+        """Hold ``entry`` as this run's letter of ``key``, to be saved."""
 
     @property
     @abstractmethod
@@ -173,11 +271,8 @@ class DeadLetterStore(ABC):
 
     @abstractmethod
     def discard(self, stream: str, key: Any) -> None:
-        """A record this run dead-lettered was written after all."""
-
-    @abstractmethod
-    def has(self, stream: str, key: Any) -> bool:
-        """Whether this run dead-lettered the record."""
+        """The record was written after all, or a newer version of it settled it: its letter
+        (this run's, or an earlier run's) goes."""
 
     @abstractmethod
     def __len__(self) -> int:
@@ -208,7 +303,8 @@ class FileDeadLetterStore(DeadLetterStore):
         # the record: parsed, an attendance (its event, person and sponsor embedded) takes ~5x
         # the memory, and a large organization's first run can dead-letter thousands.
         self._entries: dict[Key, str] = {}
-        self._keep_earlier = False
+        # Earlier runs' letters settled by this run, left out of a save that keeps the others.
+        self._gone: set[Key] = set()
 
     @property
     def where(self) -> str:
@@ -276,13 +372,39 @@ class FileDeadLetterStore(DeadLetterStore):
             self._entries[(stream, str(key))] = line
 
     def discard(self, stream: str, key: Any) -> None:
+        earlier = self._earlier_may_wait()
         with self._lock:
             self._entries.pop((stream, str(key)), None)
+            if earlier:  # the file may hold an earlier run's letter of it
+                self._gone.add((stream, str(key)))
         self._written((stream, str(key)))
 
-    def has(self, stream: str, key: Any) -> bool:
+    def holds(self, stream: str, key: Any) -> bool:
         with self._lock:
             return (stream, str(key)) in self._entries
+
+    def letter(self, stream: str, key: Any) -> dict[str, Any] | None:
+        with self._lock:
+            line = self._entries.get((stream, str(key)))
+        return json.loads(line) if line is not None else None
+
+    def _keep(self, key: Key, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._entries[key] = entry_line(entry)
+            self._gone.discard(key)
+
+    def carry(self, keys: set[Key]) -> None:
+        with self._lock:
+            wanted = keys - self._entries.keys() - self._gone
+        if not wanted or not self._earlier_may_wait():
+            return
+        for line, entry in self.lines():  # one pass, for the batch's records only
+            key = entry_key(entry)
+            if key in wanted:
+                wanted.discard(key)
+                with self._lock:
+                    self._entries[key] = line
+                self._carried(entry)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -296,11 +418,16 @@ class FileDeadLetterStore(DeadLetterStore):
     def save(self) -> None:
         """Rewrite the file atomically with this run's failures (the retried ones that failed again
         included; with keep_earlier, the file's other entries too). Dry runs write nothing."""
+        replacing = not self._keep_earlier
         if self.dry_run:
+            # Nothing written, yet this run holds what it would have saved: its later batches
+            # need not look at the earlier letters again.
+            self._replaced = self._replaced or replacing
             return
         with self._lock:
-            lines = dict(self._entries)
+            lines, gone = dict(self._entries), set(self._gone)
         if not lines and not self.path.exists():
+            self._replaced = self._replaced or replacing
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
@@ -309,9 +436,15 @@ class FileDeadLetterStore(DeadLetterStore):
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             if self._keep_earlier:
                 # Streamed from the file being replaced: an earlier entry keeps its place, or
-                # gives it to this run's failure of the same record.
+                # gives it to this run's letter of the same record, or goes (settled).
                 for line, entry in self.lines():
-                    fh.write(lines.pop(entry_key(entry), line) + "\n")
+                    key = entry_key(entry)
+                    if key in lines or key not in gone:
+                        fh.write(lines.pop(key, line) + "\n")
             for line in lines.values():
                 fh.write(line + "\n")
         os.replace(tmp, self.path)
+        self._replaced = self._replaced or replacing
+        if replacing:
+            with self._lock:
+                self._gone -= gone  # the file holds this run's letters alone now

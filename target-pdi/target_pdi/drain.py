@@ -27,6 +27,7 @@ from target_pdi.settings import Settings
 from target_pdi.sinks import RECORDS, BufferSink, IgnoredSink
 from target_pdi.stores import dead_letter_store
 from target_pdi.summary import Summary
+from target_pdi.supersede import run_batch
 from target_pdi.vocabulary import WRITTEN_STREAMS
 
 # Dead letters are retried as what they are: records of the written streams, and cancels of
@@ -135,7 +136,7 @@ class Drain:
                 self._retry_pending = False
                 self._retry_dead_letters(runtime, batch)
             if len(batch):
-                runtime.engine.run(batch)
+                run_batch(runtime.engine, runtime.deadletters, batch)
         finally:
             # Also when the run stops mid-batch (SIGTERM, an outage): what was written is
             # known next time, so nothing is created twice.
@@ -146,7 +147,8 @@ class Drain:
         runtime.deadletters.save()
 
     def _retry_dead_letters(self, runtime: Runtime, batch: Batch) -> None:
-        """Records rejected by earlier runs go first; a record also in this batch is left to it.
+        """Records rejected by earlier runs go first; a record also in this batch is left to it
+        (its letter is carried into the batch, which decides it: supersede.py).
 
         In batches of batch_size_rows, read and parsed a batch at a time, in the order they
         failed, like the tap's records: a large organization keeps thousands (an attendance
@@ -165,10 +167,10 @@ class Drain:
             self._add_retried(retry, stream, entry["record"])
             retried += 1
             if len(retry) >= size:
-                runtime.engine.run(retry)
+                run_batch(runtime.engine, runtime.deadletters, retry)
                 retry = Batch(retry=True)
         if len(retry):
-            runtime.engine.run(retry)
+            run_batch(runtime.engine, runtime.deadletters, retry)
         self.summary.dead_letters_retried += retried
         if retried:
             self.logger.info("Retried %d dead-lettered records from previous runs first", retried)

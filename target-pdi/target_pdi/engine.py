@@ -123,6 +123,7 @@ class SyncEngine:
             self.people_seen,
             self.idmap,
             everyone=batch.retry or self.sync_all_people,
+            waiting=lambda person_id: self.shared.deadletters.holds("people", person_id),
         )
         self.people.write_contacts(people)
         self.people.write_invitations(signups, people.moved, self.people_seen)

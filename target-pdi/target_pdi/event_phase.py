@@ -187,4 +187,7 @@ class EventPhase:
                 self.summary.count(EVENT, Outcome.FAILED)
                 LOGGER.warning("Moving PDI event of %s to its new calendar failed: %s", key, exc)
 
+        if work:
+            payloads = [self.events.entry(key).extra.get("payload") for key, _ in work]
+            self.mover.look_around([p for p in payloads if isinstance(p, Mapping)])
         self.shared.parallel(work, do)

@@ -61,16 +61,32 @@ TABLE = "target_pdi_id_map"
 ORGANIZATION_SLUG_LIMIT = 29
 
 
+# An organization's name as it names its tables and lock: lower-case letters and digits, words
+# joined by single "_". Only a name already in this form is accepted, so that two names never
+# name the same tables (folding "South-East", "south-east" and "south_east" into one made two
+# organizations share an id map and a lock); what a refused name would have folded to is the
+# name to use, and it keeps the tables and lock that name had.
+SLUG = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
+
+
 def organization_slug(organization: str) -> str:
-    """An organization's name as it names its table and lock: lower case, each run of other
-    characters than letters and digits as one ``_``."""
-    slug = re.sub(r"[^a-z0-9]+", "_", organization.lower()).strip("_")
-    if not slug or len(slug) > ORGANIZATION_SLUG_LIMIT:
+    """An organization's name as it names its tables and lock: the name itself, which must be
+    in slug form; any other name is a `ConfigurationError` saying which one to use."""
+    if SLUG.fullmatch(organization) and len(organization) <= ORGANIZATION_SLUG_LIMIT:
+        return organization
+    folded = re.sub(r"[^a-z0-9]+", "_", organization.lower()).strip("_")
+    if not organization.isascii() or not folded or len(folded) > ORGANIZATION_SLUG_LIMIT:
         raise ConfigurationError(
-            f"organization {organization!r} cannot name an id map: use 1 to "
-            f"{ORGANIZATION_SLUG_LIMIT} letters, digits, '-' or '_'"
+            f"organization {organization!r} cannot name its id map, run lock, dead letters "
+            f"and run summaries: use 1 to {ORGANIZATION_SLUG_LIMIT} lower-case letters and "
+            "digits, words joined by single '_' (e.g. south_east)"
         )
-    return slug
+    raise ConfigurationError(
+        f"organization {organization!r} names its id map, run lock, dead letters and run "
+        f"summaries as {folded!r}, which other spellings of it would share: set organization "
+        f"to {folded!r} (lower-case letters and digits, words joined by single '_'; the same "
+        "tables and lock)"
+    )
 
 
 def table_name(organization: str = "", base: str = TABLE) -> str:

@@ -320,6 +320,33 @@ def timeslots(event: Record) -> list[Mapping[str, Any]]:
     return [s for s in slots if isinstance(s, Mapping)] if isinstance(slots, list) else []
 
 
+# How `unsited_identity` begins.
+UNSITED = "unsited:"
+
+
+def event_identity(event: Record) -> str | None:
+    """What tells a PDI event (a row, or a payload) from the other events of its calendar that
+    start at the same time: the Mobilize event its website names (`site_key`), preferred since
+    it survives a rename; without a website, `unsited_identity`. None: a row with neither."""
+    site = site_key(_lowered(event).get("website"))
+    return site if site is not None else unsited_identity(event)
+
+
+def unsited_identity(event: Record) -> str | None:
+    """An event's name and end: every payload has both, so every event the sync makes can be
+    found again, whatever Mobilize left empty. None: a row with neither (none the sync made)."""
+    fields = _lowered(event)
+    name = _str(fields.get("name"))
+    end = parse_pdi_datetime(fields.get("enddatetimeutc"))
+    if not name or end is None:
+        return None
+    return f"{UNSITED}{int(end.timestamp())}:{name}"
+
+
+def _lowered(row: Record) -> dict[str, Any]:
+    return {str(k).lower(): v for k, v in row.items()}
+
+
 def event_problems(event: Record) -> list[str]:
     """What in an event record the sync works around, for the log (the event is still written)."""
     problems = []

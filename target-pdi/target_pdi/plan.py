@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from target_pdi import payloads as P
-from target_pdi.idmap import Entry, IdMap
+from target_pdi.idmap import Entry, IdMap, stored_key
 from target_pdi.routing import CalendarRouter
 from target_pdi.vocabulary import (
     PdiObject,
@@ -32,6 +32,8 @@ EVENT, CONTACT, TOMBSTONE = PdiObject.EVENT, PdiObject.CONTACT, PdiObject.TOMBST
 DELETED, REMOVED, MOVED, UNAPPROVED = "deleted", "removed", "moved", "unapproved"
 PERMANENT = frozenset({DELETED, REMOVED, MOVED})
 DEFAULT_APPROVAL_STATUSES = ("APPROVED",)
+# The skip of an event Mobilize gave no approval status: treated as not approved.
+NO_APPROVAL_STATUS = "events without an approval status"
 
 Record = Mapping[str, Any]
 
@@ -152,9 +154,16 @@ def canceled_reason(entry: Entry | None) -> str | None:
     return str(reason) if reason else None
 
 
+def approval_status(event: Record) -> str:
+    """The event's approval status, upper case; "" when Mobilize gave none (null or no key)."""
+    return str(event.get("approval_status") or "").strip().upper()
+
+
 def is_approved(event: Record, statuses: Iterable[str]) -> bool:
-    status = str(event.get("approval_status") or "APPROVED").strip().upper()
-    return status in statuses
+    """Only a status in `statuses` (APPROVED by default) may be live. Mobilize fills the status
+    on every event, a signup's masked copy included: a missing one is no evidence of approval."""
+    status = approval_status(event)
+    return bool(status) and status in statuses
 
 
 def is_deleted(idmap: IdMap, event_id: int | None) -> bool:
@@ -196,8 +205,8 @@ def plan_events(
             plan.skips.skip("events deleted in Mobilize (canceled instead)")
             continue
         if not is_approved(event, approval_statuses):
-            status = str(event.get("approval_status") or "").upper()
-            plan.skips.skip(f"events not approved ({status})")
+            status = approval_status(event)
+            plan.skips.skip(f"events not approved ({status})" if status else NO_APPROVAL_STATUS)
             plan.unapproved.append((event_id, event))
             continue
         current = timeslot_ids(event)
@@ -334,6 +343,9 @@ def _missing_event(
     event = ctx.batch_events.get(event_id)
     source = event if event is not None else as_map(att.get("event"))
     listed = timeslot_ids(event) if event is not None else ctx.listed_slots.get(event_id)
+    if listed is None:
+        # A signup's dead letter holds the newer events record it was refreshed with.
+        listed = timeslot_ids(source)
     reason = None
     if is_deleted(ctx.idmap, event_id):
         reason = "signups of deleted events"
@@ -416,9 +428,12 @@ def plan_people(
     idmap: IdMap,
     *,
     everyone: bool,
+    waiting: Callable[[int], bool] = lambda _: False,
 ) -> PeoplePlan:
-    """The contacts to write: people with a signup written, people already in PDI, and
-    everyone when `everyone` (sync_all_people, or a dead-letter retry)."""
+    """The contacts to write: people with a signup written, people already in PDI, people
+    whose dead letter waits (`waiting`: their signups wait on them, and this newer version
+    settles the letter), and everyone when `everyone` (sync_all_people, or a dead-letter
+    retry)."""
     chosen: dict[int, ChosenPerson] = {}
     for record in people:
         person_id = record_id(record)
@@ -429,7 +444,7 @@ def plan_people(
         known = bool(idmap.keys_for_mobilize_id(CONTACT, person_id)) or (
             email is not None and idmap.get(CONTACT, contact_key(email)) is not None
         )
-        if everyone or known:
+        if everyone or known or waiting(person_id):
             chosen[person_id] = ChosenPerson(person_id, "people", seen, record)
     for signup in signups:
         pid, person = signup.person_id, signup.person
@@ -442,10 +457,13 @@ def plan_people(
             plan.no_email.append(one)
             continue
         plan.by_email.setdefault(email, []).append(one)
+        # The map answers keys as stored (a long email's hashed): compare like with like, or
+        # a person's current contact passes for the contact of an old email.
+        current = stored_key(contact_key(email))
         old = {
             entry.pdi_id
             for key, entry in idmap.keys_for_mobilize_id(CONTACT, one.person_id)
-            if key != contact_key(email)
+            if key != current
         }
         if old and one.source == "people":
             plan.moved[one.person_id] = old

@@ -5,7 +5,9 @@ its own PDI objects again before it creates anything. PDI has no external-id fie
 
 - events are recognised by their website, the Mobilize page that names the Mobilize event
   (`payloads.site_key`), and their start time, never by name alone: the events of a distributed
-  program share title and start;
+  program share title and start. An event without a website (Mobilize left `browser_url`
+  empty) is recognised by what its payload always fixes: calendar, start, end and name
+  (`payloads.unsited_identity`);
 - contacts by email only, and a match counts only once the contact itself shows that email,
   whatever PDI's search matches (pdi-api.md 8.6 cannot say whether it is exact).
 """
@@ -23,7 +25,7 @@ from target_pdi.client import PDIClient, object_id
 from target_pdi.errors import RecordRejected
 from target_pdi.idmap import IdMap
 from target_pdi.lru import Lru
-from target_pdi.vocabulary import PdiObject
+from target_pdi.vocabulary import PdiObject, mobilize_event_key
 
 LOGGER = logging.getLogger("target-pdi")
 DAY = 86400
@@ -53,10 +55,13 @@ def row_payload(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class PdiEvents:
-    """PDI events read for recovery, indexed by the Mobilize event their website names.
+    """PDI events read for recovery, indexed by the Mobilize event their website names (or,
+    without a website, by name and end: `payloads.event_identity`).
 
     Read in date windows, each at most once per run; rows the id map owns, or that this run
-    already claimed, are never handed out again.
+    already claimed, are never handed out again. Every event create looks here first
+    (`claim_made`), so that an event made by a run that died before its id map was saved is
+    taken up again, not made twice.
     """
 
     def __init__(self, client: PDIClient, idmap: IdMap) -> None:
@@ -64,10 +69,11 @@ class PdiEvents:
         self.idmap = idmap
         self._lock = threading.Lock()
         self._windows: list[tuple[str, str]] = []
-        # Site key -> PDI id -> row (original keys), of the rows the id map did not own when
-        # read: owned rows are never handed out, and a run's own events would otherwise make
-        # every lookup scan every event it created (quadratic on a large first sync).
-        self._by_site: dict[str, dict[str, Row]] = {}
+        # Identity (site key, or name and end) -> PDI id -> row (original keys), of the rows
+        # the id map did not own when read: owned rows are never handed out, and a run's own
+        # events would otherwise make every lookup scan every event it created (quadratic on a
+        # large first sync).
+        self._by_identity: dict[str, dict[str, Row]] = {}
         self._claimed: set[str] = set()
 
     def around(self, starts: Iterable[int], margin_days: float) -> None:
@@ -93,21 +99,25 @@ class PdiEvents:
         indexed: list[tuple[str, str, Row]] = []
         for row in rows:
             pdi_id = object_id(row)
-            site = P.site_key(lower_keys(row).get("website"))
-            if pdi_id and site is not None and not self.idmap.owns(PdiObject.EVENT, str(pdi_id)):
-                indexed.append((site, str(pdi_id), row))
+            identity = P.event_identity(row)
+            if identity is None or not pdi_id or self.idmap.owns(PdiObject.EVENT, str(pdi_id)):
+                continue
+            # Without a website a row is only ever looked for live, to claim it.
+            if identity.startswith(P.UNSITED) and row_is_canceled(row):
+                continue
+            indexed.append((identity, str(pdi_id), row))
         with self._lock:
             if not refresh:
                 self._windows.append((first, last))
             for site, pdi_id, row in indexed:
-                self._by_site.setdefault(site, {})[pdi_id] = row
+                self._by_identity.setdefault(site, {})[pdi_id] = row
 
     def of_site(self, site: str | None) -> list[Row]:
         """Unowned, unclaimed rows whose website names this Mobilize event (or URL)."""
         if site is None:
             return []
         with self._lock:
-            rows = list(self._by_site.get(site, {}).values())
+            rows = list(self._by_identity.get(site, {}).values())
         return [row for row in rows if self._free(row)]
 
     def _free(self, row: Row) -> bool:
@@ -141,10 +151,42 @@ class PdiEvents:
                 return row
         return None
 
-    def find_created(self, site: str | None, start: int, calendar_id: str) -> Row | None:
+    def claim_made(
+        self, payload: Mapping[str, Any], calendar_id: str, event_id: int | None
+    ) -> Row | None:
+        """Before an event is created: claim the live event PDI already holds for this payload
+        in this calendar at its start (made by a run that died before its id map was saved),
+        if any. Found by the payload's identity, then by the Mobilize event (``event_id``) a
+        website names, then by name and end: the event may have been made from another copy of
+        the record (an attendance's embeds its event, with or without `browser_url`).
+
+        Costs no request when the window was read for this batch (`EventReclaim.missing`), as
+        on a first sync; otherwise one read of the days around the start, once per run."""
+        start = _start_of(payload)
+        self.around([start], 1)
+        identities = [
+            P.event_identity(payload),
+            mobilize_event_key(event_id) if event_id is not None else None,
+            P.unsited_identity(payload),
+        ]
+        for identity in dict.fromkeys(i for i in identities if i is not None):
+            row = self.claim_live(identity, start, calendar_id)
+            if row is not None:
+                return row
+        return None
+
+    def find_created(self, payload: Mapping[str, Any], calendar_id: str) -> Row | None:
         """After a create whose answer was lost: the event, if PDI made it after all."""
+        start = _start_of(payload)
         self._read(P.pdi_date(start - DAY), P.pdi_date(start + DAY), refresh=True)
-        return self.claim_live(site, start, calendar_id)
+        return self.claim_live(P.event_identity(payload), start, calendar_id)
+
+
+def _start_of(payload: Mapping[str, Any]) -> int:
+    start = P.to_epoch(P.parse_pdi_datetime(payload.get("startDateTimeUtc")))
+    if start is None:
+        raise ValueError("event payload has no start")
+    return start
 
 
 # Contacts read kept at a time: a run's memory must not grow with the organization.

@@ -328,7 +328,8 @@ _OPERATIONS = (
     th.Property(
         "organization",
         th.StringType,
-        description="Name of the organization this sync serves, in its summary, status and locks",
+        description="Name of the organization this sync serves, in its summary, status, locks "
+        "and table names: lower-case letters and digits, words joined by '_' (e.g. south_east)",
     ),
     th.Property(
         "mobilize_tap",

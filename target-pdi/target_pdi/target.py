@@ -32,6 +32,7 @@ from target_pdi.dry_run import saved_nothing_line
 from target_pdi.errors import ConfigurationError, FatalError, RecordRejected, Stopped, TapFailed
 from target_pdi.files_left_behind import warn_of_files_left_behind
 from target_pdi.guarded_maps import GuardedMapper, Refusals
+from target_pdi.idmap import organization_slug
 from target_pdi.mapping_files import MappingError, Mappings, load_mappings
 from target_pdi.pdi_account import refuse_another_pdi
 from target_pdi.quiet_config import config_read_quietly
@@ -58,6 +59,9 @@ class TargetPDI(Target):
         self.mappings = Mappings()
         self.refusals = Refusals()  # records a stream map raised on (guarded_maps.py)
         super().__init__(*args, **kwargs)  # calls setup_mapper
+        if self.settings.organization:
+            # Refused before anything is read: a name sharing another's tables and lock.
+            organization_slug(self.settings.organization)
         register_secret(self.settings.password)
         register_secret(self.settings.api_token)
         self.summary = Summary()
@@ -315,7 +319,17 @@ class TargetPDI(Target):
             # A RecordRejected gets here only from a request that serves no one record (the
             # calendars, a recovery search): the run cannot go on without it.
             cls.logger.error("target-pdi stopped: %s", redact(exc))
-            if syncing is not None and not syncing.input_started:
+            commands = (
+                about,
+                test,
+                validate_mappings,
+                reconcile,
+                status,
+                last_run,
+                retarget_id_map,
+            )
+            # A sync's input, also when its configuration refused the target as it was built.
+            if not any(commands) and (syncing is None or not syncing.input_started):
                 discard_unread_input(file_input)
             sys.exit(1)
 

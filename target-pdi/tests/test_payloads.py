@@ -211,6 +211,24 @@ def test_site_key_names_the_mobilize_event(website: str | None, key: str | None)
     assert P.site_key(website) == key
 
 
+@pytest.mark.parametrize("website", [None, "", "  "])
+def test_every_event_payload_has_an_identity_pdis_row_of_it_shares(website: Any) -> None:
+    slot = {"start_date": 1_800_000_000, "end_date": 1_800_007_200}
+    payload = P.event_payload(event(browser_url=website), slot, "L1")
+    # PDI's row of it: its own id and calendar, keys in any case, the times in its format.
+    row = {k.upper(): v for k, v in payload.items()}
+    row.update(ID="E1", CALENDARID="C1", ENDDATETIMEUTC="2027-01-15T10:00:00Z")
+    assert P.event_identity(payload) == P.event_identity(row) == "unsited:1800007200:Canvass"
+    assert P.event_identity({**payload, "name": "Canvass at noon"}) != P.event_identity(payload)
+    assert P.event_identity({**payload, "endDateTimeUtc": "2027-01-15T11:00:00Z"}) != (
+        P.event_identity(payload)
+    )
+    sited = P.event_payload(event(), slot, "L1")
+    site = "url:https://mobilize.us/e/7"  # this fixture's website names no Mobilize event id
+    assert P.event_identity(sited) == P.event_identity({**sited, "name": "Renamed"}) == site
+    assert P.event_identity({"id": "E2", "website": ""}) is None  # a row with neither
+
+
 def test_contact_update_keeps_every_field_the_sync_does_not_own() -> None:
     current = {
         "id": "C1",

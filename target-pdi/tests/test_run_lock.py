@@ -139,7 +139,7 @@ def test_an_unreachable_database_stops_with_one_line_and_no_password() -> None:
 def test_an_organization_name_that_cannot_name_a_lock_is_a_configuration_error(
     tmp_path: Path,
 ) -> None:
-    with pytest.raises(FatalError, match="cannot name an id map"):
+    with pytest.raises(FatalError, match="cannot name its id map"):
         acquire(f"sqlite:///{tmp_path / 'idmap.sqlite'}", "---")
 
 

@@ -152,7 +152,7 @@ class PdiModel:
         if event["id"] in deleted:
             return
         slots = event.get("timeslots") or []
-        if event.get("approval_status", "APPROVED") not in self.approved:
+        if event.get("approval_status") not in self.approved:
             for slot in slots:
                 model = self.events.get(slot["id"])
                 if model is not None and not model.canceled:
@@ -179,7 +179,7 @@ class PdiModel:
                 model.calendar = calendar
             model.title = event["title"]
             model.start, model.end = slot["start_date"], max(slot["start_date"], slot["end_date"])
-            model.website = event["browser_url"]
+            model.website = event.get("browser_url") or ""  # none: PDI holds ""
 
     def _first_seen_in_signup(self, att: dict[str, Any], known: set[int]) -> ModelEvent | None:
         """The PDI event of a signup whose event Mobilize never listed nor deleted (`known`):
@@ -187,7 +187,7 @@ class PdiModel:
         event, slot = att.get("event") or {}, att["timeslot"]
         if event.get("id") in known or slot["id"] in self.timeslot_events:
             return None
-        if event.get("approval_status", "APPROVED") not in self.approved:
+        if event.get("approval_status") not in self.approved:
             return None
         calendar = self.route(event.get("event_type") or "")
         if calendar is None:
@@ -198,7 +198,7 @@ class PdiModel:
             event["title"],
             slot["start_date"],
             max(slot["start_date"], slot["end_date"]),
-            event["browser_url"],
+            event.get("browser_url") or "",
         )
         return self.events[slot["id"]]
 

@@ -18,6 +18,7 @@ from target_pdi.plan import Batch
 from target_pdi.reconcile.compare import Discrepancy, Mend
 from target_pdi.reconcile.mobilize import MobilizeData, Record
 from target_pdi.runtime import Runtime
+from target_pdi.supersede import run_batch
 from target_pdi.vocabulary import PdiObject
 
 # A content hash no payload has: the writer finds the object changed and writes it again.
@@ -100,7 +101,8 @@ def apply_fixes(runtime: Runtime, found: Iterable[Discrepancy], mobilize: Mobili
     batch = mend_batch(mend, mobilize)
     try:
         if len(batch):
-            runtime.engine.run(batch)
+            # Its records settle their letters too: no later sync retries an older version.
+            run_batch(runtime.engine, runtime.deadletters, batch)
     finally:
         runtime.idmap.flush()
     runtime.deadletters.save()

@@ -1,4 +1,5 @@
-"""Contacts: matched by email only; the sync owns their names and adds a phone at creation."""
+"""Contacts: matched by email only; the sync owns their names and adds the person's phone to
+the contact it makes, or finds without that phone."""
 
 from __future__ import annotations
 
@@ -67,8 +68,14 @@ class ContactWriter(Writer[ContactItem]):
 
     def adopt(self, pdi_id: str, row: Row, item: ContactItem) -> Outcome | None:
         if P.same_content(row, item.names) or not item.authoritative:
-            return Outcome.UNCHANGED
-        return self.update(pdi_id, item)
+            outcome: Outcome | None = Outcome.UNCHANGED
+        else:
+            outcome = self.update(pdi_id, item)
+        if outcome is not None:
+            # A run that died between this contact's POST and its phone's never added it; it
+            # cannot be told from a contact made elsewhere, so either gets the phone it lacks.
+            self._add_missing_phone(pdi_id, row, item.phone)
+        return outcome
 
     def update(self, pdi_id: str, item: ContactItem) -> Outcome | None:
         """Read the contact, change only what the sync owns, write it back (a PUT may replace
@@ -91,9 +98,19 @@ class ContactWriter(Writer[ContactItem]):
         self._add_phone(pdi_id, item.phone)
         return pdi_id
 
+    def _add_missing_phone(self, contact_id: str, row: Row, number: str | None) -> None:
+        """Add the phone to a contact found in PDI unless it shows that number already. The
+        row found shows its phones (a search row that carries them, or the contact read to
+        confirm its email): no request to check."""
+        if not number:
+            return
+        shown = row if "phones" in lower_keys(row) else self.finder.read(contact_id)
+        if shown is not None and matching_phone(shown, number) is None:
+            self._add_phone(contact_id, number)
+
     def _add_phone(self, contact_id: str, number: str | None) -> None:
-        # Phones are only added at creation: PDI has no known phone list/update endpoint, so adding
-        # on every change would pile up duplicates.
+        # Added to a contact the sync makes or finds without it, never on a change: PDI has no
+        # known phone list or update endpoint, so adding on every change would pile them up.
         if not number:
             return
         try:
@@ -112,11 +129,16 @@ class ContactWriter(Writer[ContactItem]):
 
     def _find_phone(self, contact_id: str, number: str) -> Row | None:
         contact = self.finder.read(contact_id, fresh=True)
-        digits = "".join(ch for ch in number if ch.isdigit())
-        phones = lower_keys(contact).get("phones") if contact is not None else None
-        for phone in phones if isinstance(phones, list) else []:
-            if isinstance(phone, Mapping):
-                value = str(lower_keys(phone).get("phonenumber") or "")
-                if "".join(ch for ch in value if ch.isdigit()) == digits:
-                    return dict(phone)
-        return None
+        return matching_phone(contact, number) if contact is not None else None
+
+
+def matching_phone(contact: Row, number: str) -> Row | None:
+    """The phone of a PDI contact with the same digits as ``number``, if it shows one."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    phones = lower_keys(contact).get("phones")
+    for phone in phones if isinstance(phones, list) else []:
+        if isinstance(phone, Mapping):
+            value = str(lower_keys(phone).get("phonenumber") or "")
+            if "".join(ch for ch in value if ch.isdigit()) == digits:
+                return dict(phone)
+    return None

@@ -2,7 +2,9 @@
 
 What only events have: a PDI event recovered for a timeslot the id map did not know is adopted,
 an event approved again is restored, one whose route changed moves (`moves.py`), and one PDI
-lost is made again with its invitations.
+lost is made again with its invitations. Before any event is made, the one a crashed run may
+have made for it is looked for (`PdiEvents.claim_made`: by website, or name and end, in the
+same calendar at the same start).
 """
 
 from __future__ import annotations
@@ -51,8 +53,6 @@ class EventWriter(Writer[EventItem]):
     kind = EVENT
     # A timeslot's event is also met through each of its signups (an attendance embeds it).
     shared_by_records = True
-    # A PDI event PDI lost is made again (its invitations follow, see `replaced`).
-    find_when_gone = False
 
     def __init__(
         self,
@@ -78,9 +78,12 @@ class EventWriter(Writer[EventItem]):
         payload = P.event_payload(job.event, job.timeslot, location_id)
         entry = self.idmap.get(EVENT, job.key)
         if entry is None:
-            row = self.recovered.pop(job.key, None)
+            # Recovered for this batch, or made by a run that died before saving its id.
+            row = self.recovered.pop(job.key, None) or self.pdi_events.claim_made(
+                payload, job.calendar_id, job.event_id
+            )
             if row is None:
-                return self.upsert(self._item(job, payload, {}))
+                return self._find_or_create(self._item(job, payload, {}), look=False)
             entry = self._adopt_recovered(job, row, payload)
         reason = canceled_reason(entry)
         if reason in PERMANENT or job.stream == "attendances":
@@ -121,13 +124,18 @@ class EventWriter(Writer[EventItem]):
     def update(self, pdi_id: str, item: EventItem) -> Outcome | None:
         return self.put(f"/events/{pdi_id}", item.payload)
 
-    def create(self, item: EventItem) -> str:
+    def find(self, item: EventItem) -> Row | None:
+        """After PDI lost the event the id map names: the live one a run that died before
+        saving its id made again, if any."""
         assert item.job is not None
-        assert item.job.start is not None
-        return self.mover.create_in(item.calendar_id, item.payload, item.job.start)
+        return self.pdi_events.claim_made(item.payload, item.calendar_id, item.job.event_id)
+
+    def create(self, item: EventItem) -> str:
+        return self.mover.create_in(item.calendar_id, item.payload)
 
     def replaced(self, old_id: str, new_id: str, item: EventItem) -> None:
-        """PDI lost the event: the new one gets the invitations the id map knows."""
+        """PDI lost the event (the new one may be one a crashed run made again): it gets the
+        invitations the id map knows."""
         self.invitations.copy(old_id, new_id, None)
         self.invitations.forget_event(old_id)
 
@@ -178,7 +186,7 @@ class EventWriter(Writer[EventItem]):
         self.idmap.drop(EVENT, job.key)
         self.summary.stale_id(self.kind)
         item = self._item(job, payload, {})
-        self.replaced(entry.pdi_id, self._find_or_create(item, look=False), item)
+        self.replaced(entry.pdi_id, self._find_or_create(item, look=True), item)
 
     def repoint_location(self, old_location: str, new_location: str) -> None:
         """Events the id map knows at a location PDI lost: point them at its replacement."""

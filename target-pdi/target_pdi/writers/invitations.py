@@ -53,8 +53,6 @@ LISTS_KEPT = 256
 
 class InvitationWriter(Writer[InvitationItem]):
     kind = PdiObject.INVITATION
-    # An invitation PDI lost is invited again: its event's list, read earlier, still shows it.
-    find_when_gone = False
 
     def __init__(self, shared: Shared) -> None:
         super().__init__(shared)
@@ -116,7 +114,12 @@ class InvitationWriter(Writer[InvitationItem]):
 
     def update(self, pdi_id: str, item: InvitationItem) -> Outcome | None:
         outcome = self.put(f"/events/{item.event_pdi_id}/invitations/{pdi_id}", item.payload)
-        if outcome is not None:
+        if outcome is None:
+            # PDI lost this invitation: the list read earlier still shows it. The look before
+            # inviting again reads the list afresh (a run that died after inviting again, before
+            # saving the id, left the new one there).
+            self._lists.pop(item.event_pdi_id)
+        else:
             self._cache(item, pdi_id)
         return outcome
 

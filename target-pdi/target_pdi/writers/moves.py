@@ -1,9 +1,13 @@
 """Making PDI events, and moving one to another calendar (PDI cannot change an event's
 calendar): made in the new one, its invitations brought over, the old one canceled.
+
+A move looks first for the event it may already have made in the new calendar (a run that
+died right after that POST never saved its id), as every create does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from target_pdi import payloads as P
@@ -36,13 +40,14 @@ class EventMover:
         self.invitations = invitations
         self.canceller = canceller
 
-    def create_in(self, calendar_id: str, payload: dict[str, Any], start: int) -> str:
-        """POST the event; a lost answer is looked up by website and start, never re-sent blind."""
-        site = P.site_key(payload.get("website"))
+    def create_in(self, calendar_id: str, payload: dict[str, Any]) -> str:
+        """POST the event; a lost answer is looked up (`PdiEvents.find_created`), never re-sent
+        blind. Callers look first for the event a crashed run may have made
+        (`PdiEvents.claim_made`)."""
         result = self.shared.client.create(
             f"/calendars/{calendar_id}/events",
             payload,
-            lambda: self.pdi_events.find_created(site, start, calendar_id),
+            lambda: self.pdi_events.find_created(payload, calendar_id),
         )
         pdi_id = object_id(result) or ""
         if not pdi_id:
@@ -56,10 +61,8 @@ class EventMover:
     ) -> None:
         """Resumable: the id map points at the new event from its creation, and remembers the
         old one until the move is finished."""
-        start = P.to_epoch(P.parse_pdi_datetime(payload.get("startDateTimeUtc")))
-        assert start is not None
-        new_id = self.create_in(calendar_id, payload, start)
-        self.summary.count(EVENT, Outcome.CREATED)
+        new_id, outcome = self.place(calendar_id, payload, entry.mobilize_id)
+        self.summary.count(EVENT, outcome)
         extra = {
             "payload": dict(payload),
             "calendar_id": calendar_id,
@@ -70,6 +73,31 @@ class EventMover:
         digest = P.content_hash(payload)
         self.idmap.put(EVENT, key, new_id, digest, mobilize_id=entry.mobilize_id, extra=extra)
         self.finish(key)
+
+    def look_around(self, payloads: list[Mapping[str, Any]]) -> None:
+        """Read PDI's events around these starts at once, where the moves will look first: one
+        range read for a calendars.yml edit that moves many, not one per move."""
+        starts = [P.to_epoch(P.parse_pdi_datetime(p.get("startDateTimeUtc"))) for p in payloads]
+        self.pdi_events.around([s for s in starts if s is not None], 1)
+
+    def place(
+        self, calendar_id: str, payload: dict[str, Any], event_id: int | None
+    ) -> tuple[str, Outcome]:
+        """The event of this payload in this calendar: the one PDI already holds (made by a run
+        that died before saving its id; written over when it differs), else a new one."""
+        found = self.pdi_events.claim_made(payload, calendar_id, event_id)
+        pdi_id = object_id(found)
+        if found is None or pdi_id is None:
+            return self.create_in(calendar_id, payload), Outcome.CREATED
+        if P.same_content(found, payload):
+            return pdi_id, Outcome.UNCHANGED
+        try:
+            self.shared.client.put(f"/events/{pdi_id}", payload)
+        except RecordRejected as exc:
+            if not is_gone(exc):
+                raise
+            return self.create_in(calendar_id, payload), Outcome.CREATED
+        return pdi_id, Outcome.UPDATED
 
     def finish(self, key: str) -> None:
         entry = self.idmap.get(EVENT, key)

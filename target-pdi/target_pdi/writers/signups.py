@@ -82,12 +82,9 @@ class SignupWriter:
         if signup.attendance_id is not None:
             self._cancel_under_old_contacts(signup)
         entry = self.idmap.get(INVITATION, signup.key)
-        if (
-            entry is not None
-            and entry.extra.get("attendance") not in (None, signup.attendance_id)
-            and int(entry.extra.get("modified") or 0) > signup.modified
-        ):
-            # An older signup of the same person on the same timeslot: the newer one decides.
+        if entry is not None and int(entry.extra.get("modified") or 0) > signup.modified:
+            # Written from a newer signup: another of the same person on the same timeslot, or
+            # a newer version of this one (an old dead letter retried): the newer one decides.
             self.summary.count(INVITATION, Outcome.UNCHANGED)
             return
         body = (
@@ -178,7 +175,8 @@ class SignupWriter:
         ts_key = timeslot_key(signup.timeslot_id)
         entry = self.idmap.get(EVENT, ts_key)
         if entry is None:
-            if not self.shared.deadletters.has("attendances", signup.attendance_id):
+            # Not when this batch already did (its event failed, with its own reason).
+            if not self.shared.deadletters.failed_in_batch("attendances", signup.attendance_id):
                 self.summary.count(INVITATION, Outcome.FAILED)
                 reason = f"event for timeslot {signup.timeslot_id} is not in PDI"
                 self.shared.dead_letter("attendances", signup.attendance_id, att, reason)
