@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 
 def scale() -> int:
@@ -26,10 +26,12 @@ def fuzz(ci_examples: int) -> settings:
         database=None,  # nothing left behind in the work tree
         deadline=None,  # a run of the target takes what the machine gives it
         print_blob=True,
+        phases=[Phase.explicit, Phase.reuse, Phase.generate] if os.environ.get('FUZZ_NO_SHRINK') else list(Phase),
         suppress_health_check=[
             HealthCheck.too_slow,
             HealthCheck.data_too_large,
             HealthCheck.function_scoped_fixture,
             HealthCheck.filter_too_much,
+            HealthCheck.large_base_example,
         ],
     )

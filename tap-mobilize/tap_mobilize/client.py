@@ -51,6 +51,12 @@ class MobilizeNextLinkPaginator(BaseHATEOASPaginator):
         self._on_repeat = on_repeat
         self._followed: set[str] = set()
 
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        # Only the envelope's `next` ends a list: a page without rows (or with rows all of
+        # another shape) in the middle of one would otherwise end the read there, and the
+        # bookmark would settle past the rows of the pages never read.
+        return True
+
     def get_next_url(self, response: requests.Response) -> str | None:
         body = self._parse(response)
         next_url = body.get("next") if isinstance(body, dict) else None
