@@ -17,6 +17,14 @@ def scale() -> int:
     return max(1, int(os.environ.get("FUZZ_SCALE", "1")))
 
 
+def phases() -> list[Phase]:
+    """FUZZ_NO_SHRINK=1 skips shrinking: a failure shows the example as found, at once, where
+    shrinking a run of the tap or the target can take minutes."""
+    if os.environ.get("FUZZ_NO_SHRINK"):
+        return [Phase.explicit, Phase.reuse, Phase.generate]
+    return list(Phase)
+
+
 def fuzz(ci_examples: int) -> settings:
     """Settings of a fuzz test that runs ``ci_examples`` examples in CI."""
     more = scale()
@@ -26,7 +34,7 @@ def fuzz(ci_examples: int) -> settings:
         database=None,  # nothing left behind in the work tree
         deadline=None,  # a run of the target takes what the machine gives it
         print_blob=True,
-        phases=[Phase.explicit, Phase.reuse, Phase.generate] if os.environ.get('FUZZ_NO_SHRINK') else list(Phase),
+        phases=phases(),
         suppress_health_check=[
             HealthCheck.too_slow,
             HealthCheck.data_too_large,

@@ -32,11 +32,11 @@ import jsonschema
 import responses
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.fuzz_settings import fuzz
+
 from tap_mobilize import schemas
 from tap_mobilize.client import MobilizeStream
 from tap_mobilize.tap import TapMobilize
-
-from tests.fuzz_settings import fuzz
 
 API = "https://api.mobilize.test/v1"
 ORG = 7
@@ -55,6 +55,8 @@ SCHEMAS = {
     "attendances": schemas.ATTENDANCES_SCHEMA,
 }
 REPLICATION_KEY = {s: "deleted_date" if s == "deleted_events" else "modified_date" for s in PATHS}
+# Fields the tap fills from the nested objects, whatever the row says (streams.py).
+FLATTENED = {"attendances": ("person_id", "event_id", "timeslot_id", "sponsor_id")}
 HOSTILE_IDS = 1_000  # hostile rows' ids start here, apart from the good rows' 1..3
 MISSING = object()
 MAX_CALLS = 500  # a paging loop the tap did not see ends the example instead of hanging
@@ -160,12 +162,10 @@ PRESENT = VALUES.filter(lambda value: value is not MISSING)
 def set_path(node: Any, path: tuple[Any, ...], value: Any) -> None:
     """Set (or, with MISSING, remove) one field, if what leads to it is still a container."""
     for step in path[:-1]:
-        if isinstance(node, dict) and step in node:
-            node = node[step]
-        elif isinstance(node, list) and isinstance(step, int) and step < len(node):
-            node = node[step]
-        else:
+        in_dict = isinstance(node, dict) and step in node
+        if not (in_dict or (isinstance(node, list) and isinstance(step, int) and step < len(node))):
             return
+        node = node[step]
     last = path[-1]
     if isinstance(node, dict):
         if value is MISSING:
@@ -340,7 +340,7 @@ def test_hostile_pages_never_stop_the_tap_nor_break_its_records(
     for stream, pages_served in served.items():
         emitted = records.get(stream, [])
         rows = reached(pages_served)
-        for good in (r for r in rows if r["id"] in GOOD_IDS):
+        for good in (r for r in rows if as_int(r.get("id")) in GOOD_IDS):
             copies = [r for r in emitted if r["id"] == good["id"]]
             assert len(copies) == 1, (stream, good["id"])
             for name in SCHEMAS[stream]["properties"]:
@@ -353,12 +353,18 @@ def test_hostile_pages_never_stop_the_tap_nor_break_its_records(
         for bad in hostile:
             assert any(r["id"] == bad["id"] for r in emitted), (stream, bad["id"])
             shaped = {k: v for k, v in bad.items() if k in SCHEMAS[stream]["properties"]}
+            for flattened in FLATTENED.get(stream, ()):
+                shaped.pop(flattened, None)
             if not any(shaped == {k: r.get(k) for k in shaped} for r in emitted):
                 assert f"Stream '{stream}': row " in log, (stream, bad)
 
         bookmark = states[-1]["bookmarks"][stream]["replication_key_value"]
         if pages_served["loop"] is not None:
-            assert bookmark == PRIOR, (stream, "a read that looped moved its bookmark", pages_served)
+            assert bookmark == PRIOR, (
+                stream,
+                "a read that looped moved its bookmark",
+                pages_served,
+            )
         else:
             versions = [as_int(r.get(REPLICATION_KEY[stream])) for r in emitted]
             newest = max((v for v in versions if v is not None), default=PRIOR)
