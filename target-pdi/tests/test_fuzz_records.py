@@ -267,7 +267,9 @@ def singer_lines(messages: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> 
         if twice:
             # The same key again at the end of the record object: the last one counts.
             ((key, value),) = twice.items()
-            text = text[:-2] + f", {json.dumps(key)}: {json.dumps(value)}}}}}"
+            head = text[:-2]
+            comma = "" if head.endswith("{") else ", "  # a record left without keys
+            text = head + f"{comma}{json.dumps(key)}: {json.dumps(value)}}}}}"
         lines.append(text)
     lines.append(json.dumps({"type": "STATE", "value": STATE}))
     return lines
