@@ -382,3 +382,22 @@ def test_the_fuzz_serves_what_it_says() -> None:
     set_path(record, ("timeslots", 0, "start_date"), MISSING)
     assert "start_date" not in record["timeslots"][0]
     assert list(itertools.chain(GOOD_IDS)) == [1, 2, 3]
+
+
+def test_a_next_link_back_to_a_page_read_ends_the_read_and_keeps_the_bookmark(
+    monkeypatch: Any,
+) -> None:
+    monkeypatch.setattr(MobilizeStream, "now", lambda self: NOW)
+    people = {"pages": [[row("people", 1)], [row("people", 2)], [row("people", 3)]], "loop": (1, 0)}
+    served = {stream: {"pages": [[]], "loop": None} for stream in PATHS}
+    served["people"] = people
+
+    messages, lines = sync(served)
+
+    emitted = [
+        m["record"]["id"] for m in messages if m["type"] == "RECORD" and m["stream"] == "people"
+    ]
+    assert emitted == [1, 2]
+    state = [m["value"] for m in messages if m["type"] == "STATE"][-1]
+    assert state["bookmarks"]["people"]["replication_key_value"] == PRIOR
+    assert "Stream 'people': Mobilize's next-page link" in lines.text()
