@@ -57,12 +57,15 @@ of strings or of objects) and ``POST /__admin/delete`` ``{"kind": ..., "id": ...
 as a PDI user would; an event's or a contact's invitations go with it; 404 if unknown)
 and ``POST /__admin/update`` ``{"kind": ..., "id": ..., "fields": {...}}`` (change fields
 as a PDI user would, unvalidated: move an event to another calendar (``calendarId``, which
-must exist) or time, rename it, flip an invitation's ``attended`` or ``rsvpStatus``; ids, an
-invitation's event and contact and a contact's emails and phones cannot change: 400; 404 if
-unknown; these are how tests tamper with PDI behind the sync's back). All three answer the
-object. ``/__admin/stats`` adds ``writes`` and ``writes_by_route``: the
-POST/PUT/DELETE of the API that changed state (not the admin seeds and deletes). The
-``drop_after_write_next`` switch drops the connection after such a write is done.
+must exist) or time, rename it, flip an invitation's ``attended`` or ``rsvpStatus``, replace
+a contact's ``emails`` or ``phones`` (lists, as a seed's); ids and an invitation's event and
+contact cannot change: 400; 404 if unknown) and ``POST /__admin/copy`` ``{"kind": ..., "id":
+..., "fields": {...}}`` (a copy of an object under a new id, ``fields`` changed: an event a
+PDI user copied, a contact or an invitation made twice; 404 if unknown). These are how tests
+tamper with PDI behind the sync's back. All four answer the object. ``/__admin/stats``
+adds ``writes`` and ``writes_by_route``: the POST/PUT/DELETE of the API that changed state
+(not the admin seeds, copies, updates and deletes). The ``drop_after_write_next`` switch
+drops the connection after such a write is done.
 
 Decisions where the reference is silent are marked "Guess:" below.
 """
@@ -130,9 +133,11 @@ _DATETIME_RE = re.compile(
 )
 _DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 SEED_KINDS = ("contacts", "events", "locations", "invitations")
-# What POST /__admin/update never changes: ids, and what the indexes are built on.
+# What POST /__admin/update never changes: ids, and an invitation's links (a PDI user invites
+# someone else rather than moving an invitation). A contact's emails and phones are replaced
+# whole, as lists like a seed's, and its email index with them.
 FIXED_FIELDS = {
-    "contacts": {"id", "emails", "phones"},
+    "contacts": {"id"},
     "events": {"id"},
     "locations": {"id"},
     "invitations": {"id", "eventId", "contactId"},
@@ -616,6 +621,8 @@ class PdiApp:
             return self._admin_delete(request.json())
         if key == ("POST", "/__admin/update"):
             return self._admin_update(request.json())
+        if key == ("POST", "/__admin/copy"):
+            return self._admin_copy(request.json())
         return None
 
     def _admin_seed(self, body: Any) -> Response:
@@ -681,8 +688,74 @@ class PdiApp:
             calendar_id = fields.get("calendarId")
             if kind == "events" and "calendarId" in fields and calendar_id not in self._calendars:
                 return _error(400, f"update events: no calendar {calendar_id!r}")
+            if kind == "contacts":
+                try:
+                    self._replace_contact_lists(stored, fields)
+                except ValueError as exc:
+                    return _error(400, f"update contacts: {exc}")
+                fields = {k: v for k, v in fields.items() if k not in ("emails", "phones")}
             stored.update(fields)
             return Response(200, self._contact_out(stored) if kind == "contacts" else dict(stored))
+
+    def _replace_contact_lists(self, contact: dict[str, Any], fields: dict[str, Any]) -> None:
+        """A PDI user editing a contact's emails or phones: each list replaced whole."""
+        emails = [_seed_email(item) for item in _seed_list(fields, "emails")]
+        phones = [_seed_phone(item) for item in _seed_list(fields, "phones")]
+        if "emails" in fields:
+            for email in contact["emails"]:
+                holders = self._email_index.get(email["emailAddress"].strip().lower())
+                if holders is not None:
+                    holders.discard(contact["id"])
+            contact["emails"] = []
+            for address, is_primary in emails:
+                self._add_email_to(contact, address, is_primary)
+        if "phones" in fields:
+            contact["phones"] = []
+            for phone in phones:
+                self._add_phone_to(contact, **phone)
+
+    def _admin_copy(self, body: Any) -> Response:
+        """A copy of a stored object under a new id, as a PDI user copies an event or adds the
+        same contact or invitation twice: every field kept but those given in ``fields``."""
+        kind = body.get("kind") if isinstance(body, dict) else None
+        object_id = body.get("id") if isinstance(body, dict) else None
+        fields = body.get("fields", {}) if isinstance(body, dict) else None
+        if kind not in SEED_KINDS or not isinstance(object_id, str) or not isinstance(fields, dict):
+            return _error(
+                400,
+                f'Expected {{"kind": one of {list(SEED_KINDS)}, "id": "...", "fields": {{...}}}}.',
+            )
+        with self._lock:
+            stores: dict[str, dict[str, dict[str, Any]]] = {
+                "contacts": self._contacts,
+                "events": self._events,
+                "locations": self._locations,
+                "invitations": self._invitations,
+            }
+            stored = stores[kind].get(object_id)
+            if stored is None:
+                return _error(404, f"No {kind} with id {object_id!r}.")
+            original = self._contact_out(stored) if kind == "contacts" else dict(stored)
+            obj = {k: v for k, v in original.items() if k != "id"}
+            if kind == "contacts":
+                obj["emails"] = [
+                    {"emailAddress": e["emailAddress"], "isPrimary": e["isPrimary"]}
+                    for e in original["emails"]
+                ]
+                obj["phones"] = [
+                    {k: v for k, v in phone.items() if k != "id"} for phone in original["phones"]
+                ]
+            obj.update(fields)
+            seeders: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+                "contacts": self._seed_contact,
+                "events": self._seed_event,
+                "locations": self._seed_location,
+                "invitations": self._seed_invitation,
+            }
+            try:
+                return Response(200, seeders[kind](obj))
+            except ValueError as exc:
+                return _error(400, f"copy {kind}: {exc}")
 
     # ----------------------------------------------------------------- admin helpers
 

@@ -11,14 +11,23 @@ from target_pdi import payloads as P
 from target_pdi.idmap import IdMap
 from target_pdi.reconcile.compare import (
     CANNOT,
+    CONTACT_EMAIL,
+    CONTACT_PHONE,
     DELETED_LIVE,
+    EVENT_FIELDS,
+    EXTRA_INVITATION,
+    INVITATION_LIVE,
     MISSING_EVENT,
     MISSING_INVITATION,
+    MOVED_LIVE,
+    REMOVED_LIVE,
     SHARED_EMAIL,
     STALE_ID,
+    SUPERSEDED_LIVE,
     UNAPPROVED_LIVE,
     WRONG_ATTENDED,
     WRONG_CALENDAR,
+    WRONG_CONFIRMED,
     WRONG_RSVP,
     WRONG_TIME,
     Discrepancy,
@@ -43,6 +52,7 @@ CALENDARS = [
 ]
 START = 1_800_000_000
 EMAIL = "ann@example.org"
+PHONE = "+1 217 555 0101"
 
 
 def event(event_id: int, timeslot_id: int, **fields: Any) -> dict[str, Any]:
@@ -58,13 +68,15 @@ def event(event_id: int, timeslot_id: int, **fields: Any) -> dict[str, Any]:
     }
 
 
-def person(person_id: int, email: str) -> dict[str, Any]:
+def person(person_id: int, email: str, **fields: Any) -> dict[str, Any]:
     return {
         "id": person_id,
         "given_name": "Ann",
         "family_name": "Lee",
         "email_addresses": [{"address": email, "primary": True}],
+        "phone_numbers": [{"number": PHONE, "primary": True}],
         "modified_date": 1,
+        **fields,
     }
 
 
@@ -101,7 +113,7 @@ class World:
         self.add_event(event(10, 11), "E1")
         ann = person(7, EMAIL)
         self.mobilize.people[7] = ann
-        self.pdi.contacts["C1"] = {EMAIL}
+        self.add_contact("C1", EMAIL, "Ann", "Lee", PHONE)
         self.idmap.put(CONTACT, f"email:{EMAIL}", "C1", "h", mobilize_id=7)
         self.mobilize.attendances[100] = signup(100, ann, 10, 11)
         self.invite("E1", "C1", "I1", "Yes", attended=False)
@@ -112,18 +124,43 @@ class World:
         slot = record["timeslots"][0]
         payload = P.event_payload(record, slot, "L1")
         self.pdi.events[pdi_id] = {"id": pdi_id, "calendarId": calendar, **payload}
-        self.pdi.locations.add("L1")
+        self.pdi.locations["L1"] = {"id": "L1", **P.location_payload(record)}
         self.idmap.put(LOCATION, P.location_key(record), "L1", "h")
         extra = {"payload": payload, "calendar_id": calendar, "event_type": record["event_type"]}
         self.idmap.put(
             EVENT, f"ts:{slot['id']}", pdi_id, "h", mobilize_id=record["id"], extra=extra
         )
 
+    def add_contact(self, contact_id: str, email: str, first: str, last: str, phone: str) -> None:
+        """A contact as PDI shows it when read: names, emails and phones."""
+        self.pdi.contacts[contact_id] = {email}
+        self.pdi.contact_rows[contact_id] = {
+            "id": contact_id,
+            "firstName": first,
+            "lastName": last,
+            "emails": [{"emailAddress": email, "isPrimary": True}],
+            "phones": [{"phoneNumber": phone, "isPrimary": True}],
+        }
+
     def invite(
-        self, event_id: str, contact_id: str, inv_id: str, status: str, *, attended: bool
-    ) -> None:
-        row = {"id": inv_id, "contactId": contact_id, "rsvpStatus": status, "attended": attended}
+        self,
+        event_id: str,
+        contact_id: str,
+        inv_id: str,
+        status: str,
+        *,
+        attended: bool,
+        confirmed: bool = False,
+    ) -> dict[str, Any]:
+        row = {
+            "id": inv_id,
+            "contactId": contact_id,
+            "rsvpStatus": status,
+            "attended": attended,
+            "isConfirmed": confirmed,
+        }
         self.pdi.invitations.setdefault(event_id, {}).setdefault(contact_id, []).append(row)
+        return row
 
     def compare(self) -> Result:
         calendars = CalendarRouter({"CANVASS": "Canvassing", "PHONE_BANK": "Phone Banks"})
@@ -158,7 +195,11 @@ def test_a_pdi_event_deleted_is_made_again_with_its_invitations(world: World) ->
     found = world.only()
     assert (found.kind, found.mobilize_key, found.pdi_id) == (MISSING_EVENT, "timeslot:11", "E1")
     assert found.expected == "Canvassing, 2027-01-15 08:00-09:00 UTC"
-    assert found.mend == Mend(forget=((EVENT, "ts:11"),), events=(10,))
+    assert found.fix == "made again by the sync, with 1 invitation(s)"
+    # Its signups go with it: the sync invites them on the new event, whatever contacts it has.
+    assert found.mend == Mend(
+        forget=((EVENT, "ts:11"),), events=(10,), attendances=(100,), people=(7,)
+    )
 
 
 def test_a_timeslot_never_written_is_created_unless_recovery_would_find_it(world: World) -> None:
@@ -167,7 +208,7 @@ def test_a_timeslot_never_written_is_created_unless_recovery_would_find_it(world
     world.pdi.events["E1"]["name"] = "[Canceled] Door knock"
     found = world.only()
     assert (found.kind, found.pdi_id, found.found) == (MISSING_EVENT, "", "none")
-    assert found.mend == Mend(events=(10,))
+    assert found.mend == Mend(events=(10,), attendances=(100,), people=(7,))
 
 
 def test_an_event_in_another_calendar_is_moved(world: World) -> None:
@@ -241,17 +282,18 @@ def test_two_contacts_sharing_an_email_cannot_be_mended(world: World) -> None:
     assert "the sync writes to C1" in found.fix
 
 
-@pytest.mark.parametrize("how", ["deleted", "rejected"])
+@pytest.mark.parametrize("how", ["deleted", "unapproved"])
 def test_an_event_mobilize_no_longer_wants_live_is_canceled_again(world: World, how: str) -> None:
     canceled = {**world.idmap.get(EVENT, "ts:11").extra, "canceled": how}  # type: ignore[union-attr]
     world.idmap.put(EVENT, "ts:11", "E1", "h", mobilize_id=10, extra=canceled)
     world.pdi.invitations["E1"]["C1"][0]["rsvpStatus"] = "Cancelled"
+    cancel = Mend(forget=((EVENT, "ts:11"),), cancel=(("ts:11", how),))
     if how == "deleted":
         world.mobilize.deleted_events[10] = {"id": 10, "deleted_date": 2}
-        kind, rerun = DELETED_LIVE, Mend(revive=("ts:11",), deleted_events=(10,))
+        kind, rerun = DELETED_LIVE, cancel | Mend(deleted_events=(10,))
     else:
         world.mobilize.events[10]["approval_status"] = "REJECTED"
-        kind, rerun = UNAPPROVED_LIVE, Mend(revive=("ts:11",), events=(10,))
+        kind, rerun = UNAPPROVED_LIVE, cancel | Mend(events=(10,))
     found = world.only()
     assert (found.kind, found.mobilize_key, found.pdi_id, found.found) == (
         kind,
@@ -299,3 +341,269 @@ def test_id_map_entries_of_objects_pdi_lost(world: World) -> None:
     assert by_key["pdi:E9"].mend == Mend(drop=((EVENT, "pdi:E9"),))
     assert by_key["ts:12"].mend == Mend(drop=((EVENT, "ts:12"),), tombstones=("ts:12",))
     assert by_key["E1:C1x"].mend == Mend(drop=((INVITATION, "E1:C1x"),))
+
+
+# --- what the sync writes, field by field (issue 19: reconcile saw neither copies nor content) --
+
+
+def test_a_second_live_pdi_event_for_a_timeslot_is_canceled(world: World) -> None:
+    # A PDI user copied the event, or a crash left a second one: same website, start, calendar.
+    world.pdi.events["E2"] = {**world.pdi.events["E1"], "id": "E2"}
+    found = world.only()
+    assert (found.kind, found.mobilize_key, found.pdi_id) == (
+        "extra live PDI event",
+        "timeslot:11",
+        "E2",
+    )
+    assert (found.expected, found.found) == (
+        "one live PDI event: E1",
+        "live: Door knock, 2027-01-15 08:00-09:00 UTC",
+    )
+    assert found.mend == Mend(retire=(("E2", 10, "removed"),))
+    # A copy moved to another time still names the event: one more than its timeslots.
+    world.pdi.events["E2"]["startDateTimeUtc"] = P.pdi_datetime(START + 86400)
+    found = world.only()
+    assert (found.mobilize_key, found.expected) == ("event:10", "no PDI event at this time")
+
+
+def test_a_second_event_is_found_when_the_id_map_lost_the_first(world: World) -> None:
+    world.pdi.events["E2"] = {**world.pdi.events["E1"], "id": "E2"}
+    world.idmap.drop(EVENT, "ts:11")
+    found = world.only()  # recovery adopts the first PDI lists; the other is one too many
+    assert (found.kind, found.pdi_id, found.expected) == (
+        "extra live PDI event",
+        "E2",
+        "one live PDI event: E1",
+    )
+
+
+def test_an_event_renamed_in_pdi_is_written_again(world: World) -> None:
+    world.pdi.events["E1"].update(name="Renamed", website="https://example.org/other")
+    found = world.only()
+    assert (found.kind, found.mobilize_key, found.pdi_id) == (
+        "event fields differ",
+        "timeslot:11",
+        "E1",
+    )
+    assert found.expected == ("name: Door knock; website: https://www.mobilize.us/org/event/10/")
+    assert found.found == "name: Renamed; website: https://example.org/other"
+    assert found.mend == Mend(forget=((EVENT, "ts:11"),), events=(10,))
+
+
+def test_every_field_the_sync_writes_of_an_event_is_compared(world: World) -> None:
+    record = world.mobilize.events[10]
+    want = P.event_payload(record, record["timeslots"][0], "L1")
+    compared = set(want) - {"startDateTimeUtc", "endDateTimeUtc"}
+    changed = {
+        "name": "x",
+        "description": "x",
+        "website": "x",
+        "phone": "555",
+        "contactEmail": "x@example.org",
+        "locationId": "L9",
+        "isAllDay": True,
+        "eventCategoryId": 3,
+    }
+    assert set(changed) == compared
+    for name, value in changed.items():
+        row = world.pdi.events["E1"]
+        kept = row[name]
+        row[name] = value
+        (found,) = world.found()
+        assert (found.kind, found.expected.split(":")[0]) == (EVENT_FIELDS, name), name
+        row[name] = kept
+    # The host's phone and email are named, never shown.
+    world.pdi.events["E1"]["contactEmail"] = "someone@example.org"
+    assert world.only().found == "contactEmail"
+
+
+def test_a_location_changed_in_pdi_is_written_again(world: World) -> None:
+    world.mobilize.events[10]["location"] = {
+        "venue": "Union Hall",
+        "address_lines": ["1 Main St"],
+        "locality": "Springfield",
+        "location": {"latitude": 39.7, "longitude": -89.6},
+    }
+    key = P.location_key(world.mobilize.events[10])
+    world.idmap.put(LOCATION, key, "L1", "h")
+    world.pdi.locations["L1"] = {
+        "id": "L1",
+        "locationName": "Union Hall",
+        "locationAddress": "9 Elm St, Springfield",
+    }
+    found = world.only()
+    assert (found.kind, found.mobilize_key, found.pdi_id) == ("location fields differ", key, "L1")
+    assert (found.expected, found.found) == (
+        "locationAddress: 1 Main St, Springfield",
+        "locationAddress: 9 Elm St, Springfield",
+    )
+    assert found.mend == Mend(forget=((LOCATION, key),), events=(10,))
+    assert world.compare().checked.locations == 1
+
+
+def test_a_contact_renamed_in_pdi_is_renamed_again_without_showing_names(world: World) -> None:
+    world.pdi.contact_rows["C1"]["lastName"] = "Smith"
+    found = world.only()
+    assert (found.kind, found.mobilize_key, found.pdi_id) == (
+        "contact names differ",
+        f"email:{EMAIL}",
+        "C1",
+    )
+    assert (found.expected, found.found) == ("as in Mobilize", "lastName changed in PDI")
+    assert found.mend == Mend(forget=((CONTACT, f"email:{EMAIL}"),), people=(7,))
+    # The most recently modified person with the email names the contact, as in the sync.
+    world.mobilize.people[8] = person(8, EMAIL, family_name="Smith", modified_date=2)
+    assert world.found() == []
+
+
+def test_a_contact_that_lost_its_email_or_phone_gets_it_back(world: World) -> None:
+    row = world.pdi.contact_rows["C1"]
+    row["emails"], row["phones"] = [{"emailAddress": "new@example.org"}], []
+    world.pdi.contacts["C1"] = {"new@example.org"}
+    found = world.found()
+    assert [(d.kind, d.pdi_id, d.found) for d in found] == [
+        (CONTACT_EMAIL, "C1", "1 other email(s)"),
+        (CONTACT_PHONE, "C1", "no phone"),
+    ]
+    assert [d.mend for d in found] == [
+        Mend(emails=(("C1", EMAIL),)),
+        Mend(phones=(("C1", PHONE),)),
+    ]
+    # A phone written otherwise is the same phone: digits only, as the sync matches it.
+    row["phones"] = [{"phoneNumber": "+1 (217) 555-0101"}]
+    world.pdi.contacts["C1"] = {EMAIL}
+    assert world.found() == []
+    # Rows without phones say nothing of them: not compared.
+    del row["phones"]
+    assert world.found() == []
+
+
+def test_is_confirmed_that_disagrees(world: World) -> None:
+    world.mobilize.attendances[100]["status"] = "CONFIRMED"
+    found = world.only()
+    assert (found.kind, found.pdi_id, found.expected, found.found) == (
+        WRONG_CONFIRMED,
+        "I1",
+        f"{EMAIL}: true",
+        "false",
+    )
+
+
+def test_a_signup_invited_twice_cannot_be_mended(world: World) -> None:
+    world.invite("E1", "C1", "I2", "Yes", attended=False)
+    found = world.only()
+    assert (found.kind, found.mobilize_key, found.pdi_id) == (
+        EXTRA_INVITATION,
+        "attendance:100",
+        "I2",
+    )
+    assert found.mend is None
+    assert found.fix.startswith(CANNOT)
+    assert "the sync writes to I1" in found.fix
+
+
+def test_an_invitation_the_id_map_names_replaced_in_pdi_is_adopted(world: World) -> None:
+    # A PDI user deleted the invitation and invited the contact again: the map's id is gone.
+    world.pdi.invitations["E1"]["C1"][0]["id"] = "I7"
+    world.pdi.invitations["E1"]["C1"][0]["rsvpStatus"] = "Maybe"
+    found = world.only()
+    assert (found.kind, found.pdi_id) == (WRONG_RSVP, "I7")
+    assert found.mend == Mend(drop=((INVITATION, "E1:C1"),), attendances=(100,), people=(7,))
+
+
+# --- what the sync canceled, live again ---------------------------------------------------------
+
+
+def test_the_old_copy_of_a_moved_event_made_live_is_canceled_again(world: World) -> None:
+    old = {**world.pdi.events["E1"], "id": "E0", "calendarId": "cal-phone"}
+    world.pdi.events["E0"] = old
+    extra = {"payload": {**old, "name": "[Canceled] Door knock"}, "canceled": "moved"}
+    world.idmap.put(EVENT, "pdi:E0", "E0", "h0", mobilize_id=10, extra=extra)
+    found = world.only()
+    assert (found.kind, found.mobilize_key, found.pdi_id, found.expected) == (
+        MOVED_LIVE,
+        "event:10",
+        "E0",
+        "canceled (moved to another calendar)",
+    )
+    assert found.mend == Mend(forget=((EVENT, "pdi:E0"),), cancel=(("pdi:E0", "moved"),))
+    # Canceled in PDI, with an invitation a PDI user made live again.
+    old["name"] = "[Canceled] Door knock"
+    world.invite("E0", "C1", "I0", "Yes", attended=False)
+    world.idmap.put(INVITATION, "E0:C1", "I0", "h", mobilize_id=100, extra={"live": None})
+    found = world.only()
+    assert (found.kind, found.pdi_id, found.expected, found.found) == (
+        INVITATION_LIVE,
+        "I0",
+        "Cancelled (its event: moved to another calendar)",
+        "Yes",
+    )
+    assert found.mend == Mend(forget=((INVITATION, "E0:C1"),), cancel=(("pdi:E0", "moved"),))
+
+
+def test_a_removed_timeslot_live_in_pdi_is_canceled(world: World) -> None:
+    # Removed in Mobilize since the last sync: the id map still has it live.
+    world.mobilize.events[10]["timeslots"] = [
+        {"id": 12, "start_date": START + 86400, "end_date": START + 90000}
+    ]
+    world.idmap.put(EVENT, "ts:12", "E2", "h", mobilize_id=10, extra={"calendar_id": "cal-canvass"})
+    world.pdi.events["E2"] = {
+        **world.pdi.events["E1"],
+        "id": "E2",
+        "startDateTimeUtc": P.pdi_datetime(START + 86400),
+        "endDateTimeUtc": P.pdi_datetime(START + 90000),
+    }
+    del world.mobilize.attendances[100]
+    found = world.only()
+    assert (found.kind, found.mobilize_key, found.pdi_id) == (REMOVED_LIVE, "timeslot:11", "E1")
+    assert found.mend == Mend(forget=((EVENT, "ts:11"),), cancel=(("ts:11", "removed"),))
+    # Canceled by the sync, then made live by a PDI user: the same.
+    entry = world.idmap.get(EVENT, "ts:11")
+    assert entry is not None
+    world.idmap.put(EVENT, "ts:11", "E1", "h", mobilize_id=10, extra={"canceled": "removed"})
+    (again,) = world.found()
+    assert (again.kind, again.mend) == (REMOVED_LIVE, found.mend)
+
+
+def test_a_pdi_event_of_a_deleted_event_the_id_map_does_not_know_is_canceled(
+    world: World,
+) -> None:
+    world.mobilize.deleted_events[10] = {"id": 10, "deleted_date": 2}
+    world.idmap.put(EVENT, "ts:11", "E1", "h", mobilize_id=10, extra={"canceled": "deleted"})
+    world.pdi.events["E1"]["name"] = "[Canceled] Door knock"
+    world.pdi.invitations["E1"]["C1"][0]["rsvpStatus"] = "Cancelled"
+    world.pdi.events["E2"] = {**world.pdi.events["E1"], "id": "E2", "name": "Door knock"}
+    found = world.only()
+    assert (found.kind, found.pdi_id, found.fix) == (
+        DELETED_LIVE,
+        "E2",
+        "canceled by the sync (found by its website)",
+    )
+    assert found.mend == Mend(retire=(("E2", 10, "deleted"),), deleted_events=(10,))
+
+
+def test_the_invitation_of_an_old_email_made_live_is_canceled_again(world: World) -> None:
+    # Ann's email changed: her old contact's invitation was canceled, and a PDI user undid it.
+    world.add_contact("C0", "old@example.org", "Ann", "Lee", PHONE)
+    world.idmap.put(CONTACT, "email:old@example.org", "C0", "h", mobilize_id=7)
+    world.invite("E1", "C0", "I0", "Yes", attended=False)
+    extra = {"attendance": 100, "person": 7, "modified": 1, "live": None}
+    world.idmap.put(INVITATION, "E1:C0", "I0", "h", mobilize_id=100, extra=extra)
+    found = world.only()
+    assert (found.kind, found.mobilize_key, found.pdi_id, found.found) == (
+        SUPERSEDED_LIVE,
+        "attendance:100",
+        "I0",
+        "Yes",
+    )
+    assert found.mend == Mend(forget=((INVITATION, "E1:C0"),), superseded=("E1:C0",))
+    world.pdi.invitations["E1"]["C0"][0]["rsvpStatus"] = "Cancelled"
+    assert world.found() == []
+
+
+def test_no_name_or_phone_is_ever_in_a_discrepancy(world: World) -> None:
+    world.pdi.contact_rows["C1"].update(firstName="Anne", lastName="Smith", phones=[])
+    world.pdi.events["E1"]["phone"] = "555-0199"
+    text = " ".join(" ".join(d.row().values()) for d in world.found())
+    for personal in ("Ann", "Anne", "Lee", "Smith", "555", "0101", "0199"):
+        assert personal not in text, (personal, text)

@@ -68,7 +68,7 @@ def test_records_come_through_the_targets_stream_maps() -> None:
 
 
 def test_the_table_aligns_its_columns_and_counts_by_kind() -> None:
-    lines = table([WRONG, SHARED], Checked(timeslots=3, signups=5, contacts=2))
+    lines = table([WRONG, SHARED], Checked(timeslots=3, signups=5, contacts=2, locations=4))
     header, first, second = lines[:3]
     assert header.split() == ["KIND", "MOBILIZE", "PDI", "ID", "EXPECTED", "FOUND", "FIX"]
     for column in ("MOBILIZE", "PDI ID", "EXPECTED", "FOUND", "FIX"):
@@ -81,12 +81,12 @@ def test_the_table_aligns_its_columns_and_counts_by_kind() -> None:
         "2 discrepancies, 1 that --fix cannot mend",
         f"  {WRONG_TIME}      1",
         f"  {SHARED_EMAIL}  1",
-        "(3 timeslots, 5 signups and 2 PDI contacts compared)",
+        "(3 timeslots, 5 signups, 2 PDI contacts and 4 locations compared)",
         "(emails are shown as <email>: the CSV has them)",
     ]
     assert table([], Checked(timeslots=3, signups=5, contacts=2, dead_lettered=1)) == [
-        "No discrepancies: PDI holds what Mobilize says (3 timeslots, 5 signups and 2 PDI "
-        "contacts compared; 1 signups left out: in the dead letters)."
+        "No discrepancies: PDI holds what Mobilize says (3 timeslots, 5 signups, 2 PDI "
+        "contacts and 0 locations compared; 1 signups left out: in the dead letters)."
     ]
 
 
@@ -129,9 +129,10 @@ def test_fix_corrects_the_id_map_then_hands_the_records_to_the_engine() -> None:
     idmap.put(EVENT, "ts:2", "E2", "h2", mobilize_id=10, extra={"calendar_id": "c1"})
     idmap.put(CONTACT, "email:a@b.org", "C1", "h3", mobilize_id=7)
     idmap.put(CONTACT, "email:gone@b.org", "C2", "h4")
+    cancel = Mend(forget=((EVENT, "ts:1"),), cancel=(("ts:1", "deleted"),), deleted_events=(10,))
     mend = merged(
         [
-            Discrepancy("k", "a", "", "", "", "", Mend(revive=("ts:1",), deleted_events=(10,))),
+            Discrepancy("k", "a", "", "", "", "", cancel),
             Discrepancy("k", "b", "", "", "", "", Mend(calendar=(("ts:2", "c2"),), events=(10,))),
             Discrepancy("k", "c", "", "", "", "", Mend(forget=((CONTACT, "email:a@b.org"),))),
             Discrepancy("k", "d", "", "", "", "", Mend(drop=((CONTACT, "email:gone@b.org"),))),
@@ -139,11 +140,12 @@ def test_fix_corrects_the_id_map_then_hands_the_records_to_the_engine() -> None:
             SHARED,  # cannot be mended: nothing of it
         ]
     )
-    assert mend.events == (10,)
+    assert (mend.events, mend.cancel) == ((10,), (("ts:1", "deleted"),))
     correct_id_map(idmap, mend)
-    revived = idmap.get(EVENT, "ts:1")
-    assert revived is not None
-    assert (revived.content_hash, "canceled" in revived.extra) == (FORGOTTEN, False)
+    # Forgotten, so the canceller writes it again; still canceled, for good.
+    canceled = idmap.get(EVENT, "ts:1")
+    assert canceled is not None
+    assert (canceled.content_hash, canceled.extra["canceled"]) == (FORGOTTEN, "deleted")
     moved = idmap.get(EVENT, "ts:2")
     assert moved is not None
     assert (moved.content_hash, moved.extra["calendar_id"]) == ("h2", "c2")

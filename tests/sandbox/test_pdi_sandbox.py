@@ -956,10 +956,64 @@ def test_admin_update_tampers_as_a_pdi_user_would(client: Client) -> None:
     assert client.ok("GET", invitations)["data"] == [{**invited, **flipped}]
     # Not counted as API writes.
     assert client.admin("GET", "stats")["writes"] == writes
+    # A contact's emails and phones replaced: the email search follows.
+    client.answers(contact_search="exact")
+    edited = update(
+        "contacts", contact["id"], {"emails": ["ada@new.example.org"], "phones": ["555-0100"]}
+    ).json()
+    assert [e["emailAddress"] for e in edited["emails"]] == ["ada@new.example.org"]
+    assert [p["phoneNumber"] for p in edited["phones"]] == ["555-0100"]
+
+    def found_by(email: str) -> list[str]:
+        params = {"email": email, "searchByEmail": "true"}
+        return [c["id"] for c in client.ok("GET", "/contacts", params=params)["data"]]
+
+    assert (found_by("ada@example.org"), found_by("ada@new.example.org")) == ([], [contact["id"]])
     # Ids and links cannot change; unknown ids, kinds and calendars are refused.
     assert update("invitations", invited["id"], {"contactId": "x"}).status_code == 400
-    assert update("contacts", contact["id"], {"emails": []}).status_code == 400
+    assert update("contacts", contact["id"], {"id": "x"}).status_code == 400
     assert update("events", event["id"], {"calendarId": "nope"}).status_code == 400
     assert update("events", "AAAAAAAAAAAAAAAAAAAAAA==", {"name": "x"}).status_code == 404
     assert update("flags", event["id"], {"name": "x"}).status_code == 400
     assert client.ok("GET", f"/events/{event['id']}") == {**event, **moved}
+
+
+def test_admin_copy_makes_a_second_object_as_a_pdi_user_would(client: Client) -> None:
+    event = client.event()
+    contact = client.contact(emailAddress="ada@example.org")
+    client.ok(
+        "POST", f"/contacts/{contact['id']}/phones", json={"phoneNumber": "1", "extension": ""}
+    )
+    invited = client.ok(
+        "POST",
+        f"/events/{event['id']}/invitations",
+        json={"contactId": contact["id"], "rsvpStatus": "Yes", "attended": False},
+    )
+    writes = client.admin("GET", "stats")["writes"]
+
+    def copy(kind: str, object_id: str, **fields: Any) -> requests.Response:
+        body = {"kind": kind, "id": object_id, "fields": fields}
+        return requests.post(f"{client.url}/__admin/copy", json=body, timeout=5)
+
+    # An event copied: every field but its id, in the same calendar, listed beside it.
+    twin = copy("events", event["id"]).json()
+    assert twin["id"] != event["id"]
+    assert {**twin, "id": event["id"]} == event
+    assert [e["id"] for e in client.ok("GET", "/events")["data"]] == [event["id"], twin["id"]]
+    # A contact made twice holds the same email (the search finds both) and phone.
+    client.answers(contact_search="exact")
+    second = copy("contacts", contact["id"], firstName="Ada2").json()
+    assert (second["firstName"], second["emails"][0]["emailAddress"]) == ("Ada2", "ada@example.org")
+    assert [p["phoneNumber"] for p in second["phones"]] == ["1"]
+    params = {"email": "ada@example.org", "searchByEmail": "true"}
+    assert len(client.ok("GET", "/contacts", params=params)["data"]) == 2
+    # A contact invited twice to one event: both listed.
+    again = copy("invitations", invited["id"], rsvpStatus="Maybe").json()
+    listed = client.ok("GET", f"/events/{event['id']}/invitations")["data"]
+    assert [(i["id"], i["rsvpStatus"]) for i in listed] == [
+        (invited["id"], "Yes"),
+        (again["id"], "Maybe"),
+    ]
+    assert client.admin("GET", "stats")["writes"] == writes  # not API writes
+    assert copy("events", "AAAAAAAAAAAAAAAAAAAAAA==").status_code == 404
+    assert copy("flags", event["id"]).status_code == 400

@@ -2,8 +2,10 @@
 
 What PDI should hold comes from the sync's own code: its plan (`plan.plan_events`: approved,
 routed, not deleted; one PDI event per timeslot in the calendar its type routes to), its
-payloads (times, invitation status) and its id map (which PDI object is whose). Nothing here
-does I/O: the caller reads Mobilize (through the tap) and PDI (through the client) first.
+payloads (every field the sync writes of a location, an event, a contact and an invitation)
+and its id map (which PDI object is whose). What the sync would cancel, and live PDI objects
+beyond the one the sync keeps for each record, are in `canceled.py`. Nothing here does I/O:
+the caller reads Mobilize (through the tap) and PDI (through the client) first.
 
 A discrepancy another one explains is not listed twice: the invitations of a PDI event that is
 gone, or of a contact that is gone, come back with it.
@@ -13,13 +15,47 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from target_pdi import payloads as P
 from target_pdi import plan as plans
 from target_pdi.idmap import IdMap
-from target_pdi.plan import EventJob
+from target_pdi.plan import PERMANENT, EventJob
+from target_pdi.reconcile import canceled
+from target_pdi.reconcile.found import (
+    CANNOT,
+    CONTACT_EMAIL,
+    CONTACT_NAMES,
+    CONTACT_PHONE,
+    DELETED_LIVE,
+    EVENT_FIELDS,
+    EXTRA_EVENT,
+    EXTRA_INVITATION,
+    INVITATION_LIVE,
+    KINDS,
+    LOCATION_FIELDS,
+    MISSING_EVENT,
+    MISSING_INVITATION,
+    MOVED_LIVE,
+    REMOVED_LIVE,
+    SHARED_EMAIL,
+    STALE_ID,
+    SUPERSEDED_LIVE,
+    UNAPPROVED_LIVE,
+    WRONG_ATTENDED,
+    WRONG_CALENDAR,
+    WRONG_CONFIRMED,
+    WRONG_RSVP,
+    WRONG_TIME,
+    Checked,
+    Discrepancy,
+    Mend,
+    Result,
+    differing,
+    fields_text,
+    span,
+    when,
+)
 from target_pdi.reconcile.mobilize import MobilizeData
 from target_pdi.reconcile.pdi_state import PdiState, Row
 from target_pdi.recovery import lower_keys, row_is_canceled
@@ -29,7 +65,6 @@ from target_pdi.vocabulary import (
     contact_key,
     invitation_key,
     invitation_parts,
-    is_timeslot_key,
     mobilize_event_key,
 )
 from target_pdi.writers.invitations import invitation_id
@@ -40,96 +75,57 @@ EVENT, CONTACT, INVITATION, LOCATION = (
     PdiObject.INVITATION,
     PdiObject.LOCATION,
 )
+TIMES = ("startDateTimeUtc", "endDateTimeUtc")
+# A payload that cannot be computed (a timeslot without a start, an impossible date) is one
+# the sync dead-letters: there is nothing to compare it with.
+UNWRITABLE = (ValueError, OverflowError, OSError)
 
-# The kinds, in the order a report lists them.
-MISSING_EVENT = "timeslot without PDI event"
-WRONG_CALENDAR = "event in wrong calendar"
-WRONG_TIME = "event at wrong time"
-MISSING_INVITATION = "signup without invitation"
-WRONG_ATTENDED = "attended disagrees"
-WRONG_RSVP = "rsvpStatus disagrees"
-SHARED_EMAIL = "contacts share an email"
-DELETED_LIVE = "deleted event live in PDI"
-UNAPPROVED_LIVE = "unapproved event live in PDI"
-STALE_ID = "id map points to missing {}"
-KINDS = (
-    MISSING_EVENT,
-    WRONG_CALENDAR,
-    WRONG_TIME,
-    MISSING_INVITATION,
-    WRONG_ATTENDED,
-    WRONG_RSVP,
-    SHARED_EMAIL,
-    DELETED_LIVE,
-    UNAPPROVED_LIVE,
-    *(STALE_ID.format(kind) for kind in ("location", "event", "contact", "invitation")),
-)
-
-CANNOT = "cannot: "
-
-
-@dataclass(frozen=True)
-class Mend:
-    """How --fix mends one discrepancy: id-map entries to correct, then records to run through
-    the sync's engine (whose writers then write what PDI lacks). Keys are (object type, key)."""
-
-    forget: tuple[tuple[str, str], ...] = ()  # content hash forgotten: the writer writes again
-    drop: tuple[tuple[str, str], ...] = ()  # the entry removed: its PDI object is gone for good
-    revive: tuple[str, ...] = ()  # event keys canceled in the map but live in PDI: cancel again
-    calendar: tuple[tuple[str, str], ...] = ()  # event key, the calendar PDI really has it in
-    tombstones: tuple[str, ...] = ()  # timeslot keys never to be made again
-    events: tuple[int, ...] = ()
-    deleted_events: tuple[int, ...] = ()
-    people: tuple[int, ...] = ()
-    attendances: tuple[int, ...] = ()
+__all__ = [
+    "CANNOT",
+    "CONTACT_EMAIL",
+    "CONTACT_NAMES",
+    "CONTACT_PHONE",
+    "DELETED_LIVE",
+    "EVENT_FIELDS",
+    "EXTRA_EVENT",
+    "EXTRA_INVITATION",
+    "INVITATION_LIVE",
+    "KINDS",
+    "LOCATION_FIELDS",
+    "MISSING_EVENT",
+    "MISSING_INVITATION",
+    "MOVED_LIVE",
+    "REMOVED_LIVE",
+    "SHARED_EMAIL",
+    "STALE_ID",
+    "SUPERSEDED_LIVE",
+    "UNAPPROVED_LIVE",
+    "WRONG_ATTENDED",
+    "WRONG_CALENDAR",
+    "WRONG_CONFIRMED",
+    "WRONG_RSVP",
+    "WRONG_TIME",
+    "Checked",
+    "Comparison",
+    "Discrepancy",
+    "Mend",
+    "Result",
+    "compare",
+    "span",
+    "when",
+]
 
 
-@dataclass(frozen=True)
-class Discrepancy:
-    kind: str
-    mobilize_key: str
-    pdi_id: str
-    expected: str
-    found: str
-    fix: str  # what --fix does, or "cannot: why"
-    mend: Mend | None = None  # None: --fix cannot mend it
-
-    def row(self) -> dict[str, str]:
-        return {
-            "kind": self.kind,
-            "mobilize_key": self.mobilize_key,
-            "pdi_id": self.pdi_id,
-            "expected": self.expected,
-            "found": self.found,
-            "fix": self.fix,
-        }
-
-
-@dataclass
-class Checked:
-    """What was compared, for the report's last line."""
-
-    timeslots: int = 0
-    signups: int = 0
-    contacts: int = 0
-    dead_lettered: int = 0  # records the sync already keeps as dead letters: not compared
-
-
-@dataclass
-class Result:
-    found: list[Discrepancy] = field(default_factory=list)
-    checked: Checked = field(default_factory=Checked)
-
-
-def when(value: Any) -> str:
-    parsed = value if isinstance(value, datetime) else P.parse_pdi_datetime(value)
-    return parsed.strftime("%Y-%m-%d %H:%M UTC") if parsed else "none"
-
-
-def span(start: Any, end: Any) -> str:
-    first, last = when(start), when(end)
-    same_day = first[:10] == last[:10] and first != "none"
-    return f"{first[:16]}-{last[11:16]} UTC" if same_day else f"{first} - {last}"
+def recovery_identities(payload: Mapping[str, Any], event_id: int | None) -> tuple[str, ...]:
+    """What the sync's recovery finds the PDI event of this payload by, in its order
+    (`recovery.PdiEvents.claim_made`): the payload's identity, the Mobilize event a website
+    names, its name and end. So an event Mobilize left without a page is found too."""
+    found = (
+        P.event_identity(payload),
+        mobilize_event_key(event_id) if event_id is not None else None,
+        P.unsited_identity(payload),
+    )
+    return tuple(dict.fromkeys(i for i in found if i is not None))
 
 
 @dataclass
@@ -138,6 +134,20 @@ class LiveSlot:
 
     job: EventJob
     pdi_id: str
+
+
+@dataclass
+class MissingSlot:
+    """A timeslot whose PDI event the sync must make (again): listed once its signups are
+    known, since --fix brings them with it."""
+
+    job: EventJob
+    pdi_id: str
+    expected: str
+    found: str
+    fix: str
+    mend: Mend
+    signups: list[tuple[int, int | None]] = field(default_factory=list)
 
 
 class Comparison:
@@ -158,21 +168,31 @@ class Comparison:
         self.dead_letters = set(dead_letters)
         self.result = Result()
         self.live: dict[int, LiveSlot] = {}  # timeslot id -> its live PDI event
+        self.missing: dict[int, MissingSlot] = {}  # timeslot id -> the event to make
         self.jobs: dict[str, EventJob] = {}  # timeslot key -> job, of every expected event
+        # PDI events the sync keeps for a timeslot (or would adopt for one).
+        self.claimed: set[str] = set()
         # PDI contact id -> the signups to write again once it is made again.
         self.contact_signups: dict[str, list[tuple[int, int | None]]] = {}
         self.checked_invitations: set[str] = set()
-        self._by_site: dict[str, list[tuple[str, Row]]] = {}
+        # Timeslot key -> what the sync's recovery finds its PDI event by.
+        self.identities: dict[str, tuple[str, ...]] = {}
+        # PDI events by identity: the Mobilize event their website names, or without a website
+        # their name and end (`payloads.event_identity`).
+        self.by_identity: dict[str, list[tuple[str, Row]]] = {}
         for pdi_id, row in pdi.events.items():
-            site = P.site_key(lower_keys(row).get("website"))
-            if site is not None:
-                self._by_site.setdefault(site, []).append((pdi_id, row))
+            identity = P.event_identity(row)
+            if identity is not None:
+                self.by_identity.setdefault(identity, []).append((pdi_id, row))
 
     def run(self) -> Result:
         self.events()
         self.signups()
+        self.missing_events()
+        self.locations()
+        self.contacts()
         self.shared_emails()
-        self.deleted_and_unapproved()
+        canceled.check(self)
         self.stale_ids()
         order = {kind: n for n, kind in enumerate(KINDS)}
         self.result.found.sort(key=lambda d: (order.get(d.kind, len(order)), d.mobilize_key))
@@ -193,74 +213,134 @@ class Comparison:
         }
         plan = plans.plan_events(live, self.idmap, self.router, self.approval_statuses)
         for job in plan.jobs:
+            if plans.canceled_reason(self.idmap.get(EVENT, job.key)) in PERMANENT:
+                continue  # canceled for good, whatever Mobilize lists: checked as canceled
+            try:
+                want = P.event_payload(job.event, job.timeslot, self.location_id(job.event))
+            except UNWRITABLE:
+                continue  # the sync dead-letters it
             self.jobs[job.key] = job
+            self.identities[job.key] = recovery_identities(want, job.event_id)
             self.result.checked.timeslots += 1
-            self.event(job)
+            self.event(job, want)
 
-    def event(self, job: EventJob) -> None:
+    def location_id(self, event: Mapping[str, Any]) -> str:
+        """The PDI location the sync points this event at ("" when it has none in PDI yet)."""
+        entry = self.idmap.get(LOCATION, P.location_key(event))
+        return entry.pdi_id if entry is not None and entry.pdi_id in self.pdi.locations else ""
+
+    def event(self, job: EventJob, want: dict[str, Any]) -> None:
         ts_id = P.mobilize_id(job.timeslot.get("id"))
         assert ts_id is not None
         assert job.event_id is not None
-        key = f"timeslot:{ts_id}"
-        want = P.event_payload(job.event, job.timeslot, "")
         calendar = self.calendar_name(job.calendar_id)
         expected = f"{calendar}, {span(want['startDateTimeUtc'], want['endDateTimeUtc'])}"
-        rerun = Mend(events=(job.event_id,))
         entry = self.idmap.get(EVENT, job.key)
+        rerun = Mend(events=(job.event_id,))
         if entry is None:
             pdi_id, row = self.recoverable(job)
             if row is None:
-                self.add(MISSING_EVENT, key, "", expected, "none", "created by the sync", rerun)
+                self.missing[ts_id] = MissingSlot(
+                    job, "", expected, "none", "created by the sync", rerun
+                )
                 return
         else:
             pdi_id, row = entry.pdi_id, self.pdi.events.get(entry.pdi_id)
+            rerun = Mend(forget=((EVENT, job.key),)) | rerun
             if row is None:
-                found = "gone from PDI (the id map names it)"
-                mend = Mend(forget=((EVENT, job.key),), events=(job.event_id,))
-                fix = "made again by the sync, with its invitations"
-                self.add(MISSING_EVENT, key, pdi_id, expected, found, fix, mend)
+                found, fix = "gone from PDI (the id map names it)", "made again by the sync"
+                self.missing[ts_id] = MissingSlot(job, pdi_id, expected, found, fix, rerun)
                 return
             if row_is_canceled(row) or plans.canceled_reason(entry) is not None:
                 found = f"canceled: {lower_keys(row).get('name')}"
-                mend = Mend(forget=((EVENT, job.key),), events=(job.event_id,))
                 fix = "made live again by the sync"
-                self.add(MISSING_EVENT, key, pdi_id, expected, found, fix, mend)
+                self.claimed.add(pdi_id)
+                self.missing[ts_id] = MissingSlot(job, pdi_id, expected, found, fix, rerun)
                 return
+        self.claimed.add(pdi_id)
+        self.live[ts_id] = LiveSlot(job, pdi_id)
+        key = f"timeslot:{ts_id}"
         low = lower_keys(row)
         has_calendar = str(low.get("calendarid") or "")
         if has_calendar and has_calendar != job.calendar_id:
+            # The move makes it anew with every field: nothing else of it to list.
             fix = "moved by the sync: made in its calendar with its invitations, this one canceled"
             mend = Mend(calendar=((job.key, has_calendar),), events=(job.event_id,))
             found = self.calendar_name(has_calendar)
             self.add(WRONG_CALENDAR, key, pdi_id, calendar, found, fix, mend)
-        starts = (
-            P.parse_pdi_datetime(low.get("startdatetimeutc")),
-            P.parse_pdi_datetime(want["startDateTimeUtc"]),
-        )
-        ends = (
-            P.parse_pdi_datetime(low.get("enddatetimeutc")),
-            P.parse_pdi_datetime(want["endDateTimeUtc"]),
-        )
-        if starts[0] != starts[1] or ends[0] != ends[1]:
-            mend = Mend(forget=((EVENT, job.key),), events=(job.event_id,))
+            return
+        if differing(row, want, TIMES):
             found = span(low.get("startdatetimeutc"), low.get("enddatetimeutc"))
             want_span = span(want["startDateTimeUtc"], want["endDateTimeUtc"])
-            self.add(WRONG_TIME, key, pdi_id, want_span, found, "rewritten by the sync", mend)
-        self.live[ts_id] = LiveSlot(job, pdi_id)
+            self.add(WRONG_TIME, key, pdi_id, want_span, found, "rewritten by the sync", rerun)
+        names = [n for n in want if n not in TIMES and (n != "locationId" or want[n])]
+        wrong = differing(row, want, names)
+        if wrong:
+            self.add(
+                EVENT_FIELDS,
+                key,
+                pdi_id,
+                fields_text(wrong, want),
+                fields_text(wrong, row),
+                "rewritten by the sync",
+                rerun,
+            )
 
     def recoverable(self, job: EventJob) -> tuple[str, Row | None]:
         """The live PDI event the sync's recovery would adopt for a timeslot the id map does
-        not know (its website names the Mobilize event, same start)."""
-        site = P.site_key(P.event_payload_website(job.event))
+        not know (found as `recovery_identities` says, same start): the first PDI lists."""
         start = job.start
-        for pdi_id, row in self._by_site.get(site or "", []):
-            row_start = P.parse_pdi_datetime(lower_keys(row).get("startdatetimeutc"))
-            owned = self.idmap.owns(EVENT, pdi_id)
-            if owned or row_is_canceled(row) or row_start is None or start is None:
-                continue
-            if int(row_start.timestamp()) == start:
-                return pdi_id, row
+        for identity in self.identities[job.key]:
+            for pdi_id, row in self.by_identity.get(identity, []):
+                row_start = P.parse_pdi_datetime(lower_keys(row).get("startdatetimeutc"))
+                owned = self.idmap.owns(EVENT, pdi_id) or pdi_id in self.claimed
+                if owned or row_is_canceled(row) or row_start is None or start is None:
+                    continue
+                if int(row_start.timestamp()) == start:
+                    return pdi_id, row
         return "", None
+
+    def missing_events(self) -> None:
+        """Each timeslot whose event the sync makes (again), with its signups: --fix runs them
+        through the sync with the event, so its invitations are made with it, on whichever
+        contacts the sync then has."""
+        for ts_id, slot in sorted(self.missing.items()):
+            attendances = tuple(sorted({a for a, _ in slot.signups}))
+            people = tuple(sorted({p for _, p in slot.signups if p in self.mobilize.people}))
+            mend = slot.mend | Mend(attendances=attendances, people=people)
+            fix = slot.fix + (f", with {len(attendances)} invitation(s)" if attendances else "")
+            key = f"timeslot:{ts_id}"
+            self.add(MISSING_EVENT, key, slot.pdi_id, slot.expected, slot.found, fix, mend)
+
+    # --- locations -----------------------------------------------------------------------------
+
+    def locations(self) -> None:
+        """Every location the expected events use, as the most recently modified of them has
+        it (as the sync writes it)."""
+        users: dict[str, list[EventJob]] = {}
+        for job in self.jobs.values():
+            users.setdefault(P.location_key(job.event), []).append(job)
+        for key, jobs in sorted(users.items()):
+            entry = self.idmap.get(LOCATION, key)
+            row = self.pdi.locations.get(entry.pdi_id) if entry is not None else None
+            if entry is None or row is None:
+                continue  # made with its events, or listed as missing
+            self.result.checked.locations += 1
+            latest = max(jobs, key=lambda j: plans.modified(j.event))
+            want = P.location_payload(latest.event)
+            wrong = differing(row, want, want)
+            if wrong:
+                events = tuple(sorted({j.event_id for j in jobs if j.event_id is not None}))
+                mend = Mend(forget=((LOCATION, key),), events=events)
+                self.add(
+                    LOCATION_FIELDS,
+                    key,
+                    entry.pdi_id,
+                    fields_text(wrong, want),
+                    fields_text(wrong, row),
+                    "rewritten by the sync",
+                    mend,
+                )
 
     # --- signups -------------------------------------------------------------------------------
 
@@ -271,7 +351,7 @@ class Comparison:
         for att_id, att in self.mobilize.attendances.items():
             timeslot = plans.as_map(att.get("timeslot"))
             ts_id = P.mobilize_id(att.get("timeslot_id") or timeslot.get("id"))
-            if ts_id not in self.live:
+            if ts_id not in self.live and ts_id not in self.missing:
                 continue
             assert ts_id is not None
             person_id, person = plans.attendance_person(att, self.mobilize.people)
@@ -289,7 +369,14 @@ class Comparison:
                 latest[(ts_id, email)] = (order, att_id, person_id, att)
         for (ts_id, email), (_, att_id, person_id, att) in sorted(latest.items()):
             self.result.checked.signups += 1
-            self.signup(self.live[ts_id], email, att_id, person_id, att)
+            contact_id, gone = self.contact_for(email)
+            if gone:
+                assert contact_id is not None
+                self.contact_signups.setdefault(contact_id, []).append((att_id, person_id))
+            if ts_id in self.missing:
+                self.missing[ts_id].signups.append((att_id, person_id))
+            elif not gone:
+                self.signup(self.live[ts_id], email, att_id, person_id, att, contact_id)
 
     def contact_for(self, email: str) -> tuple[str | None, bool]:
         """(the PDI contact the sync writes this email's invitations to, whether it is gone)."""
@@ -306,78 +393,125 @@ class Comparison:
         att_id: int,
         person_id: int | None,
         att: Mapping[str, Any],
+        contact_id: str | None,
     ) -> None:
         key = f"attendance:{att_id}"
         people = (person_id,) if person_id in self.mobilize.people else ()
         assert person_id is None or isinstance(person_id, int)
-        contact_id, gone = self.contact_for(email)
-        if gone:
-            assert contact_id is not None
-            self.contact_signups.setdefault(contact_id, []).append((att_id, person_id))
-            return  # listed once, as the contact the id map points to
         rerun = Mend(attendances=(att_id,), people=tuple(p for p in people if p is not None))
         if contact_id is None:
             want = P.invitation_payload(att, "")
             expected = f"{email}: {want['rsvpStatus']}"
-            self.add(
-                MISSING_INVITATION,
-                key,
-                slot.pdi_id,
-                expected,
-                "no PDI contact",
-                "invited by the sync",
-                rerun,
-            )
+            found, fix = "no PDI contact", "invited by the sync"
+            self.add(MISSING_INVITATION, key, slot.pdi_id, expected, found, fix, rerun)
             return
         inv_key = invitation_key(slot.pdi_id, contact_id)
         self.checked_invitations.add(inv_key)
         want = P.invitation_payload(att, contact_id)
         rows = self.pdi.invitations.get(slot.pdi_id, {}).get(contact_id, [])
         entry = self.idmap.get(INVITATION, inv_key)
-        forget = ((INVITATION, inv_key),) if entry is not None else ()
-        mend = Mend(forget=forget, attendances=rerun.attendances, people=rerun.people)
-        if not rows:
-            expected = f"{email}: {want['rsvpStatus']}"
-            self.add(
-                MISSING_INVITATION, key, slot.pdi_id, expected, "none", "invited by the sync", mend
-            )
-            return
-        # PDI may hold two (a retry it accepted twice): the one the id map names decides.
         known = entry.pdi_id if entry is not None else None
-        row = next((r for r in rows if invitation_id(r) == known), rows[0])
-        low = lower_keys(row)
+        row = next((r for r in rows if invitation_id(r) == known), rows[0] if rows else None)
+        if entry is not None and row is not None and invitation_id(row) != known:
+            # The id map names an invitation PDI lost, but PDI lists another one of this
+            # contact: forgotten, so that the sync finds that one instead of inviting again.
+            mend = Mend(drop=((INVITATION, inv_key),)) | rerun
+        elif entry is not None:
+            mend = Mend(forget=((INVITATION, inv_key),)) | rerun
+        else:
+            mend = rerun
+        if row is None:
+            expected = f"{email}: {want['rsvpStatus']}"
+            fix = "invited by the sync"
+            self.add(MISSING_INVITATION, key, slot.pdi_id, expected, "none", fix, mend)
+            return
         inv_id = invitation_id(row)
-        attended = low.get("attended") is True or str(low.get("attended")).lower() == "true"
-        if attended != want["attended"]:
-            self.add(
-                WRONG_ATTENDED,
-                key,
-                inv_id,
-                f"{email}: {str(want['attended']).lower()}",
-                f"{str(attended).lower()}",
-                "rewritten by the sync",
-                mend,
-            )
-        status = str(low.get("rsvpstatus") or "")
-        if status != want["rsvpStatus"]:
-            self.add(
-                WRONG_RSVP,
-                key,
-                inv_id,
-                f"{email}: {want['rsvpStatus']}",
-                status or "(empty)",
-                "rewritten by the sync",
-                mend,
-            )
+        for other in rows:
+            if other is not row:
+                fix = (
+                    f"{CANNOT}PDI's API deletes no invitation: delete this one in PDI; the "
+                    f"sync writes to {inv_id}"
+                )
+                found = f"{len(rows)} invitations of its contact"
+                self.add(EXTRA_INVITATION, key, invitation_id(other), f"{email}: one", found, fix)
+        self.compare_invitation(key, inv_id, email, lower_keys(row), want, mend)
+
+    def compare_invitation(
+        self,
+        key: str,
+        inv_id: str,
+        email: str,
+        low: Mapping[str, Any],
+        want: Mapping[str, Any],
+        mend: Mend,
+    ) -> None:
+        fix = "rewritten by the sync"
+        for kind, name in (
+            (WRONG_ATTENDED, "attended"),
+            (WRONG_RSVP, "rsvpStatus"),
+            (WRONG_CONFIRMED, "isConfirmed"),
+        ):
+            if P.same_content(low, {name: want[name]}):
+                continue
+            value = low.get(name.lower())
+            shown = str(value).lower() if isinstance(value, bool) else str(value or "(empty)")
+            wanted = want[name]
+            wanted_text = str(wanted).lower() if isinstance(wanted, bool) else str(wanted)
+            self.add(kind, key, inv_id, f"{email}: {wanted_text}", shown, fix, mend)
 
     # --- contacts ------------------------------------------------------------------------------
+
+    def contacts(self) -> None:
+        """Each contact the sync keeps for an email: it holds that email, the names of the most
+        recently modified person with it (the sync's payload), and that person's phone."""
+        self.result.checked.contacts = len(self.pdi.contacts)
+        people: dict[str, tuple[int, Mapping[str, Any]]] = {}
+        for person_id, person in self.mobilize.people.items():
+            email = P.person_email(person)
+            if email is None or ("people", str(person_id)) in self.dead_letters:
+                continue
+            if email not in people or plans.modified(person) >= plans.modified(people[email][1]):
+                people[email] = (person_id, person)
+        for email, (person_id, person) in sorted(people.items()):
+            key = contact_key(email)
+            entry = self.idmap.get(CONTACT, key)
+            if entry is None or entry.pdi_id not in self.pdi.contacts:
+                continue  # not synced (no signup written), or listed as missing
+            self.contact(key, entry.pdi_id, email, person_id, person)
+
+    def contact(
+        self, key: str, contact_id: str, email: str, person_id: int, person: Mapping[str, Any]
+    ) -> None:
+        row = self.pdi.contact_rows.get(contact_id, {})
+        held = self.pdi.contacts[contact_id]
+        if email not in held:
+            found = f"{len(held)} other email(s)" if held else "no email"
+            fix = "added by the sync (its other emails kept)"
+            mend = Mend(emails=((contact_id, email),))
+            self.add(CONTACT_EMAIL, key, contact_id, "its email", found, fix, mend)
+        names = P.contact_payload(person)
+        wrong = differing(row, names, ("firstName", "lastName"))
+        if wrong:
+            # Names are personal data: the report says which differ, never what they are.
+            found = ", ".join(wrong) + " changed in PDI"
+            mend = Mend(forget=((CONTACT, key),), people=(person_id,))
+            fix = "renamed by the sync"
+            self.add(CONTACT_NAMES, key, contact_id, "as in Mobilize", found, fix, mend)
+        phone = P.person_phone(person)
+        phones = lower_keys(row).get("phones")
+        if phone and isinstance(phones, list):
+            held_phones = {digits(lower_keys(p).get("phonenumber")) for p in phones if p}
+            if digits(phone) not in held_phones:
+                found = f"{len(held_phones)} other phone(s)" if held_phones else "no phone"
+                mend = Mend(phones=((contact_id, phone),))
+                fix = "added by the sync (its other phones kept)"
+                self.add(CONTACT_PHONE, key, contact_id, "the person's phone", found, fix, mend)
 
     def shared_emails(self) -> None:
         holders: dict[str, list[str]] = {}
         for contact_id, emails in self.pdi.contacts.items():
             for email in emails:
                 holders.setdefault(email, []).append(contact_id)
-        self.result.checked.contacts = len(self.pdi.contacts)
         for email, ids in sorted(holders.items()):
             if len(ids) < 2:
                 continue
@@ -391,48 +525,6 @@ class Comparison:
             self.add(
                 SHARED_EMAIL, contact_key(email), " ".join(sorted(ids)), "one contact", found, fix
             )
-
-    # --- events Mobilize no longer wants live --------------------------------------------------
-
-    def deleted_and_unapproved(self) -> None:
-        for event_id in sorted(self.mobilize.deleted_events):
-            self.not_live(
-                event_id, DELETED_LIVE, "deleted in Mobilize", Mend(deleted_events=(event_id,))
-            )
-        for event_id, event in sorted(self.mobilize.events.items()):
-            if event_id in self.mobilize.deleted_events:
-                continue
-            if plans.is_approved(event, self.approval_statuses):
-                continue
-            status = str(event.get("approval_status") or "").upper()
-            self.not_live(
-                event_id, UNAPPROVED_LIVE, f"{status} in Mobilize", Mend(events=(event_id,))
-            )
-
-    def not_live(self, event_id: int, kind: str, why: str, rerun: Mend) -> None:
-        known = {
-            entry.pdi_id: key for key, entry in self.idmap.keys_for_mobilize_id(EVENT, event_id)
-        }
-        named = {pdi_id for pdi_id, _ in self._by_site.get(mobilize_event_key(event_id), [])}
-        for pdi_id in sorted(set(known) | named):
-            row = self.pdi.events.get(pdi_id)
-            if row is None or row_is_canceled(row):
-                continue
-            found = f"live: {lower_keys(row).get('name')}"
-            expected = f"canceled ({why})"
-            key = known.get(pdi_id)
-            if key is not None:
-                mend = Mend(revive=(key,), events=rerun.events, deleted_events=rerun.deleted_events)
-                fix = "canceled again by the sync"
-            elif not known:
-                mend, fix = rerun, "canceled by the sync (found by its website)"
-            else:
-                mend = None
-                fix = (
-                    f"{CANNOT}the id map knows other PDI events of this event but not this "
-                    "one: cancel it in PDI"
-                )
-            self.add(kind, f"event:{event_id}", pdi_id, expected, found, fix, mend)
 
     # --- id map entries whose PDI object is gone -----------------------------------------------
 
@@ -493,7 +585,7 @@ class Comparison:
             if key in self.jobs or entry.pdi_id in self.pdi.events:
                 continue
             reason = plans.canceled_reason(entry)
-            tombstones = (key,) if is_timeslot_key(key) and reason in plans.PERMANENT else ()
+            tombstones = (key,) if key.startswith("ts:") and reason in PERMANENT else ()
             mend = Mend(drop=((EVENT, key),), tombstones=tombstones)
             what = f"a PDI event ({'canceled: ' + reason if reason else 'live'})"
             self.add(STALE_ID.format("event"), key, entry.pdi_id, what, "none", "forgotten", mend)
@@ -517,6 +609,11 @@ class Comparison:
                 "forgotten",
                 mend,
             )
+
+
+def digits(number: Any) -> str:
+    """A phone number as the sync matches it: its digits only."""
+    return "".join(ch for ch in str(number or "") if ch.isdigit())
 
 
 def compare(

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from target_pdi.reconcile.compare import CANNOT, KINDS, Checked, Discrepancy
+from target_pdi.reconcile.found import CANNOT, KINDS, Checked, Discrepancy
 
 COLUMNS = ("kind", "mobilize_key", "pdi_id", "expected", "found", "fix")
 HEADINGS = ("KIND", "MOBILIZE", "PDI ID", "EXPECTED", "FOUND", "FIX")
@@ -39,8 +39,8 @@ def without_emails(text: str) -> str:
 
 def table(found: Sequence[Discrepancy], checked: Checked, csv_path: str = "") -> list[str]:
     compared = (
-        f"{checked.timeslots} timeslots, {checked.signups} signups and "
-        f"{checked.contacts} PDI contacts compared"
+        f"{checked.timeslots} timeslots, {checked.signups} signups, "
+        f"{checked.contacts} PDI contacts and {checked.locations} locations compared"
     )
     if checked.dead_lettered:
         compared += f"; {checked.dead_lettered} signups left out: in the dead letters"

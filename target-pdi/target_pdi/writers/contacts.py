@@ -12,7 +12,7 @@ from target_pdi import payloads as P
 from target_pdi.client import object_id
 from target_pdi.errors import RecordRejected
 from target_pdi.idmap import Entry
-from target_pdi.recovery import ContactFinder, lower_keys
+from target_pdi.recovery import ContactFinder, lower_keys, row_emails
 from target_pdi.vocabulary import Outcome, PdiObject, contact_key
 from target_pdi.work import Shared
 from target_pdi.writers.base import Item, Row, Writer
@@ -108,11 +108,12 @@ class ContactWriter(Writer[ContactItem]):
         if shown is not None and matching_phone(shown, number) is None:
             self._add_phone(contact_id, number)
 
-    def _add_phone(self, contact_id: str, number: str | None) -> None:
+    def _add_phone(self, contact_id: str, number: str | None) -> bool:
+        """Whether PDI took the phone."""
         # Added to a contact the sync makes or finds without it, never on a change: PDI has no
         # known phone list or update endpoint, so adding on every change would pile them up.
         if not number:
-            return
+            return False
         try:
             self.client.create(
                 f"/contacts/{contact_id}/phones",
@@ -126,6 +127,40 @@ class ContactWriter(Writer[ContactItem]):
                 contact_id,
                 exc.http_status,
             )
+            return False
+        return True
+
+    # --- what reconcile --fix gives back to a contact a PDI user changed ---------------------
+
+    def ensure_email(self, contact_id: str, email: str) -> bool:
+        """Add the email the sync matches this contact by, unless it holds it (its other
+        emails are left as they are); True when added."""
+        if self._holding_email(contact_id, email) is not None:
+            return False
+        self.client.create(
+            f"/contacts/{contact_id}/emails",
+            {"emailAddress": email, "isPrimary": False},
+            lambda: self._holding_email(contact_id, email),
+        )
+        self.finder.forget(contact_id)
+        self.count(Outcome.UPDATED)
+        return True
+
+    def ensure_phone(self, contact_id: str, number: str) -> bool:
+        """Add the person's phone unless the contact holds it; True when PDI took it."""
+        if self._find_phone(contact_id, number) is not None or not self._add_phone(
+            contact_id, number
+        ):
+            return False
+        self.finder.forget(contact_id)
+        self.count(Outcome.UPDATED)
+        return True
+
+    def _holding_email(self, contact_id: str, email: str) -> Row | None:
+        contact = self.finder.read(contact_id, fresh=True)
+        if contact is None:
+            raise RecordRejected(f"contact {contact_id} is not in PDI", http_status=404)
+        return contact if email in row_emails(contact) else None
 
     def _find_phone(self, contact_id: str, number: str) -> Row | None:
         contact = self.finder.read(contact_id, fresh=True)
