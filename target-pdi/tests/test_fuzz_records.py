@@ -317,8 +317,21 @@ class Captured(logging.Handler):
         self.records.append(record)
 
 
+def drop_closed_handlers() -> None:
+    """Other tests in this process (the tap's, say) leave handlers on streams pytest has closed
+    since: each line the target logs would then print logging's own '--- Logging error ---'
+    traceback to stderr, which is no fault of the target's and would fail check_run."""
+    loggers = [logging.getLogger(), *logging.root.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in list(getattr(logger, "handlers", [])):
+            stream = getattr(handler, "stream", None)
+            if getattr(stream, "closed", False):
+                logger.removeHandler(handler)
+
+
 @contextlib.contextmanager
 def captured_logs() -> Iterator[Captured]:
+    drop_closed_handlers()
     handler = Captured()
     root = logging.getLogger()
     root.addHandler(handler)
