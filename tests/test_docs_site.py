@@ -60,3 +60,17 @@ def test_every_anchor_names_a_heading_as_github_spells_it() -> None:
         and target.split("#")[1] not in github_anchors(page.parent / target.split("#")[0])
     ]
     assert broken == []
+
+
+def first_bash_block(text: str, after: str) -> str:
+    section = text[text.index(after) :]
+    return section.split("```bash\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_runs_it_for_real_as_the_page_does() -> None:
+    """README.md's ten lines are a copy of the first steps of docs/running-for-real.md (whose
+    credential check tests/reliability/test_credentials.py runs as written)."""
+    readme = first_bash_block((ROOT / "README.md").read_text(encoding="utf-8"), "## Run it")
+    page = (DOCS / "running-for-real.md").read_text(encoding="utf-8")
+    assert readme == first_bash_block(page, "## First steps")
+    assert len(readme.splitlines()) <= 10
