@@ -396,7 +396,7 @@ def _reword_fields(file: str, data: Any, error: jsonschema.ValidationError) -> l
         ]
     stream = str(path[0])
     if len(path) == 1 and error.validator == "additionalProperties":
-        allowed = _feedable(stream)
+        allowed = feedable_fields(stream)
         return [
             _pdi_field_problem(file, _line_of(data, [stream, key]), stream, key)
             for key in _unexpected_keys(data, path, allowed)
@@ -555,7 +555,7 @@ def parse_fields(text: str, file: str = "fields.yml") -> FieldMapping:
     mapping = FieldMapping(file=file)
     for stream in STREAM_FEEDS:
         for pdi_field, expr, line in _entries(data, stream):
-            if pdi_field not in _feedable(stream) or not expr.strip():
+            if pdi_field not in feedable_fields(stream) or not expr.strip():
                 continue  # the schema check said why
             problems.extend(_expression_problems(file, line, stream, expr))
             mapping.streams.setdefault(stream, {})[pdi_field] = expr
@@ -564,7 +564,7 @@ def parse_fields(text: str, file: str = "fields.yml") -> FieldMapping:
     return mapping
 
 
-def _feedable(stream: str) -> list[str]:
+def feedable_fields(stream: str) -> list[str]:
     """The PDI fields ("Event.name") the Mobilize ``stream`` may feed."""
     return [f"{obj.label}.{name}" for obj in STREAM_FEEDS[stream] for name in PDI_FIELDS[obj]]
 
@@ -574,14 +574,14 @@ def _pdi_field_problem(file: str, line: int | None, stream: str, pdi_field: str)
     label, _, name = pdi_field.partition(".")
     obj = _MAPPABLE_BY_LABEL.get(label)
     if obj is None:
-        suggestion = _suggest(pdi_field, _feedable(stream))
+        suggestion = _suggest(pdi_field, feedable_fields(stream))
         return Problem(
             file,
             line,
             f"unknown PDI field {pdi_field!r}",
             f"did you mean {suggestion!r}?"
             if suggestion
-            else f"{stream} can feed: {', '.join(_feedable(stream))}",
+            else f"{stream} can feed: {', '.join(feedable_fields(stream))}",
         )
     if obj not in STREAM_FEEDS[stream]:
         feeders = [s for s, objects in STREAM_FEEDS.items() if obj in objects]

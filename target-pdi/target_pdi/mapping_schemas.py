@@ -29,6 +29,7 @@ from target_pdi.mapping_files import (
     PDI_FIELDS,
     STREAM_FEEDS,
     STREAM_FIELDS,
+    feedable_fields,
 )
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
@@ -37,6 +38,9 @@ ENUM_SHAPE = "^[A-Z][A-Z0-9_]*$"
 # A value with something to read: blank strings are mistakes, never meant.
 NOT_BLANK = r"\S"
 IDENTIFIER = "[A-Za-z_][A-Za-z0-9_]*"
+NOT_AN_EVENT_TYPE = (
+    "not an event type: write an API enum such as CANVASS or a label such as Phone Bank"
+)
 
 
 def _any_case(label: str) -> str:
@@ -65,7 +69,7 @@ def calendars_schema() -> dict[str, Any]:
         "description": "Which PDI calendar each Mobilize event type goes to.",
         "type": "object",
         "additionalProperties": False,
-        "errorMessage": "the keys are default_calendar and event_types",
+        "errorMessage": "a mapping with the keys default_calendar and event_types",
         "properties": {
             "default_calendar": {
                 "description": "The PDI calendar (name or id) for event types not listed "
@@ -80,9 +84,13 @@ def calendars_schema() -> dict[str, Any]:
                 "properties": event_types,
                 "additionalProperties": {"$ref": "#/definitions/calendar"},
                 "propertyNames": {
-                    "anyOf": [{"pattern": ENUM_SHAPE}, {"pattern": rf"^\s*(?:{labels})\s*$"}],
-                    "errorMessage": "an event type is an API enum such as CANVASS or a label "
-                    "such as Phone Bank",
+                    "anyOf": [
+                        {"pattern": ENUM_SHAPE, "patternErrorMessage": NOT_AN_EVENT_TYPE},
+                        {
+                            "pattern": rf"^\s*(?:{labels})\s*$",
+                            "patternErrorMessage": NOT_AN_EVENT_TYPE,
+                        },
+                    ]
                 },
             },
         },
@@ -92,7 +100,7 @@ def calendars_schema() -> dict[str, Any]:
                 "already exist in PDI.",
                 "type": ["string", "integer"],
                 "pattern": NOT_BLANK,
-                "errorMessage": "one PDI calendar name or id",
+                "errorMessage": "one PDI calendar name or id (not a list, not empty)",
             }
         },
     }
@@ -106,6 +114,7 @@ def fields_schema() -> dict[str, Any]:
             "description": f"PDI field -> expression over a Mobilize {stream} record.",
             "type": ["object", "null"],
             "additionalProperties": False,
+            "errorMessage": f"{stream} can feed: {', '.join(feedable_fields(stream))}",
             "properties": {
                 f"{obj.label}.{name}": {
                     "$ref": f"#/definitions/{stream}_expression",
@@ -123,14 +132,17 @@ def fields_schema() -> dict[str, Any]:
             f"{EXAMPLE_FIELD[stream]}) or a singer-sdk stream-map expression "
             "over it; quote it if it holds ':'.",
             "anyOf": [
-                {"enum": sorted(STREAM_FIELDS[stream])},
+                {
+                    "enum": sorted(STREAM_FIELDS[stream]),
+                    "errorMessage": f"not a field of the {stream} record: write one such as "
+                    f"{EXAMPLE_FIELD[stream]}, or an expression over the record in quotes",
+                },
                 {
                     "type": "string",
                     "pattern": NOT_BLANK,
                     "not": {"pattern": rf"^\s*(?!(?:{other_names})\s*$){IDENTIFIER}\s*$"},
                 },
             ],
-            "errorMessage": f"a field of the {stream} record, or an expression over it",
         }
     return {
         "$schema": DRAFT,
@@ -139,7 +151,7 @@ def fields_schema() -> dict[str, Any]:
         # Empty is fine: every PDI field keeps its built-in rule.
         "type": ["object", "null"],
         "additionalProperties": False,
-        "errorMessage": "the sections are " + ", ".join(STREAM_FEEDS),
+        "errorMessage": "a mapping with the sections " + ", ".join(STREAM_FEEDS),
         "properties": sections,
         "definitions": expressions,
     }
