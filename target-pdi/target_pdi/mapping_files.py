@@ -277,7 +277,8 @@ def _schema_problems(file: str, data: Any, name: str, reword: Reword) -> list[Pr
     validator = validator_class(schema(name))
     problems: list[Problem] = []
     for error in validator.iter_errors(data):
-        problems.extend(reword(file, data, error))
+        # Never fewer than one: whatever the editor underlines must stop the run too.
+        problems.extend(reword(file, data, error) or [Problem(file, None, error.message)])
     return problems
 
 
