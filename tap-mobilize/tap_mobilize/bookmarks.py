@@ -55,6 +55,8 @@ class IncrementalStream(RESTStream[_TToken]):
     # Mobilize documents no sort order (ids in practice), so the bookmark may only move
     # once the whole stream has been read.
     is_sorted = False
+    # Set by the paginator when a next link repeats a page: the read is incomplete.
+    cursor_repeated = False
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         self.masked_count = 0
@@ -95,6 +97,7 @@ class IncrementalStream(RESTStream[_TToken]):
         # missed by it, so the bookmark must not pass this moment (see _settle_bookmark).
         read_started = self.now()
         bookmark = self.prior_bookmark(context)
+        self.cursor_repeated = False
         # id -> highest replication value emitted: pages can shift while rows change,
         # so the same row may come twice; only a newer version is worth re-emitting.
         seen: dict[t.Any, t.Any] = {}
@@ -103,9 +106,13 @@ class IncrementalStream(RESTStream[_TToken]):
                 return
             if self.is_new_version(record, seen):
                 yield record
+        cut_short = self.cursor_repeated
         if not self.dry_run_limit_reached(len(seen)):
             yield from self.records_after_read(context, seen, bookmark)
-        self._settle_bookmark(context, read_started)
+        if cut_short:
+            self._keep_prior_bookmark(context)
+        else:
+            self._settle_bookmark(context, read_started)
         self.report_end_of_stream()
 
     def records_after_read(
@@ -146,6 +153,11 @@ class IncrementalStream(RESTStream[_TToken]):
         """
         limit = self.ABORT_AT_RECORD_COUNT
         return limit is not None and emitted >= limit
+
+    def _keep_prior_bookmark(self, context: Context | None) -> None:
+        """A read cut short (a next link that loops) must not move the bookmark past rows it
+        never reached: this run's progress is dropped, the prior bookmark stays."""
+        self.get_context_state(context).pop("progress_markers", None)
 
     def _settle_bookmark(self, context: Context | None, read_started: int) -> None:
         # The SDK promotes an unsorted stream's bookmark to the maximum seen *this run*.

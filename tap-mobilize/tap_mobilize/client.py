@@ -25,6 +25,7 @@ from tap_mobilize import __version__
 from tap_mobilize.bookmarks import IncrementalStream
 from tap_mobilize.errors import MobilizeFatalError, MobilizeNotFoundError
 from tap_mobilize.retries import RetryingStream
+from tap_mobilize.row_shape import RowShaper
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Auth, Context
@@ -33,16 +34,40 @@ DEFAULT_API_URL = "https://api.mobilize.us/v1"
 
 
 class MobilizeNextLinkPaginator(BaseHATEOASPaginator):
-    """Follows the envelope's absolute ``next`` URL, which already carries every parameter."""
+    """Follows the envelope's absolute ``next`` URL, which already carries every parameter.
 
-    def __init__(self, parse: Callable[[requests.Response], t.Any]) -> None:
+    A ``next`` link to a page this read already followed would page for ever (the SDK only
+    catches a link to the very page just read): the read ends there, and ``on_repeat`` is
+    told, so that the stream keeps its bookmark (rows past the loop are read next run).
+    """
+
+    def __init__(
+        self,
+        parse: Callable[[requests.Response], t.Any],
+        on_repeat: Callable[[str], None] | None = None,
+    ) -> None:
         super().__init__()
         self._parse = parse
+        self._on_repeat = on_repeat
+        self._followed: set[str] = set()
+
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        # Only the envelope's `next` ends a list: a page without rows (or with rows all of
+        # another shape) in the middle of one would otherwise end the read there, and the
+        # bookmark would settle past the rows of the pages never read.
+        return True
 
     def get_next_url(self, response: requests.Response) -> str | None:
         body = self._parse(response)
         next_url = body.get("next") if isinstance(body, dict) else None
-        return next_url if isinstance(next_url, str) and next_url else None
+        if not (isinstance(next_url, str) and next_url):
+            return None
+        if next_url in self._followed or next_url == response.request.url:
+            if self._on_repeat is not None:
+                self._on_repeat(next_url)
+            return None
+        self._followed.add(next_url)
+        return next_url
 
 
 class MobilizeStream(IncrementalStream[ParseResult], RetryingStream[ParseResult]):
@@ -56,6 +81,9 @@ class MobilizeStream(IncrementalStream[ParseResult], RetryingStream[ParseResult]
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         self._last_parsed: tuple[requests.Response, t.Any] | None = None
         super().__init__(*args, **kwargs)
+        self.shaper = RowShaper(self.name, self.schema, self.replication_key, self.logger)
+        # Set when a read ended at a next link that repeats a page (its rows are incomplete).
+        self.cursor_repeated = False
 
     # ----------------------------------------------------------------- settings
 
@@ -88,7 +116,17 @@ class MobilizeStream(IncrementalStream[ParseResult], RetryingStream[ParseResult]
     # ------------------------------------------------------------ requests/paging
 
     def get_new_paginator(self) -> MobilizeNextLinkPaginator:
-        return MobilizeNextLinkPaginator(self.response_json)
+        return MobilizeNextLinkPaginator(self.response_json, self._cursor_repeats)
+
+    def _cursor_repeats(self, next_url: str) -> None:
+        self.cursor_repeated = True
+        self.logger.warning(
+            "Stream '%s': Mobilize's next-page link for %s repeats a page already read: the "
+            "read stops there, and the stream keeps its bookmark, so the rows after it are "
+            "read again next run",
+            self.name,
+            urlparse(next_url).path,
+        )
 
     def get_http_request(self, *, page: PageContext[ParseResult]) -> HTTPRequest:
         token = page.next_page_token
@@ -184,9 +222,9 @@ class MobilizeStream(IncrementalStream[ParseResult], RetryingStream[ParseResult]
         body = self.response_json(response)
         data = body.get("data") if isinstance(body, dict) else None
         if isinstance(data, list):
-            yield from (row for row in data if isinstance(row, dict))
+            yield from (self.shaper.shape(row) for row in data if isinstance(row, dict))
         elif isinstance(data, dict):
-            yield data
+            yield self.shaper.shape(data)
 
     def _path_of(self, response: requests.Response) -> str:
         # Path only: the query may hold filters and the API never needs it to explain.

@@ -225,3 +225,14 @@ def test_every_incremental_stream_is_capped(mobilize, run_tap, config, fixed_now
 
     for stream in ("organization", "deleted_events", "people", "attendances"):
         assert result.bookmark(stream) == fixed_now, stream
+
+
+def test_an_empty_page_inside_a_list_does_not_end_the_read(mobilize, run_tap, config, make_event):
+    # Only `next` ends a list: stopping at the empty page would settle the bookmark at 300,
+    # past event 3 (modified 200) on the page after it, which no later run would ask for.
+    mobilize.pages[EVENTS] = [[make_event(1, 100), make_event(2, 300)], [], [make_event(3, 200)]]
+
+    result = run_tap(config, streams=["events"])
+
+    assert [r["id"] for r in result.records("events")] == [1, 2, 3]
+    assert result.bookmark("events") == 300

@@ -19,6 +19,7 @@ from typing import Any
 
 from singer_sdk.sinks import Sink
 
+from target_pdi.guarded_maps import GuardedMapper
 from target_pdi.mapping_files import Mappings
 from target_pdi.plan import Batch
 from target_pdi.runtime import Runtime
@@ -49,6 +50,9 @@ class Drain:
         self.mappings = mappings
         self.logger = logger
         self.runtime: Runtime | None = None
+        # fields_file's maps, guarded (guarded_maps.py): the records they refused, and the
+        # retry of such a record through them again.
+        self.mapper: GuardedMapper | None = None
         self.draining = False  # True while the engine writes (SIGTERM lets it finish)
         self._retry_pending = True  # earlier runs' dead letters go first, once
         self._held: dict[str, list[dict[str, Any]]] = {}
@@ -109,6 +113,7 @@ class Drain:
             deleted_events=held.get("deleted_events", []),
             people=held.get("people", []),
             attendances=held.get("attendances", []),
+            refused=self.mapper.refusals.take() if self.mapper is not None else [],
         )
         if len(batch) or self._retry_due():
             self._run(batch)
@@ -159,7 +164,7 @@ class Drain:
             stream = entry["stream"]
             if stream not in RETRIED_STREAMS or (stream, str(entry.get("key"))) in fresh:
                 continue
-            getattr(retry, stream).append(entry["record"])
+            self._add_retried(retry, stream, entry["record"])
             retried += 1
             if len(retry) >= size:
                 run_batch(runtime.engine, runtime.deadletters, retry)
@@ -169,3 +174,16 @@ class Drain:
         self.summary.dead_letters_retried += retried
         if retried:
             self.logger.info("Retried %d dead-lettered records from previous runs first", retried)
+
+    def _add_retried(self, batch: Batch, stream: str, record: dict[str, Any]) -> None:
+        """A dead letter kept before fields_file's maps ran (one of them raised on it) goes
+        through them again; refused again, the screen dead-letters it again (poison.py)."""
+        fields = self.mappings.fields
+        mapped = fields.stream_maps().get(stream, {}) if fields is not None else {}
+        if self.mapper is not None and any(name not in record for name in mapped):
+            again, reason = self.mapper.remap(stream, record)
+            if again is None:
+                batch.refused.append((stream, record, reason or "refused by fields_file"))
+                return
+            record = again
+        getattr(batch, stream).append(record)

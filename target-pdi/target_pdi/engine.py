@@ -23,6 +23,7 @@ from typing import Any
 
 from target_pdi import payloads as P
 from target_pdi import plan as plans
+from target_pdi import poison
 from target_pdi.client import PDIClient
 from target_pdi.deadletters import DeadLetterStore
 from target_pdi.event_phase import EventPhase
@@ -87,7 +88,7 @@ class SyncEngine:
         return plans.is_approved(event, self.approval_statuses)
 
     def run(self, batch: Batch) -> None:
-        self.event_phase.failed_events = set()
+        self.event_phase.failed_events = self._refuse_poison(batch)
         self.events.recovered = {}
         events = {int(k): v for k, v in plans.latest_by(batch.events, plans.record_id).items()}
         for event_id, event in events.items():
@@ -127,6 +128,17 @@ class SyncEngine:
         self.people.write_contacts(people)
         self.people.write_invitations(signups, people.moved, self.people_seen)
         self.idmap.flush()
+
+    def _refuse_poison(self, batch: Batch) -> set[int]:
+        """Dead-letter the records the sync cannot turn into requests (poison.py); the events
+        among them, whose signups wait for them."""
+        refused = poison.screen(batch)
+        for stream, key, record, reason in refused.records:
+            self.summary.count(poison.WRITTEN_AS[stream], Outcome.FAILED)
+            self.shared.dead_letter(stream, key, record, reason)
+        for stream in refused.masked:
+            self.summary.skip(f"masked {stream} (null id)")
+        return refused.event_ids
 
     def close(self) -> None:
         self.shared.close()

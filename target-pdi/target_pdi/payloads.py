@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -72,18 +73,23 @@ def _number(value: Any) -> float | None:
 
 
 def to_epoch(value: Any) -> int | None:
-    """Mobilize dates are integer epoch seconds; tolerate floats, digit strings, ISO strings."""
+    """Mobilize dates are integer epoch seconds; tolerate floats, digit strings, ISO strings.
+    None for what is no date at all (NaN and infinities too: no record may stop a run)."""
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, int | float | Decimal):
-        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal):
+        return int(value) if value.is_finite() else None
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) else None
     if isinstance(value, datetime):
         dt = value if value.tzinfo else value.replace(tzinfo=UTC)
         return int(dt.timestamp())
     if isinstance(value, str) and value.strip():
         text = value.strip()
-        if re.fullmatch(r"-?\d+(\.\d+)?", text):
-            return int(float(text))
+        if re.fullmatch(r"-?\d+(\.\d+)?", text, re.ASCII):
+            return int(Decimal(text))
         try:
             dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
@@ -93,14 +99,31 @@ def to_epoch(value: Any) -> int | None:
     return None
 
 
+# The times a PDI event may hold, in epoch seconds: from 1970 to the end of year 9999, where
+# PDI's dates (and Python's) end. Mobilize's are epoch seconds after 1970; anything outside is
+# no time at all, such as a start in epoch milliseconds (1793000000000 is year 58787).
+EARLIEST_EPOCH = 0
+LATEST_EPOCH = 253402300799  # 9999-12-31T23:59:59Z
+
+
+def check_epoch(epoch: int, what: str) -> int:
+    """``epoch`` if PDI can hold it; a ValueError naming ``what`` otherwise."""
+    if not EARLIEST_EPOCH <= epoch <= LATEST_EPOCH:
+        raise ValueError(
+            f"{what} {epoch} is no time PDI can hold (epoch seconds from 1970 to 9999 expected)"
+        )
+    return epoch
+
+
 def pdi_datetime(epoch: int) -> str:
     """PDI event datetimes: UTC, `yyyy-MM-ddTHH:mm:ss.fffZ`."""
-    dt = datetime.fromtimestamp(epoch, tz=UTC)
+    dt = datetime.fromtimestamp(check_epoch(epoch, "time"), tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
 def pdi_date(epoch: int) -> str:
-    """PDI list filters (`startDate`/`endDate`): `yyyy-MM-dd`."""
+    """PDI list filters (`startDate`/`endDate`): `yyyy-MM-dd`, within the times PDI holds."""
+    epoch = min(max(epoch, EARLIEST_EPOCH), LATEST_EPOCH)
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d")
 
 
@@ -138,7 +161,8 @@ def mobilize_id(value: Any) -> int | None:
         return value
     if isinstance(value, Decimal) and value == value.to_integral_value():
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
+    # ASCII digits only: "²" is a digit to str.isdigit() and no number to int().
+    if isinstance(value, str) and re.fullmatch(r"\d+", value.strip(), re.ASCII):
         return int(value.strip())
     return None
 
@@ -246,8 +270,10 @@ def event_payload(event: Record, timeslot: Record, location_id: str) -> dict[str
     end = to_epoch(timeslot.get("end_date"))
     if start is None:
         raise ValueError("timeslot has no start_date")
+    check_epoch(start, "start_date")
     if end is None or end < start:
         end = start
+    check_epoch(end, "end_date")
 
     def field(pdi_field: str, default: str) -> str:
         value = mapped(event, pdi_field)
@@ -287,6 +313,13 @@ def site_key(website: Any) -> str | None:
     return f"url:{text.lower().rstrip('/')}"
 
 
+def timeslots(event: Record) -> list[Mapping[str, Any]]:
+    """An event's timeslots as the sync reads them: the objects of its list (anything else,
+    a list of something else included, is none)."""
+    slots = event.get("timeslots")
+    return [s for s in slots if isinstance(s, Mapping)] if isinstance(slots, list) else []
+
+
 # How `unsited_identity` begins.
 UNSITED = "unsited:"
 
@@ -323,13 +356,12 @@ def event_problems(event: Record) -> list[str]:
             f"coordinates ({lat}, {lon}) are out of range: its location is matched by name and "
             "address instead"
         )
-    for slot in event.get("timeslots") or []:
-        start = to_epoch(_obj(slot).get("start_date"))
-        end = to_epoch(_obj(slot).get("end_date"))
+    for slot in timeslots(event):
+        start = to_epoch(slot.get("start_date"))
+        end = to_epoch(slot.get("end_date"))
         if start is not None and end is not None and end < start:
             problems.append(
-                f"timeslot {_obj(slot).get('id')} ends before it starts: its PDI event ends at "
-                "its start"
+                f"timeslot {slot.get('id')} ends before it starts: its PDI event ends at its start"
             )
     return problems
 

@@ -48,6 +48,8 @@ class Batch:
     cancellations: list[dict[str, Any]] = field(default_factory=list)
     # Dead-letter retries: people are retried even without a signup in this batch.
     retry: bool = False
+    # Records refused before they reached a sink (a stream map raised): (stream, record, why)
+    refused: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return (
@@ -56,6 +58,7 @@ class Batch:
             + len(self.people)
             + len(self.attendances)
             + len(self.cancellations)
+            + len(self.refused)
         )
 
 
@@ -215,7 +218,7 @@ def plan_events(
                 if P.mobilize_id(timeslot_of(key)) not in current
             ]
         calendar_id = router.route(event.get("event_type"))
-        slots = [s for s in event.get("timeslots") or [] if isinstance(s, Mapping)]
+        slots = P.timeslots(event)
         if calendar_id is None:
             plan.skips.unrouted[str(event.get("event_type") or "(none)")] += len(slots)
             continue
@@ -368,11 +371,7 @@ def _missing_event(
     slot = as_map(att.get("timeslot"))
     if event is not None:
         slot = next(
-            (
-                s
-                for s in event.get("timeslots") or []
-                if isinstance(s, Mapping) and P.mobilize_id(s.get("id")) == ts_id
-            ),
+            (s for s in P.timeslots(event) if P.mobilize_id(s.get("id")) == ts_id),
             slot,
         )
     return EventJob(

@@ -57,8 +57,7 @@ class EventReclaim:
         starts = [
             P.to_epoch(slot.get("start_date"))
             for event, _ in unknown.values()
-            for slot in event.get("timeslots") or []
-            if isinstance(slot, Mapping)
+            for slot in P.timeslots(event)
         ]
         self.pdi_events.around([s for s in starts if s is not None], self.window_days)
         for event_id, (event, event_jobs) in unknown.items():
@@ -95,10 +94,8 @@ class EventReclaim:
         slot = next(
             (
                 s
-                for s in event.get("timeslots") or []
-                if isinstance(s, Mapping)
-                and start is not None
-                and P.to_epoch(s.get("start_date")) == int(start.timestamp())
+                for s in P.timeslots(event)
+                if start is not None and P.to_epoch(s.get("start_date")) == int(start.timestamp())
             ),
             None,
         )

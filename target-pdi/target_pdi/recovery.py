@@ -78,7 +78,9 @@ class PdiEvents:
 
     def around(self, starts: Iterable[int], margin_days: float) -> None:
         """Make sure every PDI event within margin_days of these start times is indexed."""
-        valid = [s for s in starts if s is not None]
+        # Only times PDI can hold: poison.py keeps others from a batch, and one must never
+        # stop every record's recovery.
+        valid = [s for s in starts if s is not None and P.EARLIEST_EPOCH <= s <= P.LATEST_EPOCH]
         if not valid:
             return
         margin = int(margin_days * DAY)

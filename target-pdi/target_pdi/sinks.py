@@ -8,10 +8,11 @@ as one ordered batch and then releases the sinks (`mark_drained`).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import fastjsonschema
-from singer_sdk.exceptions import InvalidRecord
+from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
 from singer_sdk.sinks import BatchSink
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
@@ -24,17 +25,37 @@ class CompiledValidator(BaseJSONSchemaValidator):
 
     The SDK's default (jsonschema) took about 90% of the time spent reading input: an
     attendance embeds a whole event, person and sponsor.
+
+    A record that does not match is kept (the sync takes what it can of it, and refuses it
+    with its own reason when it cannot: poison.py), with one warning line per stream and
+    problem, never the SDK's traceback per record.
     """
 
-    def __init__(self, schema: dict[str, Any]) -> None:
+    def __init__(self, schema: dict[str, Any], stream: str = "", logger: Any = None) -> None:
         super().__init__(schema)
         self._check = fastjsonschema.compile(schema)
+        self.stream = stream
+        self.logger = logger
+        self._told: set[str] = set()
 
     def validate(self, record: dict[str, Any]) -> None:
         try:
             self._check(record)
         except fastjsonschema.JsonSchemaValueException as exc:
-            raise InvalidRecord(f"Record Message Validation Error: {exc.message}", record) from exc
+            if self.logger is None:
+                message = f"Record Message Validation Error: {exc.message}"
+                raise InvalidRecord(message, record) from exc
+            # The message names the field and the type expected, never the value (which can
+            # be personal data).
+            if exc.message not in self._told:
+                self._told.add(exc.message)
+                self.logger.warning(
+                    "Stream '%s': record %s does not match the tap's schema (%s): kept, and "
+                    "written if the sync can use it (said once per stream and problem)",
+                    self.stream,
+                    str(record.get("id") if isinstance(record, dict) else None)[:40],
+                    exc.message,
+                )
 
 
 class BufferSink(BatchSink):
@@ -45,13 +66,19 @@ class BufferSink(BatchSink):
         if not self.validate_schema:
             return None
         try:
-            return CompiledValidator(self.schema)
+            return CompiledValidator(self.schema, self.stream_name, self.logger)
         except fastjsonschema.JsonSchemaDefinitionException:
             return super().get_validator()
 
     @property
     def is_full(self) -> bool:
         return False
+
+    def _singer_validate_message(self, record: dict[str, Any]) -> None:
+        """A record without its key property is kept (the SDK raises, which stopped the run):
+        without an id it is masked, skipped and counted by the plan like any other."""
+        with contextlib.suppress(MissingKeyPropertiesError):
+            super()._singer_validate_message(record)
 
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         context.setdefault(RECORDS, []).append(record)

@@ -106,7 +106,7 @@ def refreshed(
         slot_id = P.mobilize_id(
             record.get("timeslot_id") or as_map(record.get("timeslot")).get("id")
         )
-        for slot in newer.get("timeslots") or []:
+        for slot in P.timeslots(newer):
             if isinstance(slot, Mapping) and P.mobilize_id(slot.get("id")) == slot_id:
                 record["timeslot"] = dict(slot)
         changed = True

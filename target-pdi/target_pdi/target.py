@@ -21,7 +21,6 @@ from typing import IO, Any, cast
 
 import click
 from singer_sdk.helpers._classproperty import classproperty
-from singer_sdk.mapper import PluginMapper
 from singer_sdk.plugin_base import PluginBase
 from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
@@ -32,6 +31,7 @@ from target_pdi.drain import Drain
 from target_pdi.dry_run import saved_nothing_line
 from target_pdi.errors import ConfigurationError, FatalError, RecordRejected, Stopped, TapFailed
 from target_pdi.files_left_behind import warn_of_files_left_behind
+from target_pdi.guarded_maps import GuardedMapper, Refusals
 from target_pdi.idmap import organization_slug
 from target_pdi.mapping_files import MappingError, Mappings, load_mappings
 from target_pdi.pdi_account import refuse_another_pdi
@@ -57,6 +57,7 @@ class TargetPDI(Target):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.mappings = Mappings()
+        self.refusals = Refusals()  # records a stream map raised on (guarded_maps.py)
         super().__init__(*args, **kwargs)  # calls setup_mapper
         if self.settings.organization:
             # Refused before anything is read: a name sharing another's tables and lock.
@@ -65,6 +66,7 @@ class TargetPDI(Target):
         register_secret(self.settings.api_token)
         self.summary = Summary()
         self.drain = Drain(self.settings, self.summary, self.mappings, self.logger)
+        self.drain.mapper = cast(GuardedMapper, self.mapper)
         self._progress: ProgressReporter | None = None
         self.input_started = False  # invoke drops the input of a sync that never read it
         self.tap_outcome = TapOutcome()  # how the tap ended, from its markers
@@ -92,7 +94,9 @@ class TargetPDI(Target):
                 **self.mappings.fields.stream_maps(),
                 **(config.get("stream_maps") or {}),
             }
-        self._mapper = PluginMapper(plugin_config=config, logger=self.logger)
+        self._mapper = GuardedMapper(
+            plugin_config=config, logger=self.logger, refusals=self.refusals
+        )
 
     def get_sink_class(self, stream_name: str) -> type[Sink]:
         return BufferSink if stream_name in WRITTEN_STREAMS else IgnoredSink

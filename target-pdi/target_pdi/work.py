@@ -19,9 +19,19 @@ from target_pdi.summary import Summary
 T = TypeVar("T")
 WORKER_PREFIX = "pdi"
 
-# What a record-level failure raises: PDI refused the object, or the record cannot be written.
-# Anything else (a FatalError, a bug) stops the run.
-RECORD_FAILURES: tuple[type[Exception], ...] = (RecordRejected, ValueError)
+# What a record-level failure raises: PDI refused the object, or the record cannot be turned
+# into requests (a value out of range, a wrong type, a key missing: whatever one record's content
+# raises is that record's failure, never the run's). The run's own failures stop it: a
+# FatalError, the id map's database, the disk (OSError), memory.
+RECORD_FAILURES: tuple[type[Exception], ...] = (
+    RecordRejected,
+    ValueError,  # UnicodeError too
+    TypeError,
+    LookupError,  # KeyError, IndexError
+    ArithmeticError,  # OverflowError, decimal's errors
+    AttributeError,
+    AssertionError,
+)
 
 
 def is_gone(exc: Exception) -> bool:
