@@ -40,6 +40,19 @@ for python in .venv/bin/python .meltano/*/*/venv/bin/python; do
 done
 .venv/bin/python -m compileall -q -j 0 pacing/pacing tap-mobilize/tap_mobilize \
   target-pdi/target_pdi sandbox >/dev/null || true
+echo "==> YAML language server (tests/editor/package-lock.json)"
+# tests/editor checks mappings/ in the language server analysts' editors run (an npm package).
+if ! command -v npm >/dev/null; then
+  echo "==> installing Node.js and npm (system packages)"
+  sudo=$([ "$(id -u)" = 0 ] || echo sudo)
+  $sudo apt-get install -y -q nodejs npm >/dev/null ||
+    { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q nodejs npm >/dev/null; }
+fi
+editor_lock=$(sha256sum tests/editor/package-lock.json | cut -d' ' -f1)
+if [ "$(cat tests/editor/node_modules/.installed-lock 2>/dev/null)" != "$editor_lock" ]; then
+  npm ci --prefix tests/editor --no-audit --no-fund --silent
+  echo "$editor_lock" >tests/editor/node_modules/.installed-lock
+fi
 echo "==> orchestrator venv (.venv-dagster, orchestrate/requirements.lock)"
 # Dagster has a virtualenv of its own, so that its pins never fight Meltano's. It is rebuilt
 # only when the lock file, orchestrate/pyproject.toml or target-pdi/pyproject.toml changed

@@ -1,5 +1,6 @@
 """Every broken example of docs/mappings.md gives exactly the messages the page shows under it,
-so the analysts' page says what the validator says.
+so the analysts' page says what the validator says; the editor (the YAML language server, with
+the same schemas) underlines exactly those the page says it does.
 
 An example is a ```yaml block whose first line names the file (`# mappings/calendars.yml`,
 optionally followed by the PDI calendars it is checked against), then a ```text block with the
@@ -22,7 +23,10 @@ from target_pdi.mapping_files import (
     unknown_calendars,
 )
 
-PAGE = Path(__file__).resolve().parent.parent / "docs" / "mappings.md"
+from tests.editor.language_server import LanguageServer
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "docs" / "mappings.md"
 EXAMPLE = re.compile(
     r"```yaml\n(?P<yaml># (?P<file>mappings/\w+\.yml).*?\n.*?)```\n"
     r"```text\n(?P<expected>.*?)```",
@@ -96,3 +100,25 @@ def test_the_page_shows_every_message_of_the_validator() -> None:
     texts = validator_texts()
     assert len(texts) >= 15, texts
     assert sorted(text for text in texts if text not in page) == []
+
+
+def test_the_editor_underlines_the_examples_of_the_first_part_only() -> None:
+    """The YAML language server, with each file's schema: it underlines every example of
+    "Underlined by the editor too" that has anything in it, and none of "Seen by the run only"."""
+    page = PAGE.read_text(encoding="utf-8")
+    run_only_from = page.index("### Seen by the run only")
+    underlined: dict[str, bool] = {}
+    expected: dict[str, bool] = {}
+    with LanguageServer(ROOT) as editor:
+        for number, match in enumerate(EXAMPLE.finditer(page)):
+            shipped = ROOT / match["file"]
+            header = shipped.read_text(encoding="utf-8").splitlines()[0]
+            example = match["yaml"]
+            # An unsaved file of its own beside the shipped one, so that its $schema resolves
+            # (the server answers a reopened document with what it said of it before).
+            unsaved = shipped.with_name(f"docs-example-{number}-{shipped.name}")
+            underlined[example] = bool(editor.problems(unsaved, f"{header}\n{example}"))
+            has_content = any(not line.startswith("#") for line in example.splitlines())
+            expected[example] = match.start() < run_only_from and has_content
+    assert len(expected) >= 20
+    assert underlined == expected

@@ -12,15 +12,24 @@ ruamel.yaml parses both (round-trip, so every mapping knows the line of each key
 duplicate keys are errors). Every problem is reported with file, line and a hint, all at
 once, so an analyst can fix a file in one pass. Checks that need PDI (do the calendars
 exist?) live in ``unknown_calendars`` and run after login, still before any write.
+
+The shape of each file is checked against its JSON Schema (``schemas/*.schema.json``, built by
+``mapping_schemas``), the same file an analyst's editor reads, so the editor and the run never
+disagree. jsonschema's errors are reworded here into the one-line, say-what-to-fix messages;
+what a schema cannot say (a documented type one typo away, a type mapped twice under two
+names, an expression's syntax and the fields it reads) is checked in code.
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
+import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -84,18 +93,6 @@ KNOWN_EVENT_TYPES: frozenset[str] = frozenset(EVENT_TYPE_LABELS.values()) | {
 _ENUM_SHAPE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _LABELS_FOLDED = {label.casefold(): enum for label, enum in EVENT_TYPE_LABELS.items()}
 
-CALENDARS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "default_calendar": {"type": ["string", "integer", "null"]},
-        "event_types": {
-            "type": ["object", "null"],
-            "additionalProperties": {"type": ["string", "integer"]},
-        },
-    },
-}
-
 # The PDI fields an analyst may feed, per PDI object (written "Event.name" in fields.yml).
 # Location fields are optional: without them the built-in rules (venue, address,
 # "Private Venue", "Virtual") apply.
@@ -132,28 +129,13 @@ STREAM_FIELDS: dict[str, frozenset[str]] = {
         "timeslot_id sponsor_id".split()
     ),
 }
+# A field of each stream to show in hints and the schema's descriptions.
+EXAMPLE_FIELD: dict[str, str] = {"events": "title", "people": "given_name", "attendances": "status"}
 # Names a stream-map expression may use besides the record's fields (singer-sdk docs).
-_EXPRESSION_NAMES = frozenset(
+EXPRESSION_NAMES = frozenset(
     "record _ self config fake __stream_name__ __original_stream_name__ "
     "md5 sha256 datetime json bool int float str len None True False".split()
 )
-
-FIELDS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        stream: {
-            "type": "object",
-            "additionalProperties": False,
-            "patternProperties": {
-                "^(" + "|".join(obj.label for obj in objects) + r")\.[A-Za-z]+$": {
-                    "type": "string"
-                },
-            },
-        }
-        for stream, objects in STREAM_FEEDS.items()
-    },
-}
 
 
 def mapped_property(pdi_field: str) -> str:
@@ -278,10 +260,180 @@ def _entries(data: Any, key: str) -> list[tuple[str, str, int]]:
     ]
 
 
-def _schema_problems(file: str, data: Any, schema: dict[str, Any]) -> list[Problem]:
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.path))
-    return [Problem(file, _line_of(data, error.path), error.message) for error in errors]
+@cache
+def schema(name: str) -> dict[str, Any]:
+    """The JSON Schema of ``name`` ("calendars" or "fields"), as shipped in this package."""
+    text = resources.files("target_pdi").joinpath(f"schemas/{name}.schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+# Rewords one jsonschema error, given its location in the file, into what to fix.
+Reword = Callable[[str, Any, "jsonschema.ValidationError"], list[Problem]]
+
+
+def _schema_problems(file: str, data: Any, name: str, reword: Reword) -> list[Problem]:
+    validator_class = jsonschema.validators.validator_for(schema(name))
+    validator = validator_class(schema(name))
+    problems: list[Problem] = []
+    for error in validator.iter_errors(data):
+        # Never fewer than one: whatever the editor underlines must stop the run too.
+        problems.extend(reword(file, data, error) or [Problem(file, None, error.message)])
+    return problems
+
+
+def _what(value: Any) -> str:
+    """How a YAML value reads to an analyst, for "must be X, not Y"."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "an empty value"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a yes/no value)"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    return repr(str(value))
+
+
+def _unexpected_keys(data: Any, path: Sequence[Any], allowed: Iterable[str]) -> list[str]:
+    section = data
+    for part in path:
+        section = section[part]
+    return [str(key) for key in section if key not in set(allowed)]
+
+
+def _reword_calendars(file: str, data: Any, error: jsonschema.ValidationError) -> list[Problem]:
+    path = list(error.absolute_path)
+    line = _line_of(data, path)
+    if not path and error.validator == "additionalProperties":
+        keys = ("default_calendar", "event_types")
+        return [
+            Problem(
+                file,
+                _line_of(data, [key]),
+                f"unknown key {key!r}",
+                f"did you mean {near!r}?"
+                if (near := _suggest(key, keys))
+                else "an event type goes indented under event_types:"
+                if event_type_enum(key) is not None
+                else "the keys are default_calendar and event_types",
+            )
+            for key in _unexpected_keys(data, path, keys)
+        ]
+    if not path:
+        return [
+            Problem(
+                file,
+                line,
+                f"the file must be a mapping (default_calendar:, event_types:), not {_what(data)}",
+                "start from mappings/calendars.example.yml",
+            )
+        ]
+    if path == ["default_calendar"]:
+        return [
+            Problem(
+                file,
+                line,
+                "default_calendar must be one PDI calendar name or id, "
+                f"not {_what(error.instance)}",
+                "write one calendar, or delete the line to skip event types not listed",
+            )
+        ]
+    if path == ["event_types"] and "propertyNames" in error.absolute_schema_path:
+        # A key's error is reported at its mapping, with the key as the instance.
+        return [_unknown_event_type(file, _line_of(data, [*path, error.instance]), error.instance)]
+    if path == ["event_types"]:
+        return [
+            Problem(
+                file,
+                line,
+                f"event_types must be a mapping of event type to calendar, "
+                f"not {_what(error.instance)}",
+                "write one 'CANVASS: Canvassing' per line, indented, without a leading '-'",
+            )
+        ]
+    if len(path) == 2 and path[0] == "event_types":
+        many = isinstance(error.instance, list)
+        return [
+            Problem(
+                file,
+                line,
+                f"event type {path[1]!r} must go to one PDI calendar name or id, "
+                f"not {_what(error.instance)}",
+                "an event type goes to one calendar: keep one"
+                if many
+                else "write the calendar after the colon, or delete the line",
+            )
+        ]
+    return [Problem(file, line, error.message)]
+
+
+def _reword_fields(file: str, data: Any, error: jsonschema.ValidationError) -> list[Problem]:
+    path = list(error.absolute_path)
+    line = _line_of(data, path)
+    if not path and error.validator == "additionalProperties":
+        return [
+            Problem(
+                file,
+                _line_of(data, [key]),
+                f"unknown section {key!r}",
+                f"did you mean {near!r}?"
+                if (near := _suggest(key, STREAM_FEEDS))
+                else f"the sections are {', '.join(STREAM_FEEDS)}",
+            )
+            for key in _unexpected_keys(data, path, STREAM_FEEDS)
+        ]
+    if not path:
+        return [
+            Problem(
+                file,
+                line,
+                f"the file must be a mapping of sections ({', '.join(STREAM_FEEDS)}), "
+                f"not {_what(data)}",
+                "start from mappings/fields.yml",
+            )
+        ]
+    stream = str(path[0])
+    if len(path) == 1 and error.validator == "additionalProperties":
+        allowed = feedable_fields(stream)
+        return [
+            _pdi_field_problem(file, _line_of(data, [stream, key]), stream, key)
+            for key in _unexpected_keys(data, path, allowed)
+        ]
+    if len(path) == 1:
+        return [
+            Problem(
+                file,
+                line,
+                f"{stream} must be a mapping of PDI field to expression, "
+                f"not {_what(error.instance)}",
+                "write one 'Object.field: expression' per line, indented, without a leading '-'",
+            )
+        ]
+    pdi_field, value = str(path[1]), error.instance
+    if isinstance(value, str) and value.strip():
+        # A bare name that is not one of the record's fields: the code's own message.
+        return _expression_problems(file, line, stream, value)
+    if value is None or isinstance(value, str):
+        return [
+            Problem(
+                file,
+                line,
+                f"{pdi_field} has no expression",
+                f"write a field such as {EXAMPLE_FIELD[stream]}, "
+                "or delete the line to keep the built-in rule",
+            )
+        ]
+    return [
+        Problem(
+            file,
+            line,
+            f"{pdi_field} must be an expression over the record, not {_what(value)}",
+            "a constant is an expression in quotes, e.g. \"'Mobilize'\"",
+        )
+    ]
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str | None:
@@ -309,7 +461,7 @@ def parse_calendars(text: str, file: str = "calendars.yml") -> CalendarMapping:
         doc.problems.append(Problem(file, None, "the file is empty", "add an event_types: section"))
     if doc.data is None:
         raise MappingError(doc.problems)
-    problems = doc.problems + _schema_problems(file, doc.data, CALENDARS_SCHEMA)
+    problems = doc.problems + _schema_problems(file, doc.data, "calendars", _reword_calendars)
     if not isinstance(doc.data, dict):
         raise MappingError(problems)
 
@@ -323,21 +475,30 @@ def parse_calendars(text: str, file: str = "calendars.yml") -> CalendarMapping:
         if problem is not None:
             problems.append(problem)
     if problems:
-        raise MappingError(problems)
+        raise MappingError(_in_file_order(problems))
     return mapping
+
+
+def _in_file_order(problems: Iterable[Problem]) -> list[Problem]:
+    """Each problem once (the schema and the code may both see one), by line."""
+    return sorted(dict.fromkeys(problems), key=lambda p: p.line or 0)
+
+
+def _unknown_event_type(file: str, line: int | None, key: str) -> Problem:
+    suggestion = _suggest(key, [*EVENT_TYPE_LABELS, *KNOWN_EVENT_TYPES])
+    hint = (
+        f"did you mean {suggestion!r}?"
+        if suggestion
+        else "use an API enum such as CANVASS or a label such as 'Phone Bank'"
+    )
+    return Problem(file, line, f"unknown event type {key!r}", hint)
 
 
 def _add_event_type(mapping: CalendarMapping, key: str, calendar: str, line: int) -> Problem | None:
     """Route the event type ``key`` (enum or label) to ``calendar``, or say why not."""
     enum = event_type_enum(key)
     if enum is None:
-        suggestion = _suggest(key, [*EVENT_TYPE_LABELS, *KNOWN_EVENT_TYPES])
-        hint = (
-            f"did you mean {suggestion!r}?"
-            if suggestion
-            else "use an API enum such as CANVASS or a label such as 'Phone Bank'"
-        )
-        return Problem(mapping.file, line, f"unknown event type {key!r}", hint)
+        return _unknown_event_type(mapping.file, line, key)
     if enum in mapping.lines:
         return Problem(
             mapping.file,
@@ -374,7 +535,7 @@ def _expression_problems(file: str, line: int | None, stream: str, expr: str) ->
         for target in ast.walk(node.target)
         if isinstance(target, ast.Name)
     }
-    known = STREAM_FIELDS[stream] | _EXPRESSION_NAMES | bound
+    known = STREAM_FIELDS[stream] | EXPRESSION_NAMES | bound
     problems = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id not in known:
@@ -391,30 +552,46 @@ def parse_fields(text: str, file: str = "fields.yml") -> FieldMapping:
     if doc.data is None and doc.problems:
         raise MappingError(doc.problems)
     data = doc.data or {}
-    problems = doc.problems + _schema_problems(file, data, FIELDS_SCHEMA)
+    problems = doc.problems + _schema_problems(file, data, "fields", _reword_fields)
     mapping = FieldMapping(file=file)
     for stream in STREAM_FEEDS:
         for pdi_field, expr, line in _entries(data, stream):
-            problem = _pdi_field_problem(file, line, pdi_field)
-            if problem is not None:
-                problems.append(problem)
-                continue
+            if pdi_field not in feedable_fields(stream) or not expr.strip():
+                continue  # the schema check said why
             problems.extend(_expression_problems(file, line, stream, expr))
             mapping.streams.setdefault(stream, {})[pdi_field] = expr
     if problems:
-        raise MappingError(problems)
+        raise MappingError(_in_file_order(problems))
     return mapping
 
 
-def _pdi_field_problem(file: str, line: int, pdi_field: str) -> Problem | None:
-    """A problem when ``pdi_field`` ("Event.nme") names a field PDI_FIELDS does not list.
+def feedable_fields(stream: str) -> list[str]:
+    """The PDI fields ("Event.name") the Mobilize ``stream`` may feed."""
+    return [f"{obj.label}.{name}" for obj in STREAM_FEEDS[stream] for name in PDI_FIELDS[obj]]
 
-    A label that is no mappable object is left to the schema check.
-    """
+
+def _pdi_field_problem(file: str, line: int | None, stream: str, pdi_field: str) -> Problem:
+    """Why ``pdi_field`` ("Event.nme", "Contact.phone" under events) cannot be fed by ``stream``."""
     label, _, name = pdi_field.partition(".")
     obj = _MAPPABLE_BY_LABEL.get(label)
-    if obj is None or name in PDI_FIELDS[obj]:
-        return None
+    if obj is None:
+        suggestion = _suggest(pdi_field, feedable_fields(stream))
+        return Problem(
+            file,
+            line,
+            f"unknown PDI field {pdi_field!r}",
+            f"did you mean {suggestion!r}?"
+            if suggestion
+            else f"{stream} can feed: {', '.join(feedable_fields(stream))}",
+        )
+    if obj not in STREAM_FEEDS[stream]:
+        feeders = [s for s, objects in STREAM_FEEDS.items() if obj in objects]
+        return Problem(
+            file,
+            line,
+            f"{stream} records cannot feed PDI {obj.label}",
+            f"move {pdi_field} under {' or '.join(feeders)}",
+        )
     suggestion = _suggest(name, PDI_FIELDS[obj])
     return Problem(
         file,

@@ -180,7 +180,8 @@ def test_plugin_installs_alone_in_a_fresh_venv_and_runs(
     listed = run([venv / "bin" / "pip", "list", "--format=json"], tmp_path, clean_env())
     assert "mobilize-pdi-pacing" not in {p["name"] for p in json.loads(listed)}
 
-    if plugin != "tap-mobilize":
+    if plugin == "target-pdi":
+        assert_installed_target_validates_mappings_as_ours(venv, clone, tmp_path)
         return
     config = tmp_path / "config.json"
     config.write_text(
@@ -199,6 +200,38 @@ def test_plugin_installs_alone_in_a_fresh_venv_and_runs(
             records.setdefault(message["stream"], []).append(message["record"])
     found = record_differences(records, mobilize.admin("dataset"))
     assert not found, f"{len(found)} differences:\n" + "\n".join(found[:40])
+
+
+# Prints the installed target's schemas folder and its messages for one mappings file.
+VALIDATE = """
+import sys
+from importlib import resources
+from target_pdi.mapping_files import MappingError, load_calendars
+print(resources.files("target_pdi").joinpath("schemas"))
+try:
+    load_calendars(sys.argv[1])
+except MappingError as exc:
+    print(*exc.problems, sep="\\n")
+"""
+
+
+def assert_installed_target_validates_mappings_as_ours(
+    venv: Path, clone: Path, tmp_path: Path
+) -> None:
+    """The JSON Schemas of mappings/ came inside the wheel and say what the repository's do."""
+    from target_pdi.mapping_files import MappingError, load_calendars
+
+    broken = clone / "mappings" / "examples" / "broken" / "calendars-misspelled-event-type.yml"
+    output = run([venv / "bin" / "python", "-c", VALIDATE, broken], tmp_path, clean_env())
+    folder, *said = output.splitlines()
+    assert Path(folder).is_relative_to(venv), folder
+    ours = REPO / "target-pdi" / "target_pdi" / "schemas"
+    for schema in ("calendars.schema.json", "fields.schema.json"):
+        assert (Path(folder) / schema).read_text() == (ours / schema).read_text(), schema
+    with pytest.raises(MappingError) as caught:
+        load_calendars(broken)
+    assert said == [str(problem) for problem in caught.value.problems]
+    assert said, "the installed target accepts a broken calendars.yml"
 
 
 def test_every_package_builds_from_its_sdist_and_passes_twine_check(

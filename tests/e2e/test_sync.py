@@ -310,6 +310,12 @@ def test_routing_without_default_skips_and_reports(make_project: MakeProject) ->
         ("event_types:\n  Canvas: Canvassing\n", "calendars.yml:2: unknown event type 'Canvas'"),
         ("event_types:\n  CANVASS: Canvasing\n", "PDI has no calendar 'Canvasing'"),
         ("event_types:\n  CANVASS: A\n  CANVASS: B\n", "calendars.yml:3: duplicate key 'CANVASS'"),
+        # The schema's error, in the target's words (mappings/examples/broken/).
+        (
+            "event_types:\n  CANVASS: [Canvassing, Rallies]\n",
+            "calendars.yml:2: event type 'CANVASS' must go to one PDI calendar name or id, "
+            "not a list (hint: an event type goes to one calendar: keep one)",
+        ),
     ],
 )
 def test_invalid_mappings_stop_the_run_before_any_write(
