@@ -87,7 +87,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
-from sandbox._server import Answers, Request, Response, SandboxServer, answer, run_cli
+from sandbox.server.answers import Answers, answer
+from sandbox.server.cli import run_cli
+from sandbox.server.http_server import SandboxServer
+from sandbox.server.messages import Request, Response
 
 DEFAULT_CALENDARS = (
     "Canvassing",

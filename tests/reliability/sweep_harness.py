@@ -46,8 +46,9 @@ from target_pdi.client import PDIClient
 from target_pdi.run_lock import holding
 from target_pdi.target import TargetPDI
 
-from sandbox._server import Request, Response, SandboxServer, make_server
 from sandbox.pdi import PdiApp
+from sandbox.server.http_server import SandboxServer, make_server
+from sandbox.server.messages import Request, Response
 from tests.reliability.sweep_scenario import Record, Run
 
 

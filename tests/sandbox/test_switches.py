@@ -1,4 +1,4 @@
-"""The fault switches both simulators share (``sandbox/_server.py``), over real HTTP on
+"""The fault switches both simulators share (``sandbox/server/``), over real HTTP on
 127.0.0.1: latency spikes, the API down, and 429s with Retry-After combined with failures
 and dropped connections."""
 
@@ -16,9 +16,10 @@ import pytest
 import requests
 
 from sandbox import mobilize, pdi
-from sandbox._server import SandboxServer, Switches, make_server
 from sandbox.datagen import DatasetSpec, generate
 from sandbox.pdi import PdiApp
+from sandbox.server.http_server import SandboxServer, make_server
+from sandbox.server.switches import Switches
 
 CREDENTIALS = {"Username": "sandbox", "Password": "sandbox-password", "ApiToken": "sandbox-token"}
 CONTACT = {"firstName": "Ada", "lastName": "Lovelace"}
@@ -296,7 +297,7 @@ def test_cli_flags_set_the_switches(monkeypatch: pytest.MonkeyPatch, simulator: 
         seen.append(switches)
         raise SystemExit(0)
 
-    monkeypatch.setattr("sandbox._server.make_server", fake_make_server)
+    monkeypatch.setattr("sandbox.server.cli.make_server", fake_make_server)
     tiny = ["--events", "1", "--people", "1", "--attendances", "1"] if simulator is mobilize else []
     for flags in (
         [],
