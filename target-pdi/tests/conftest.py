@@ -48,7 +48,7 @@ class Pdi:
 
 @pytest.fixture
 def pdi() -> Iterator[Pdi]:
-    from sandbox.pdi import PdiApp
+    from sandbox.pdi.app import PdiApp
     from sandbox.server.http_server import make_server
 
     server = make_server(PdiApp()).start_in_thread()

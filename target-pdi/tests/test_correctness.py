@@ -239,7 +239,7 @@ def pdi_token_in_emails() -> Iterator[Pdi]:
     """A PDI whose API token ("example") is part of the volunteers' email domain."""
     from conftest import Pdi as Handle
 
-    from sandbox.pdi import PdiApp
+    from sandbox.pdi.app import PdiApp
     from sandbox.server.http_server import make_server
 
     server = make_server(PdiApp(api_token="example")).start_in_thread()

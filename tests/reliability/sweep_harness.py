@@ -46,7 +46,7 @@ from target_pdi.client import PDIClient
 from target_pdi.run_lock import holding
 from target_pdi.target import TargetPDI
 
-from sandbox.pdi import PdiApp
+from sandbox.pdi.app import PdiApp
 from sandbox.server.http_server import SandboxServer, make_server
 from sandbox.server.messages import Request, Response
 from tests.reliability.sweep_scenario import Record, Run

@@ -10,15 +10,11 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from sandbox.pdi import (
-    DEFAULT_CALENDARS,
-    HARSH_ANSWERS,
-    LENIENT_ANSWERS,
-    PdiAnswers,
-    PdiApp,
-    is_valid_id,
-    main,
-)
+from sandbox.pdi.answers import HARSH_ANSWERS, LENIENT_ANSWERS, PdiAnswers
+from sandbox.pdi.app import PdiApp
+from sandbox.pdi.calendars import DEFAULT_CALENDARS
+from sandbox.pdi.cli import main
+from sandbox.pdi.ids import is_valid_id
 from sandbox.server.http_server import SandboxServer, make_server
 from sandbox.server.switches import Switches
 

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 import requests
 
-from sandbox import mobilize, pdi
+from sandbox import mobilize
 from sandbox.datagen import DatasetSpec, generate
-from sandbox.pdi import PdiApp
+from sandbox.pdi import cli as pdi_cli
+from sandbox.pdi.app import PdiApp
 from sandbox.server.http_server import SandboxServer, make_server
 from sandbox.server.switches import Switches
 
@@ -289,7 +290,7 @@ def test_bad_values_are_400_and_change_nothing(pdi_api: Api) -> None:
     assert pdi_api.switches(rate_limit=None, retry_after=None, latency_ms=0)["latency_ms"] == 0
 
 
-@pytest.mark.parametrize("simulator", [mobilize, pdi], ids=["mobilize", "pdi"])
+@pytest.mark.parametrize("simulator", [mobilize, pdi_cli], ids=["mobilize", "pdi"])
 def test_cli_flags_set_the_switches(monkeypatch: pytest.MonkeyPatch, simulator: Any) -> None:
     seen: list[Switches] = []
 
