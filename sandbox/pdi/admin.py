@@ -68,16 +68,16 @@ class PdiAdmin:
                 count = self.sessions.expire_all()
             return Response(200, {"expired": count})
         if key == ("POST", "/__admin/seed"):
-            return self._admin_seed(request.json())
+            return self._seed(request.json())
         if key == ("POST", "/__admin/delete"):
-            return self._admin_delete(request.json())
+            return self._delete(request.json())
         if key == ("POST", "/__admin/update"):
-            return self._admin_update(request.json())
+            return self._update(request.json())
         if key == ("POST", "/__admin/copy"):
-            return self._admin_copy(request.json())
+            return self._copy(request.json())
         return None
 
-    def _admin_seed(self, body: Any) -> Response:
+    def _seed(self, body: Any) -> Response:
         kind = body.get("kind") if isinstance(body, dict) else None
         obj = body.get("object") if isinstance(body, dict) else None
         if kind not in SEED_KINDS or not isinstance(obj, dict):
@@ -88,7 +88,7 @@ class PdiAdmin:
             except ValueError as exc:
                 return error(400, f"seed {kind}: {exc}")
 
-    def _admin_delete(self, body: Any) -> Response:
+    def _delete(self, body: Any) -> Response:
         kind = body.get("kind") if isinstance(body, dict) else None
         object_id = body.get("id") if isinstance(body, dict) else None
         if kind not in SEED_KINDS or not isinstance(object_id, str):
@@ -105,7 +105,7 @@ class PdiAdmin:
             return error(404, f"No {kind} with id {object_id!r}.")
         return Response(200, removed)
 
-    def _admin_update(self, body: Any) -> Response:
+    def _update(self, body: Any) -> Response:
         """Change fields of a stored object as a PDI user would in the UI: no validation, and
         an event may change calendar (the API cannot). Ids and links stay as they are."""
         kind = body.get("kind") if isinstance(body, dict) else None
@@ -120,13 +120,7 @@ class PdiAdmin:
         if fixed:
             return error(400, f"update {kind}: {sorted(fixed)} cannot change")
         with self.state.lock:
-            stores: dict[str, dict[str, dict[str, Any]]] = {
-                "contacts": self.state.contacts,
-                "events": self.state.events,
-                "locations": self.state.locations,
-                "invitations": self.state.invitations,
-            }
-            stored = stores[kind].get(object_id)
+            stored = self.state.find(kind, object_id)
             if stored is None:
                 return error(404, f"No {kind} with id {object_id!r}.")
             calendar_id = fields.get("calendarId")
@@ -142,7 +136,7 @@ class PdiAdmin:
             stored.update(fields)
             return Response(200, contact_out(stored) if kind == "contacts" else dict(stored))
 
-    def _admin_copy(self, body: Any) -> Response:
+    def _copy(self, body: Any) -> Response:
         """A copy of a stored object under a new id, as a PDI user copies an event or adds the
         same contact or invitation twice: every field kept but those given in ``fields``."""
         kind = body.get("kind") if isinstance(body, dict) else None
@@ -154,13 +148,7 @@ class PdiAdmin:
                 f'Expected {{"kind": one of {list(SEED_KINDS)}, "id": "...", "fields": {{...}}}}.',
             )
         with self.state.lock:
-            stores: dict[str, dict[str, dict[str, Any]]] = {
-                "contacts": self.state.contacts,
-                "events": self.state.events,
-                "locations": self.state.locations,
-                "invitations": self.state.invitations,
-            }
-            stored = stores[kind].get(object_id)
+            stored = self.state.find(kind, object_id)
             if stored is None:
                 return error(404, f"No {kind} with id {object_id!r}.")
             original = contact_out(stored) if kind == "contacts" else dict(stored)

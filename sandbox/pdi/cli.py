@@ -49,4 +49,11 @@ def build_app(args: argparse.Namespace) -> PdiApp:
 
 
 def main(argv: list[str] | None = None) -> None:
-    run_cli("PDI sandbox", _add_arguments, build_app, argv, answers_class=PdiAnswers)
+    run_cli(
+        "PDI sandbox",
+        _add_arguments,
+        build_app,
+        argv,
+        answers_class=PdiAnswers,
+        prog="python -m sandbox.pdi",
+    )

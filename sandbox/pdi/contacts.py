@@ -150,7 +150,7 @@ class Contacts:
         # pdiId and emailAddress are ignored on update; emails and phones are never touched.
         contact.update(self._put_fields(body, self.contact_fields(body)))
         self.state.wrote(request)
-        # No "data" key: see the module docstring (Parsons' update_contact).
+        # No "data" key: see the package docstring (Parsons' update_contact).
         return Response(200, {"code": 201, "message": "Contact updated."})
 
     def delete_contact(self, request: Request, ids: list[str]) -> Response:

@@ -60,5 +60,5 @@ class Locations:
         body = Body(request.json())
         location.update(self._put_fields(body, self.location_fields(body)))
         self.state.wrote(request)
-        # No "data" key: see the module docstring (Parsons' update_location).
+        # No "data" key: see the package docstring (Parsons' update_location).
         return Response(200, {"code": 201, "message": "Location updated."})

@@ -41,6 +41,16 @@ class PdiState:
         self.counter += 1
         return numbered_id(self.seed, self.counter)
 
+    def find(self, kind: str, object_id: str) -> Obj | None:
+        """The stored object of ``kind`` ("contacts", "events", ...) with that id, if any."""
+        stores = {
+            "contacts": self.contacts,
+            "events": self.events,
+            "locations": self.locations,
+            "invitations": self.invitations,
+        }
+        return stores[kind].get(object_id)
+
     def wrote(self, request: Request) -> None:
         self.writes += 1
         self.writes_by_route[request.route or f"{request.method} {request.path}"] += 1

@@ -17,13 +17,16 @@ def run_cli(
     build_app: Callable[[argparse.Namespace], App],
     argv: Sequence[str] | None = None,
     answers_class: type[Answers] | None = None,
+    prog: str | None = None,
 ) -> None:
     """Parse flags, build the app, and serve until interrupted.
 
     With ``answers_class``, ``--answers``/``--answer`` are added and ``build_app`` finds
-    the resulting answers (a full dict) in ``args.answer_values``.
+    the resulting answers (a full dict) in ``args.answer_values``. ``prog`` names the
+    command in ``--help`` (argparse's default is the file name, ``__main__.py`` for a
+    package run with ``-m``).
     """
-    parser = argparse.ArgumentParser(description=description)
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     add_switch_arguments(parser)
     if answers_class is not None:
         add_answer_arguments(parser, answers_class)

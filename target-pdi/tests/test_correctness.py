@@ -1,6 +1,6 @@
 """target-pdi keeps PDI right whatever PDI answers: stale ids, failed cancels, contact searches
 that are not exact, dead letters retried as they came. In-process target, real HTTP to the PDI
-simulator (sandbox/pdi.py), its open questions answered the harsh way unless a test says."""
+simulator (sandbox/pdi/), its open questions answered the harsh way unless a test says."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""target-pdi against the PDI simulator over real HTTP (sandbox/pdi.py), via TargetTestRunner."""
+"""target-pdi against the PDI simulator over real HTTP (sandbox/pdi/), via TargetTestRunner."""
 
 from __future__ import annotations
 

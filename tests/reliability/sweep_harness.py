@@ -1,7 +1,7 @@
 """The sweeps' machinery: PDI that loses an answer or sees its client die at a chosen write,
 and target-pdi run in-process, killed there as SIGKILL would kill it.
 
-- `SweptPdi` is the PDI simulator (sandbox/pdi.py, harsh answers) numbering the writes it
+- `SweptPdi` is the PDI simulator (sandbox/pdi/, harsh answers) numbering the writes it
   applies (POST/PUT/DELETE that changed its state, as its `writes` stat counts them). At write
   `kill_at` it applies the write and then the client dies before the answer arrives; at a write
   `lose` picks, it applies the write and closes the connection unanswered (the client retries,
