@@ -3,17 +3,28 @@ app's own admin routes come after them."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict
-from typing import TYPE_CHECKING, cast
+from typing import Any, Protocol, cast
 
 from sandbox.server.answers import Answers, HasAnswers
-from sandbox.server.messages import BadJson, Request, Response
-
-if TYPE_CHECKING:
-    from sandbox.server.http_server import SandboxServer
+from sandbox.server.messages import App, BadJson, Request, Response
+from sandbox.server.switches import Switches
 
 
-def admin_response(server: SandboxServer, request: Request) -> Response:
+class AdminTarget(Protocol):
+    """What the admin routes read and change of the server (``http_server.SandboxServer``)."""
+
+    app: App
+    switches: Switches
+    stats_lock: threading.Lock
+
+    def stats(self) -> dict[str, Any]: ...
+
+    def reset_stats(self) -> None: ...
+
+
+def admin_response(server: AdminTarget, request: Request) -> Response:
     route = (request.method, request.path)
     if route == ("GET", "/__admin/health"):
         return Response(200, {"ok": True})
@@ -44,7 +55,7 @@ def admin_response(server: SandboxServer, request: Request) -> Response:
     return answer or Response(404, {"message": f"no admin route {request.method} {request.path}"})
 
 
-def _set_switches(server: SandboxServer, request: Request) -> Response:
+def _set_switches(server: AdminTarget, request: Request) -> Response:
     try:
         with server.stats_lock:
             server.switches.update(request.json() or {})
@@ -53,7 +64,7 @@ def _set_switches(server: SandboxServer, request: Request) -> Response:
     return Response(200, asdict(server.switches))
 
 
-def _answers(server: SandboxServer, request: Request) -> Response | None:
+def _answers(server: AdminTarget, request: Request) -> Response | None:
     """``GET|POST /__admin/answers`` for apps that have answers (None otherwise)."""
     app = server.app
     if not isinstance(getattr(app, "answers", None), Answers):

@@ -5,12 +5,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from sandbox.server.messages import Request, Response
-
-if TYPE_CHECKING:
-    from sandbox.server.http_server import SandboxServer
+from sandbox.server.messages import App, Request, Response
+from sandbox.server.switches import Switches
 
 
 class RateWindow:
@@ -32,7 +30,19 @@ class RateWindow:
             return False
 
 
-def injected_fault(server: SandboxServer, request: Request) -> Response | None:
+class FaultSource(Protocol):
+    """What the faults read of the server (``http_server.SandboxServer``)."""
+
+    app: App
+    switches: Switches
+    rate_window: RateWindow
+
+    def consume(self, name: str) -> bool: ...
+
+    def chance(self, rate: float) -> bool: ...
+
+
+def injected_fault(server: FaultSource, request: Request) -> Response | None:
     """The switches, in the order a request meets them on its way in: an API that is
     down answers nothing (and uses up no other switch, so a fault a test queued with
     ``*_next`` still comes after the outage); a dropped connection never reaches the
@@ -64,7 +74,7 @@ def injected_fault(server: SandboxServer, request: Request) -> Response | None:
     return None
 
 
-def _throttled(server: SandboxServer, retry_after: int | None) -> Response:
+def _throttled(server: FaultSource, retry_after: int | None) -> Response:
     """429, with ``Retry-After`` when the switch gives one. The body is the app's
     (``throttled_body(retry_after)``), else Mobilize's: Django REST Framework's
     throttle message in Mobilize's error envelope."""
