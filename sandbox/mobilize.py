@@ -92,7 +92,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from sandbox._server import Answers, App, Request, Response, answer, run_cli
 from sandbox.datagen import (
     _CITIES,
     ENUMS,
@@ -104,6 +103,9 @@ from sandbox.datagen import (
     generate,
     spec_from_args,
 )
+from sandbox.server.answers import Answers, answer
+from sandbox.server.cli import run_cli
+from sandbox.server.messages import App, Request, Response
 
 DEFAULT_API_KEY = "sandbox-mobilize-key"
 DEFAULT_PER_PAGE = 25

@@ -48,8 +48,8 @@ class Pdi:
 
 @pytest.fixture
 def pdi() -> Iterator[Pdi]:
-    from sandbox._server import make_server
-    from sandbox.pdi import PdiApp
+    from sandbox.pdi.app import PdiApp
+    from sandbox.server.http_server import make_server
 
     server = make_server(PdiApp()).start_in_thread()
     try:

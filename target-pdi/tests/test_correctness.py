@@ -1,6 +1,6 @@
 """target-pdi keeps PDI right whatever PDI answers: stale ids, failed cancels, contact searches
 that are not exact, dead letters retried as they came. In-process target, real HTTP to the PDI
-simulator (sandbox/pdi.py), its open questions answered the harsh way unless a test says."""
+simulator (sandbox/pdi/), its open questions answered the harsh way unless a test says."""
 
 from __future__ import annotations
 
@@ -239,8 +239,8 @@ def pdi_token_in_emails() -> Iterator[Pdi]:
     """A PDI whose API token ("example") is part of the volunteers' email domain."""
     from conftest import Pdi as Handle
 
-    from sandbox._server import make_server
-    from sandbox.pdi import PdiApp
+    from sandbox.pdi.app import PdiApp
+    from sandbox.server.http_server import make_server
 
     server = make_server(PdiApp(api_token="example")).start_in_thread()
     try:

@@ -377,8 +377,8 @@ def outside_hostile_calendar(state: dict[str, Any]) -> dict[str, Any]:
 def pdi_server() -> Iterator[Any]:
     from conftest import Pdi
 
-    from sandbox._server import make_server
-    from sandbox.pdi import PdiApp
+    from sandbox.pdi.app import PdiApp
+    from sandbox.server.http_server import make_server
 
     server = make_server(PdiApp(calendars=CALENDARS)).start_in_thread()
     try:

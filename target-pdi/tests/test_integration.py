@@ -1,4 +1,4 @@
-"""target-pdi against the PDI simulator over real HTTP (sandbox/pdi.py), via TargetTestRunner."""
+"""target-pdi against the PDI simulator over real HTTP (sandbox/pdi/), via TargetTestRunner."""
 
 from __future__ import annotations
 
@@ -342,8 +342,8 @@ def snapshot(state: dict[str, Any]) -> list[tuple[Any, ...]]:
 
 def reference_state(config: dict[str, Any], fixture: str) -> dict[str, Any]:
     """What an uninterrupted run of ``fixture`` leaves in a PDI of its own."""
-    from sandbox._server import make_server
-    from sandbox.pdi import PdiApp
+    from sandbox.pdi.app import PdiApp
+    from sandbox.server.http_server import make_server
 
     server = make_server(PdiApp()).start_in_thread()
     try:

@@ -367,7 +367,7 @@ def test_a_first_sync_makes_one_request_per_object_looking_first_included(
 ) -> None:
     # Twelve events on twelve days, half without a website, each with one signup and its own
     # person (half with a phone). PDI's search filters by email, as bench/'s floor assumes.
-    from sandbox.pdi import LENIENT_ANSWERS
+    from sandbox.pdi.answers import LENIENT_ANSWERS
 
     pdi.admin("answers", LENIENT_ANSWERS)
     events, people, signups = [], [], []

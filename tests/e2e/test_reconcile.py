@@ -1,5 +1,5 @@
 """Reconcile, end to end: a real sync, then PDI tampered with behind its back in every way a PDI
-user can (sandbox/pdi.py's admin routes: delete, update, seed, copy), `meltano invoke
+user can (sandbox/pdi/admin.py's routes: delete, update, seed, copy), `meltano invoke
 target-pdi:reconcile` listing each, `--fix` mending what it can through the sync's writers, and
 the whole PDI state compared with `expect.PdiModel`, and its contacts and locations, field by
 field, with what the sync had left.

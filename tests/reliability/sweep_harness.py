@@ -1,7 +1,7 @@
 """The sweeps' machinery: PDI that loses an answer or sees its client die at a chosen write,
 and target-pdi run in-process, killed there as SIGKILL would kill it.
 
-- `SweptPdi` is the PDI simulator (sandbox/pdi.py, harsh answers) numbering the writes it
+- `SweptPdi` is the PDI simulator (sandbox/pdi/, harsh answers) numbering the writes it
   applies (POST/PUT/DELETE that changed its state, as its `writes` stat counts them). At write
   `kill_at` it applies the write and then the client dies before the answer arrives; at a write
   `lose` picks, it applies the write and closes the connection unanswered (the client retries,
@@ -46,8 +46,9 @@ from target_pdi.client import PDIClient
 from target_pdi.run_lock import holding
 from target_pdi.target import TargetPDI
 
-from sandbox._server import Request, Response, SandboxServer, make_server
-from sandbox.pdi import PdiApp
+from sandbox.pdi.app import PdiApp
+from sandbox.server.http_server import SandboxServer, make_server
+from sandbox.server.messages import Request, Response
 from tests.reliability.sweep_scenario import Record, Run
 
 

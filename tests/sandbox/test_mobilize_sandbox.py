@@ -11,7 +11,6 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-from sandbox._server import SandboxServer, Switches, make_server
 from sandbox.datagen import GENERATED_AT, Dataset, DatasetSpec, generate
 from sandbox.mobilize import (
     DEFAULT_API_KEY,
@@ -21,6 +20,8 @@ from sandbox.mobilize import (
     MobilizeApp,
     main,
 )
+from sandbox.server.http_server import SandboxServer, make_server
+from sandbox.server.switches import Switches
 
 SPEC = DatasetSpec(seed=11, events=120, timeslots_per_event=3, people=300, attendances=700)
 KEY = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
@@ -503,7 +504,7 @@ def test_cli_defaults_to_15_requests_per_second(monkeypatch: pytest.MonkeyPatch)
         seen["switches"], seen["app"] = switches, app
         raise SystemExit(0)
 
-    monkeypatch.setattr("sandbox._server.make_server", fake_make_server)
+    monkeypatch.setattr("sandbox.server.cli.make_server", fake_make_server)
     with pytest.raises(SystemExit):
         main(
             [
@@ -885,7 +886,7 @@ def _cli_app(monkeypatch: pytest.MonkeyPatch, *flags: str) -> MobilizeApp:
         seen["app"] = app
         raise SystemExit(0)
 
-    monkeypatch.setattr("sandbox._server.make_server", fake_make_server)
+    monkeypatch.setattr("sandbox.server.cli.make_server", fake_make_server)
     size = ["--events", "3", "--people", "3", "--attendances", "3"]
     with pytest.raises(SystemExit) as exited:
         main(["--port", "0", *size, *flags])
@@ -927,7 +928,7 @@ def test_cli_answers_flags(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_cli_rejects_bad_answers(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], flags: list[str]
 ) -> None:
-    monkeypatch.setattr("sandbox._server.make_server", lambda *a, **k: pytest.fail("started"))
+    monkeypatch.setattr("sandbox.server.cli.make_server", lambda *a, **k: pytest.fail("started"))
     with pytest.raises(SystemExit) as exited:
         main(["--port", "0", "--events", "3", "--people", "3", "--attendances", "3", *flags])
     assert exited.value.code == 2

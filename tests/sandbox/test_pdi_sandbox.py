@@ -10,16 +10,13 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from sandbox._server import SandboxServer, Switches, make_server
-from sandbox.pdi import (
-    DEFAULT_CALENDARS,
-    HARSH_ANSWERS,
-    LENIENT_ANSWERS,
-    PdiAnswers,
-    PdiApp,
-    is_valid_id,
-    main,
-)
+from sandbox.pdi.answers import HARSH_ANSWERS, LENIENT_ANSWERS, PdiAnswers
+from sandbox.pdi.app import PdiApp
+from sandbox.pdi.calendars import DEFAULT_CALENDARS
+from sandbox.pdi.cli import main
+from sandbox.pdi.ids import is_valid_id
+from sandbox.server.http_server import SandboxServer, make_server
+from sandbox.server.switches import Switches
 
 CREDENTIALS = {"Username": "sandbox", "Password": "sandbox-password", "ApiToken": "sandbox-token"}
 
@@ -889,7 +886,7 @@ def _cli_app(monkeypatch: pytest.MonkeyPatch, *flags: str) -> PdiApp:
         seen["app"] = app
         raise SystemExit(0)
 
-    monkeypatch.setattr("sandbox._server.make_server", fake_make_server)
+    monkeypatch.setattr("sandbox.server.cli.make_server", fake_make_server)
     with pytest.raises(SystemExit) as exited:
         main(["--port", "0", *flags])
     assert exited.value.code == 0
@@ -919,7 +916,7 @@ def test_cli_answers_flags(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_cli_rejects_bad_answers(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], flag: str
 ) -> None:
-    monkeypatch.setattr("sandbox._server.make_server", lambda *a, **k: pytest.fail("started"))
+    monkeypatch.setattr("sandbox.server.cli.make_server", lambda *a, **k: pytest.fail("started"))
     with pytest.raises(SystemExit) as exited:
         main(["--port", "0", "--answer", flag])
     assert exited.value.code == 2

@@ -1,4 +1,4 @@
-"""The fault switches both simulators share (``sandbox/_server.py``), over real HTTP on
+"""The fault switches both simulators share (``sandbox/server/``), over real HTTP on
 127.0.0.1: latency spikes, the API down, and 429s with Retry-After combined with failures
 and dropped connections."""
 
@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 import requests
 
-from sandbox import mobilize, pdi
-from sandbox._server import SandboxServer, Switches, make_server
+from sandbox import mobilize
 from sandbox.datagen import DatasetSpec, generate
-from sandbox.pdi import PdiApp
+from sandbox.pdi import cli as pdi_cli
+from sandbox.pdi.app import PdiApp
+from sandbox.server.http_server import SandboxServer, make_server
+from sandbox.server.switches import Switches
 
 CREDENTIALS = {"Username": "sandbox", "Password": "sandbox-password", "ApiToken": "sandbox-token"}
 CONTACT = {"firstName": "Ada", "lastName": "Lovelace"}
@@ -288,7 +290,7 @@ def test_bad_values_are_400_and_change_nothing(pdi_api: Api) -> None:
     assert pdi_api.switches(rate_limit=None, retry_after=None, latency_ms=0)["latency_ms"] == 0
 
 
-@pytest.mark.parametrize("simulator", [mobilize, pdi], ids=["mobilize", "pdi"])
+@pytest.mark.parametrize("simulator", [mobilize, pdi_cli], ids=["mobilize", "pdi"])
 def test_cli_flags_set_the_switches(monkeypatch: pytest.MonkeyPatch, simulator: Any) -> None:
     seen: list[Switches] = []
 
@@ -296,7 +298,7 @@ def test_cli_flags_set_the_switches(monkeypatch: pytest.MonkeyPatch, simulator: 
         seen.append(switches)
         raise SystemExit(0)
 
-    monkeypatch.setattr("sandbox._server.make_server", fake_make_server)
+    monkeypatch.setattr("sandbox.server.cli.make_server", fake_make_server)
     tiny = ["--events", "1", "--people", "1", "--attendances", "1"] if simulator is mobilize else []
     for flags in (
         [],

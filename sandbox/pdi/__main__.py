@@ -1,0 +1,3 @@
+from sandbox.pdi.cli import main
+
+main()
