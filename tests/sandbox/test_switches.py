@@ -15,9 +15,12 @@ from typing import Any
 import pytest
 import requests
 
-from sandbox import mobilize, pdi
+from sandbox import pdi
 from sandbox._server import SandboxServer, Switches, make_server
-from sandbox.datagen import DatasetSpec, generate
+from sandbox.datagen.build import generate
+from sandbox.datagen.dataset import DatasetSpec
+from sandbox.mobilize import cli as mobilize_cli
+from sandbox.mobilize.app import MobilizeApp
 from sandbox.pdi import PdiApp
 
 CREDENTIALS = {"Username": "sandbox", "Password": "sandbox-password", "ApiToken": "sandbox-token"}
@@ -72,7 +75,7 @@ def mobilize_api() -> Iterator[Api]:
     dataset = generate(
         DatasetSpec(seed=3, events=2, timeslots_per_event=1, people=3, attendances=3)
     )
-    yield from _serve(mobilize.MobilizeApp(dataset))
+    yield from _serve(MobilizeApp(dataset))
 
 
 def _timed(api: Api, count: int) -> list[float]:
@@ -288,7 +291,7 @@ def test_bad_values_are_400_and_change_nothing(pdi_api: Api) -> None:
     assert pdi_api.switches(rate_limit=None, retry_after=None, latency_ms=0)["latency_ms"] == 0
 
 
-@pytest.mark.parametrize("simulator", [mobilize, pdi], ids=["mobilize", "pdi"])
+@pytest.mark.parametrize("simulator", [mobilize_cli, pdi], ids=["mobilize", "pdi"])
 def test_cli_flags_set_the_switches(monkeypatch: pytest.MonkeyPatch, simulator: Any) -> None:
     seen: list[Switches] = []
 
@@ -297,7 +300,11 @@ def test_cli_flags_set_the_switches(monkeypatch: pytest.MonkeyPatch, simulator: 
         raise SystemExit(0)
 
     monkeypatch.setattr("sandbox._server.make_server", fake_make_server)
-    tiny = ["--events", "1", "--people", "1", "--attendances", "1"] if simulator is mobilize else []
+    tiny = (
+        ["--events", "1", "--people", "1", "--attendances", "1"]
+        if simulator is mobilize_cli
+        else []
+    )
     for flags in (
         [],
         ["--spike-rate", "0.1", "--spike-ms", "150", "--down", "--retry-after", "3"],
