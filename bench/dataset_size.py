@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from sandbox.datagen import DatasetSpec, add_spec_arguments, spec_from_args
+from sandbox.datagen.cli import add_spec_arguments, spec_from_args
+from sandbox.datagen.dataset import DatasetSpec
 
 BENCH_SIZE = {"events": 2000, "timeslots_per_event": 3, "people": 20000, "attendances": 60000}
 

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.dataset_size import add_size_arguments, size_flags  # noqa: E402
-from sandbox.datagen import generate  # noqa: E402
+from sandbox.datagen.build import generate  # noqa: E402
 from tests.e2e.harness import Simulator, http  # noqa: E402
 
 

@@ -31,12 +31,13 @@ from tap_mobilize.errors import (
     MobilizeTimeBudgetError,
     MobilizeUnavailableError,
 )
-from tap_mobilize.throttle import make_health, make_rate
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 DEFAULT_MAX_TRIES = 8
+DEFAULT_TIME_BUDGET_SECONDS = 14400
+DEFAULT_OUTAGE_SECONDS = 600
 # A --test run should tell the user quickly that a setting is wrong, not after minutes
 # of patient retrying, so dry runs cap the attempts.
 DRY_RUN_MAX_TRIES = 3
@@ -68,6 +69,24 @@ _NETWORK_ERRORS: tuple[type[Exception], ...] = (
 RequestCall = Callable[[requests.PreparedRequest, "Context | None"], requests.Response]
 
 _TToken = t.TypeVar("_TToken")
+
+
+def make_rate(config: t.Mapping[str, t.Any], clock: Clock) -> AdaptiveRate:
+    """The run's request rate: ``max_requests_per_second`` is its ceiling.
+
+    Mobilize answers 429 above 15 GET/s per IP and may lower that "at short notice", so
+    the configured rate is only a ceiling that adapts to 429s.
+    """
+    return AdaptiveRate(float(config.get("max_requests_per_second", 10)), clock=clock)
+
+
+def make_health(config: t.Mapping[str, t.Any], clock: Clock) -> RunHealth:
+    """The run's time budget and outage window: an outage told from one request's failure."""
+    return RunHealth(
+        budget_seconds=float(config.get("time_budget_seconds", DEFAULT_TIME_BUDGET_SECONDS)),
+        outage_seconds=float(config.get("outage_seconds", DEFAULT_OUTAGE_SECONDS)),
+        clock=clock,
+    )
 
 
 def origin_of(url: str) -> str:

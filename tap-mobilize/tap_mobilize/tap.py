@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from functools import cached_property
 
 import click
+from pacing import AdaptiveRate, Clock, RunHealth
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
@@ -21,18 +22,15 @@ from singer_sdk.tap_base import CliTestOptionValue
 from tap_mobilize import connection_test
 from tap_mobilize.client import DEFAULT_API_URL
 from tap_mobilize.errors import MobilizeFatalError
-from tap_mobilize.retries import DEFAULT_MAX_TRIES
-from tap_mobilize.run_markers import RunMarkers, StateTrackingWriter, failure_line
-from tap_mobilize.streams import STREAM_TYPES, SYNC_ORDER
-from tap_mobilize.throttle import (
+from tap_mobilize.retries import (
+    DEFAULT_MAX_TRIES,
     DEFAULT_OUTAGE_SECONDS,
     DEFAULT_TIME_BUDGET_SECONDS,
-    AdaptiveRate,
-    Clock,
-    RunHealth,
     make_health,
     make_rate,
 )
+from tap_mobilize.run_markers import RunMarkers, StateTrackingWriter, failure_line
+from tap_mobilize.streams import STREAM_TYPES, SYNC_ORDER
 
 if t.TYPE_CHECKING:
     from types import FrameType

@@ -15,8 +15,9 @@ import pytest
 import requests
 from singer_sdk.testing import SuiteConfig, TapTestRunner, get_tap_test_class
 
-from sandbox.datagen import Dataset, DatasetSpec, generate
-from sandbox.mobilize import MobilizeApp
+from sandbox.datagen.build import generate
+from sandbox.datagen.dataset import Dataset, DatasetSpec
+from sandbox.mobilize.app import MobilizeApp
 from sandbox.server.http_server import SandboxServer, make_server
 from tap_mobilize.errors import MobilizeFatalError
 from tap_mobilize.tap import TapMobilize

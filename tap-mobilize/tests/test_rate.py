@@ -5,8 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-
-from tap_mobilize.throttle import AdaptiveRate, OutOfTimeError, RunHealth
+from pacing import AdaptiveRate, OutOfTimeError, RunHealth
 
 
 def test_requests_are_spaced_at_the_ceiling(fake_clock):

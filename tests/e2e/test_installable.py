@@ -86,7 +86,7 @@ def expected_records(dataset: dict[str, Any]) -> dict[str, dict[int, dict[str, A
     """Every record the tap must emit, by stream and id, from the sandbox's dataset: Mobilize's
     own objects unchanged, timeslots with their event_id, signups with the ids of their nested
     objects beside them; records whose id Mobilize masks (null) are skipped."""
-    from sandbox.datagen import Dataset
+    from sandbox.datagen.dataset import Dataset
 
     data = Dataset.from_json(json.dumps(dataset))
     timeslots = [

@@ -17,7 +17,7 @@ STREAMS = ["organization", "events", "timeslots", "deleted_events", "people", "a
 
 
 def expected_counts(project) -> dict[str, int]:
-    from sandbox.datagen import Dataset
+    from sandbox.datagen.dataset import Dataset
 
     return Dataset.from_json(json.dumps(project.dataset())).expected_counts()
 

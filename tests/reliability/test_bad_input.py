@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.datagen import GENERATED_AT
+from sandbox.datagen.dataset import GENERATED_AT
 from tests.e2e.expect import PdiModel, differences, pdi_time, router
 from tests.e2e.harness import Project, RunResult, Simulator
 

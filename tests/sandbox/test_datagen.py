@@ -7,14 +7,19 @@ from collections import Counter
 
 import pytest
 
-from sandbox import datagen
-from sandbox.datagen import (
-    COMMON_EVENT_TYPES,
+from sandbox.datagen import cli
+from sandbox.datagen.build import generate
+from sandbox.datagen.dataset import (
     GENERATED_AT,
-    PRIVATE_ADDRESS_PLACEHOLDER,
+    TIMESLOTS_FROM,
+    TIMESLOTS_TO,
     Dataset,
     DatasetSpec,
-    generate,
+)
+from sandbox.datagen.vocabulary import (
+    COMMON_EVENT_TYPES,
+    PRIVATE_ADDRESS_PLACEHOLDER,
+    US_TIMEZONES,
 )
 
 SPEC = DatasetSpec(seed=7, events=400, timeslots_per_event=3, people=1000, attendances=3000)
@@ -132,8 +137,8 @@ def test_dates(dataset: Dataset) -> None:
     for deleted in dataset.deleted_events:
         assert deleted["deleted_date"] < GENERATED_AT
     starts = [t["start_date"] for e in dataset.events for t in e["timeslots"]]
-    assert min(starts) >= datagen.TIMESLOTS_FROM
-    assert max(starts) <= datagen.TIMESLOTS_TO + 60 * 86400
+    assert min(starts) >= TIMESLOTS_FROM
+    assert max(starts) <= TIMESLOTS_TO + 60 * 86400
     assert min(starts) < GENERATED_AT < max(starts)  # past and future timeslots
     for event in dataset.events:
         for slot in event["timeslots"]:
@@ -181,7 +186,7 @@ def test_event_variety(dataset: Dataset) -> None:
     assert len(types) >= 15
     assert sum(types[t] for t in COMMON_EVENT_TYPES) >= 0.9 * n
     assert any(t["is_full"] for e in events for t in e["timeslots"])
-    assert {e["timezone"] for e in events} <= set(datagen.US_TIMEZONES)
+    assert {e["timezone"] for e in events} <= set(US_TIMEZONES)
     for event in events:
         assert event["browser_url"] == (
             f"https://www.mobilize.us/{event['sponsor']['slug']}/event/{event['id']}/"
@@ -220,7 +225,7 @@ def test_compact_is_smaller(dataset: Dataset) -> None:
 
 def test_cli_writes_and_prints_counts(tmp_path, capsys) -> None:
     out = tmp_path / "data.json"
-    datagen.main(
+    cli.main(
         [
             "--seed",
             "2",

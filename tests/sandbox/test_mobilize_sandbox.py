@@ -11,15 +11,12 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-from sandbox.datagen import GENERATED_AT, Dataset, DatasetSpec, generate
-from sandbox.mobilize import (
-    DEFAULT_API_KEY,
-    HARSH_ANSWERS,
-    LENIENT_ANSWERS,
-    MobilizeAnswers,
-    MobilizeApp,
-    main,
-)
+from sandbox.datagen.build import generate
+from sandbox.datagen.dataset import GENERATED_AT, Dataset, DatasetSpec
+from sandbox.mobilize.answers import HARSH_ANSWERS, LENIENT_ANSWERS, MobilizeAnswers
+from sandbox.mobilize.app import MobilizeApp
+from sandbox.mobilize.auth import DEFAULT_API_KEY
+from sandbox.mobilize.cli import main
 from sandbox.server.http_server import SandboxServer, make_server
 from sandbox.server.switches import Switches
 
@@ -317,7 +314,7 @@ def test_timeslot_filters_trim_nested_timeslots(sim: Sim) -> None:
     expected = {k: v for k, v in expected.items() if v}
     assert {e["id"]: [t["id"] for t in e["timeslots"]] for e in rows} == expected
     assert len(expected) < len(sim.dataset.events)
-    assert any(len(v) < len(sim.app.events[k]["timeslots"]) for k, v in expected.items())
+    assert any(len(v) < len(sim.app.state.events[k]["timeslots"]) for k, v in expected.items())
     # A range: repeated comparisons; "now" works too.
     ranged = sim.ok(
         "/v1/organizations/1/events",

@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 import requests
 
-from sandbox import mobilize
-from sandbox.datagen import DatasetSpec, generate
+from sandbox.datagen.build import generate
+from sandbox.datagen.dataset import DatasetSpec
+from sandbox.mobilize import cli as mobilize_cli
+from sandbox.mobilize.app import MobilizeApp
 from sandbox.pdi import cli as pdi_cli
 from sandbox.pdi.app import PdiApp
 from sandbox.server.http_server import SandboxServer, make_server
@@ -74,7 +76,7 @@ def mobilize_api() -> Iterator[Api]:
     dataset = generate(
         DatasetSpec(seed=3, events=2, timeslots_per_event=1, people=3, attendances=3)
     )
-    yield from _serve(mobilize.MobilizeApp(dataset))
+    yield from _serve(MobilizeApp(dataset))
 
 
 def _timed(api: Api, count: int) -> list[float]:
@@ -290,7 +292,7 @@ def test_bad_values_are_400_and_change_nothing(pdi_api: Api) -> None:
     assert pdi_api.switches(rate_limit=None, retry_after=None, latency_ms=0)["latency_ms"] == 0
 
 
-@pytest.mark.parametrize("simulator", [mobilize, pdi_cli], ids=["mobilize", "pdi"])
+@pytest.mark.parametrize("simulator", [mobilize_cli, pdi_cli], ids=["mobilize", "pdi"])
 def test_cli_flags_set_the_switches(monkeypatch: pytest.MonkeyPatch, simulator: Any) -> None:
     seen: list[Switches] = []
 
@@ -299,7 +301,11 @@ def test_cli_flags_set_the_switches(monkeypatch: pytest.MonkeyPatch, simulator: 
         raise SystemExit(0)
 
     monkeypatch.setattr("sandbox.server.cli.make_server", fake_make_server)
-    tiny = ["--events", "1", "--people", "1", "--attendances", "1"] if simulator is mobilize else []
+    tiny = (
+        ["--events", "1", "--people", "1", "--attendances", "1"]
+        if simulator is mobilize_cli
+        else []
+    )
     for flags in (
         [],
         ["--spike-rate", "0.1", "--spike-ms", "150", "--down", "--retry-after", "3"],

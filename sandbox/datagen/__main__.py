@@ -1,0 +1,3 @@
+from sandbox.datagen.cli import main
+
+main()

@@ -1,0 +1,3 @@
+from sandbox.mobilize.cli import main
+
+main()
