@@ -46,11 +46,17 @@ def break_at(project: Project, sig: signal.Signals, writes: int) -> bool:
     True when the run was broken; False when it ended first (the point was past its work).
     """
     start = project.pdi_writes()
+    project.mobilize.admin("stats/reset", {})
     # --force: a run killed before it could say so leaves Meltano's record of it "running",
     # and Meltano refuses the same job for 5 minutes (docs/operating.md); here nothing else runs.
     running = project.start_sync("--force")
     if writes == 0:
-        time.sleep(2.0)  # Meltano started, the tap reading
+        # The tap reading, the target yet to write: a fixed sleep let the target write a
+        # hundred objects first, which left too little work for the later break points.
+        deadline = time.monotonic() + 120
+        while project.mobilize.admin("stats")["requests"] < 1 and running.poll() is None:
+            assert time.monotonic() < deadline, "the tap never read Mobilize"
+            time.sleep(0.02)
     elif not project.wait_for_writes(running, start + writes):
         return False
     if running.poll() is not None:
