@@ -25,7 +25,7 @@ from singer_sdk.plugin_base import PluginBase
 from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 
-from target_pdi.client import STOP, STOPPED_MESSAGE
+from target_pdi.pdi.tries import STOP, STOPPED_MESSAGE
 from target_pdi.credentials import require_credentials
 from target_pdi.drain import Drain
 from target_pdi.dry_run import saved_nothing_line

@@ -1,18 +1,17 @@
-"""PDI client: token expiry, renewal, paging, retries, lost-create safety (stubbed HTTP)."""
+"""PDI client: token expiry, renewal, paging, retries, lost-create safety (scripted HTTP on
+127.0.0.1, scripted_http.py)."""
 
 from __future__ import annotations
 
-import json
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import requests
-import responses
 from pacing.testing import Ticks
-from responses import matchers
-from target_pdi.client import WRITE_FAILURES_FATAL, WRITE_WINDOW, PDIClient, parse_expiration
+from scripted_http import ScriptedServer, header_is, json_is, query_is
+from target_pdi.client import WRITE_FAILURES_FATAL, WRITE_WINDOW, PDIClient
 from target_pdi.errors import (
     APIUnavailableError,
     AuthenticationError,
@@ -20,12 +19,29 @@ from target_pdi.errors import (
     RequestFailed,
     TimeBudgetSpent,
 )
+from target_pdi.pdi.session_auth import parse_expiration
+from target_pdi.pdi.transport import Transport
 
 from pacing import AdaptiveRate
 from pacing import Clock as PacingClock
 
-URL = "https://pdi.test"
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def pdi() -> Iterator[ScriptedServer]:
+    """PDI as each test scripts it; `URL` is where it listens."""
+    global URL, SERVER
+    server = ScriptedServer().start()
+    URL, SERVER = server.url, server
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+URL = ""
+SERVER: ScriptedServer
 
 
 class Clock:
@@ -52,9 +68,7 @@ def client(clock: Clock | None = None, **kw: Any) -> PDIClient:
 
 
 def login(expires: str = "2026-11-01T13:00:00Z", token: str = "T1") -> None:  # noqa: S107
-    responses.add(
-        responses.POST, f"{URL}/sessions", json={"AccessToken": token, "ExpirationDate": expires}
-    )
+    SERVER.add("POST", "/sessions", json={"AccessToken": token, "ExpirationDate": expires})
 
 
 @pytest.mark.parametrize(
@@ -73,59 +87,51 @@ def test_parse_expiration(value: Any, expected: datetime) -> None:
     assert parse_expiration(value, NOW) == expected
 
 
-@responses.activate
 def test_login_body_and_bearer() -> None:
-    responses.add(
-        responses.POST,
-        f"{URL}/sessions",
-        match=[
-            matchers.json_params_matcher(
-                {"Username": "user", "Password": "s3cret-pass", "ApiToken": "tok-123456"}
-            )
-        ],
+    SERVER.add(
+        "POST",
+        "/sessions",
+        match=[json_is({"Username": "user", "Password": "s3cret-pass", "ApiToken": "tok-123456"})],
         json={"AccessToken": "T1", "ExpirationDate": "2026-11-01T13:00:00Z"},
     )
-    responses.add(
-        responses.GET,
-        f"{URL}/calendars",
-        match=[matchers.header_matcher({"Authorization": "Bearer T1"})],
+    SERVER.add(
+        "GET",
+        "/calendars",
+        match=(header_is("Authorization", "Bearer T1"),),
         json={"data": [], "totalCount": 0},
     )
     assert client().list_all("/calendars") == []
 
 
-@responses.activate
 def test_token_renewed_shortly_before_expiry() -> None:
     clock = Clock()
     c = client(clock)
     login("2026-11-01T13:00:00Z", "T1")
-    responses.add(responses.GET, f"{URL}/x", json={})
+    SERVER.add("GET", "/x", json={})
     c.get("/x")
     clock.now = NOW + timedelta(minutes=58)  # still valid, outside the 60 s margin
     c.get("/x")
     assert c.logins == 1
-    responses.replace(
-        responses.POST,
-        f"{URL}/sessions",
+    SERVER.replace(
+        "POST",
+        "/sessions",
         json={"AccessToken": "T2", "ExpirationDate": "2026-11-01T14:00:00Z"},
     )
     clock.now = NOW + timedelta(minutes=59, seconds=30)  # within 60 s of expiry: renew first
     c.get("/x")
     assert c.logins == 2
-    assert responses.calls[-1].request.headers["Authorization"] == "Bearer T2"
+    assert SERVER.calls[-1].headers["authorization"] == "Bearer T2"
 
 
-@responses.activate
 def test_renewed_once_on_401() -> None:
     c = client()
     login(token="T1")
-    responses.add(responses.GET, f"{URL}/x", status=401)
-    responses.add(responses.GET, f"{URL}/x", json={"ok": 1})
+    SERVER.add("GET", "/x", status=401)
+    SERVER.add("GET", "/x", json={"ok": 1})
     assert c.get("/x") == {"ok": 1}
     assert c.logins == 2
 
 
-@responses.activate
 def test_a_login_never_waits_for_a_request_slot() -> None:
     """A login runs under the token's lock, which requests already holding every slot wait
     on (to put the token in their header): a login that waited for a slot as well never
@@ -144,27 +150,22 @@ def test_a_login_never_waits_for_a_request_slot() -> None:
     assert c.logins == 1
 
 
-@responses.activate
 def test_persistent_401_is_fatal() -> None:
     c = client()
     login()
-    responses.add(responses.GET, f"{URL}/x", status=401)
+    SERVER.add("GET", "/x", status=401)
     with pytest.raises(AuthenticationError):
         c.get("/x")
 
 
-@responses.activate
 def test_bad_credentials_fatal_and_redacted() -> None:
-    responses.add(
-        responses.POST, f"{URL}/sessions", status=401, json={"message": "bad s3cret-pass"}
-    )
+    SERVER.add("POST", "/sessions", status=401, json={"message": "bad s3cret-pass"})
     with pytest.raises(AuthenticationError) as exc:
         client().login()
     assert "username, password and api_token" in str(exc.value)
     assert "s3cret-pass" not in str(exc.value)
 
 
-@responses.activate
 def test_paging_fixed_limit_and_cursor_until_total() -> None:
     login()
     for cursor, rows in (
@@ -172,41 +173,35 @@ def test_paging_fixed_limit_and_cursor_until_total() -> None:
         (2, [{"id": 3}, {"id": 4}]),
         (3, [{"id": 5}]),
     ):
-        responses.add(
-            responses.GET,
-            f"{URL}/events",
-            match=[
-                matchers.query_param_matcher(
-                    {"startDate": "2026-11-01", "limit": "2", "cursor": str(cursor)}
-                )
-            ],
+        SERVER.add(
+            "GET",
+            "/events",
+            match=[query_is({"startDate": "2026-11-01", "limit": "2", "cursor": str(cursor)})],
             json={"data": rows, "totalCount": 5},
         )
     rows = client().list_all("/events", {"startDate": "2026-11-01"}, limit=2)
     assert [r["id"] for r in rows] == [1, 2, 3, 4, 5]
 
 
-@responses.activate
 def test_paging_stops_on_empty_page() -> None:
     login()
-    responses.add(responses.GET, f"{URL}/l", json={"data": [{"id": 1}], "totalCount": 9})
-    responses.add(responses.GET, f"{URL}/l", json={"data": [], "totalCount": 9})
+    SERVER.add("GET", "/l", json={"data": [{"id": 1}], "totalCount": 9})
+    SERVER.add("GET", "/l", json={"data": [], "totalCount": 9})
     assert len(client().list_all("/l", limit=1)) == 1
 
 
-@responses.activate
 def test_429_honours_retry_after_then_5xx_then_ok() -> None:
     ticks = Ticks()
     c = ticking(ticks, max_requests_per_second=0)
     login()
     pdi_up()
-    responses.add(responses.GET, f"{URL}/x", status=429, headers={"Retry-After": "7"})
-    responses.add(responses.GET, f"{URL}/x", status=503)
-    responses.add(responses.GET, f"{URL}/x", body=requests.ConnectionError("reset"))
-    responses.add(responses.GET, f"{URL}/x", json={"ok": True})
+    SERVER.add("GET", "/x", status=429, headers={"Retry-After": "7"})
+    SERVER.add("GET", "/x", status=503)
+    SERVER.add("GET", "/x", drop=True)
+    SERVER.add("GET", "/x", json={"ok": True})
     assert c.get("/x") == {"ok": True}
     assert ticks.t - 1000.0 >= 7.0  # the Retry-After was waited out
-    assert [r.request.url for r in responses.calls].count(f"{URL}/x") == 4
+    assert len(SERVER.calls_to("GET", "/x")) == 4
 
 
 def ticking(ticks: Ticks, **kw: Any) -> PDIClient:
@@ -225,58 +220,54 @@ def ticking(ticks: Ticks, **kw: Any) -> PDIClient:
 
 def pdi_up() -> None:
     """The probe a client sends when a request fails: PDI answers it (401 without a token)."""
-    responses.add(responses.GET, f"{URL}/calendars", status=401)
+    SERVER.add("GET", "/calendars", status=401)
 
 
 def pdi_down() -> None:
-    responses.add(responses.GET, f"{URL}/calendars", body=requests.ConnectionError("refused"))
+    SERVER.add("GET", "/calendars", drop=True)
 
 
-@responses.activate
 def test_5xx_while_pdi_answers_others_is_the_records_failure() -> None:
     login()
     pdi_up()
-    responses.add(responses.GET, f"{URL}/x", status=500, body="boom")
+    SERVER.add("GET", "/x", status=500, body="boom")
     with pytest.raises(RequestFailed) as exc:
         client(max_retries=2).get("/x")
     # A RecordRejected: the sync dead-letters the record and goes on.
     assert isinstance(exc.value, RecordRejected)
     assert exc.value.http_status == 500
     assert "HTTP 500 3 times" in str(exc.value)
-    assert len([c for c in responses.calls if c.request.url == f"{URL}/x"]) == 3
+    assert len(SERVER.calls_to("GET", "/x")) == 3
 
 
-@responses.activate
 def test_429s_use_up_no_retries_and_pause_for_retry_after() -> None:
     ticks = Ticks()
     login()
     for _ in range(20):
-        responses.add(responses.GET, f"{URL}/x", status=429, headers={"Retry-After": "2"})
-    responses.add(responses.GET, f"{URL}/x", json={"ok": True})
+        SERVER.add("GET", "/x", status=429, headers={"Retry-After": "2"})
+    SERVER.add("GET", "/x", json={"ok": True})
     c = ticking(ticks, max_retries=1, max_requests_per_second=20)
     assert c.get("/x") == {"ok": True}
     assert c.rate.throttled == 20
     assert ticks.t - 1000.0 >= 20 * 2  # every Retry-After was waited out
 
 
-@responses.activate
 def test_an_outage_is_waited_out_without_using_up_retries() -> None:
     ticks = Ticks()
     login()
     for _ in range(8):
-        responses.add(responses.GET, f"{URL}/x", body=requests.ConnectionError("refused"))
-    responses.add(responses.GET, f"{URL}/x", json={"ok": True})
+        SERVER.add("GET", "/x", drop=True)
+    SERVER.add("GET", "/x", json={"ok": True})
     pdi_down()
     c = ticking(ticks, max_retries=1, outage_seconds=120)
     assert c.get("/x") == {"ok": True}
     assert max(ticks.slept) <= 10  # back soon after PDI is
 
 
-@responses.activate
 def test_an_outage_longer_than_the_window_stops_the_run() -> None:
     ticks = Ticks()
     login()
-    responses.add(responses.GET, f"{URL}/x", status=503)
+    SERVER.add("GET", "/x", status=503)
     pdi_down()
     c = ticking(ticks, max_retries=1, outage_seconds=60)
     with pytest.raises(APIUnavailableError, match="outage_seconds=60"):
@@ -284,20 +275,18 @@ def test_an_outage_longer_than_the_window_stops_the_run() -> None:
     assert 60 < ticks.t - 1000.0 < 90
 
 
-@responses.activate
 def test_the_time_budget_bounds_a_429_storm() -> None:
     ticks = Ticks()
     login()
-    responses.add(responses.GET, f"{URL}/x", status=429, headers={"Retry-After": "5"})
+    SERVER.add("GET", "/x", status=429, headers={"Retry-After": "5"})
     c = ticking(ticks, time_budget_seconds=100)
     with pytest.raises(TimeBudgetSpent, match="time_budget_seconds"):
         c.get("/x")
 
 
-@responses.activate
 def test_most_writes_failing_stops_the_run() -> None:
     login()
-    responses.add(responses.POST, f"{URL}/contacts", status=400, json={"message": "no"})
+    SERVER.add("POST", "/contacts", status=400, json={"message": "no"})
     c = client()
     for _ in range(WRITE_FAILURES_FATAL - 1):
         with pytest.raises(RecordRejected):
@@ -306,22 +295,20 @@ def test_most_writes_failing_stops_the_run() -> None:
         c.create("/contacts", {"firstName": "A"}, None)
 
 
-@responses.activate
 def test_stale_ids_do_not_count_as_failing_writes() -> None:
     login()
-    responses.add(responses.PUT, f"{URL}/events/1", status=404)
+    SERVER.add("PUT", "/events/1", status=404)
     c = client()
     for _ in range(WRITE_WINDOW + 5):
         with pytest.raises(RecordRejected):
             c.put("/events/1", {})
 
 
-@responses.activate
 def test_record_level_4xx_is_rejected_not_retried() -> None:
     login()
-    responses.add(
-        responses.POST,
-        f"{URL}/contacts",
+    SERVER.add(
+        "POST",
+        "/contacts",
         status=400,
         json={"message": "FirstName required", "token": "tok-123456"},
     )
@@ -329,13 +316,12 @@ def test_record_level_4xx_is_rejected_not_retried() -> None:
         client().create("/contacts", {"firstName": ""}, None)
     assert exc.value.http_status == 400
     assert "tok-123456" not in exc.value.body
-    assert len([c for c in responses.calls if c.request.method == "POST"]) == 2  # login + one
+    assert len([c for c in SERVER.calls if c.method == "POST"]) == 2  # login + one
 
 
-@responses.activate
 def test_lost_create_is_looked_up_not_resent() -> None:
     login()
-    responses.add(responses.POST, f"{URL}/contacts", body=requests.ConnectionError("dropped"))
+    SERVER.add("POST", "/contacts", drop=True)
     lookups: list[int] = []
 
     def find() -> dict[str, Any] | None:
@@ -345,23 +331,21 @@ def test_lost_create_is_looked_up_not_resent() -> None:
     result = client().create("/contacts", {"firstName": "A"}, find)
     assert result == {"id": "EXISTING"}
     assert lookups == [1]
-    posts = [c for c in responses.calls if c.request.url == f"{URL}/contacts"]
+    posts = SERVER.calls_to("POST", "/contacts")
     assert len(posts) == 1  # never re-sent
 
 
-@responses.activate
 def test_lost_create_resent_only_when_not_found() -> None:
     login()
-    responses.add(responses.POST, f"{URL}/contacts", body=requests.Timeout("slow"))
-    responses.add(responses.POST, f"{URL}/contacts", json={"id": "NEW"})
+    SERVER.add("POST", "/contacts", drop=True)
+    SERVER.add("POST", "/contacts", json={"id": "NEW"})
     result = client().create("/contacts", {"firstName": "A"}, lambda: None)
     assert result == {"id": "NEW"}
-    posts = [c for c in responses.calls if c.request.url == f"{URL}/contacts"]
+    posts = SERVER.calls_to("POST", "/contacts")
     assert len(posts) == 2
-    assert json.loads(posts[1].request.body) == {"firstName": "A"}
+    assert posts[1].json() == {"firstName": "A"}
 
 
-@responses.activate
 def test_dry_run_client_refuses_writes() -> None:
     login()
     with pytest.raises(RuntimeError, match="dry run"):
@@ -420,10 +404,8 @@ def test_proxy_settings_are_read_once_and_still_honoured(monkeypatch: pytest.Mon
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/our-bundle.pem")
-    remote = PDIClient("https://api.bluevote.com", "u", "p", "t")
-    session = remote._session()
-    assert session.trust_env is False
-    assert session.proxies.get("https") == "http://proxy.example:3128"
-    assert session.verify == "/etc/ssl/our-bundle.pem"
-    local = PDIClient("http://127.0.0.1:8002", "u", "p", "t")
-    assert local._session().proxies == {}
+    remote = Transport("https://api.bluevote.com", pool_size=1, timeout=1)
+    assert remote.proxy == "http://proxy.example:3128"
+    assert remote.ca_certs == "/etc/ssl/our-bundle.pem"
+    local = Transport("http://127.0.0.1:8002", pool_size=1, timeout=1)
+    assert local.proxy is None

@@ -358,7 +358,7 @@ def test_sync_writes_the_summary_of_what_it_did(
 
 def test_a_stopped_sync_says_stopped(pdi: Pdi, config: dict[str, Any], tmp_path: Path) -> None:
     """SIGTERM while reading (the handler sets STOP; the next record raises Stopped)."""
-    from target_pdi.client import STOP
+    from target_pdi.pdi.tries import STOP
 
     summary_path = tmp_path / "summary.json"
     target = TargetPDI(config={**config, "summary_path": str(summary_path)}, validate_config=True)

@@ -1,0 +1,1 @@
+"""The PDI boundary: the HTTP client and the dry-run client."""
