@@ -156,16 +156,31 @@ class Retries:
         an :class:`Unanswered`, before sending again, it may return the result instead (a
         create whose answer was lost, found to exist).
         """
+        # The first try outside tenacity: nearly every request needs no other, and a retry
+        # loop built for each one cost more CPU than the try itself (issue 21). A failed
+        # first try is handed to the loop as its own first outcome, so the waits, the counts
+        # and the stop see the same tries as if the loop had made it.
+        self.before_attempt()
+        try:
+            return self._attempt(send, before_resend)
+        except (Throttled, Unanswered) as failure:
+            first: list[BaseException] = [failure]
+
+        def attempt() -> T:
+            if first:
+                raise first.pop()
+            self.before_attempt()
+            return self._attempt(send, before_resend)
+
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type((Throttled, Unanswered)),
             stop=self._stop,
             wait=self._wait,
             sleep=self._sleep,
-            before=lambda _state: self.before_attempt(),
             before_sleep=self._before_sleep,
             retry_error_callback=self._give_up,
         )
-        result: T = retrying(self._attempt, send, before_resend)
+        result: T = retrying(attempt)
         return result
 
     def _attempt(

@@ -107,7 +107,7 @@ class PDIClient:
         self.base_url = self.transport.base_url
         self.read_only = read_only
         paced = Clock(clock, sleep)
-        self.pace = Pace(
+        self.pace = Pace.waiting(
             rate=AdaptiveRate(max_requests_per_second, clock=paced),
             concurrency=AdaptiveConcurrency(initial_concurrency, pool_size),
             health=RunHealth(
@@ -258,7 +258,10 @@ class PDIClient:
         data = json.dumps(body) if body is not None else None
 
         def send() -> Answer | Mapping[str, Any]:
-            return self._send(method, path, params=params, data=data, token=self.auth.current())
+            # The tries signed in before this one (PDITries.before_attempt); read without the
+            # lock, the token is None only while a renewal is under way.
+            token = self.auth.token or self.auth.current()
+            return self._send(method, path, params=params, data=data, token=token)
 
         look_up = None
         if method == "POST" and find_existing is not None:  # GET/PUT: re-sending is safe

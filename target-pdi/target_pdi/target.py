@@ -25,7 +25,6 @@ from singer_sdk.plugin_base import PluginBase
 from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 
-from target_pdi.pdi.tries import STOP, STOPPED_MESSAGE
 from target_pdi.credentials import require_credentials
 from target_pdi.drain import Drain
 from target_pdi.dry_run import saved_nothing_line
@@ -34,6 +33,7 @@ from target_pdi.files_left_behind import warn_of_files_left_behind
 from target_pdi.guarded_maps import GuardedMapper, Refusals
 from target_pdi.idmap import organization_slug
 from target_pdi.mapping_files import MappingError, Mappings, load_mappings
+from target_pdi.pdi.tries import STOP, STOPPED_MESSAGE
 from target_pdi.pdi_account import refuse_another_pdi
 from target_pdi.quiet_config import config_read_quietly
 from target_pdi.redact import redact, register_secret

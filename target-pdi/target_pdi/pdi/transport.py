@@ -38,7 +38,6 @@ BODY_LIMIT = 2000  # characters of an answer's body kept in errors / dead letter
 HEADERS = {
     "Content-Type": "application/json",
     "Accept": "application/json",
-    "Accept-Encoding": "gzip, deflate",
     "User-Agent": "target-pdi",
 }
 
@@ -91,6 +90,8 @@ class Transport:
             or os.environ.get("CURL_CA_BUNDLE")
             or certifi.where()
         )
+        # One Retry for every request (urlopen would build one each time): never re-send.
+        self._no_retries = urllib3.Retry(total=False, redirect=False)
         options: dict[str, Any] = {
             "num_pools": 2,
             "maxsize": max(1, pool_size),
@@ -119,25 +120,25 @@ class Transport:
         headers = dict(HEADERS)
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        target = f"{self._path_prefix}{path}{query_string(params)}"
+        query = query_string(params)
         body = data.encode() if data is not None else None
         if self._pool is not None:
             response = self._pool.urlopen(
                 method,
-                target,
+                f"{self._path_prefix}{path}{query}",
                 body=body,
                 headers=headers,
-                retries=False,
+                retries=self._no_retries,
                 redirect=False,
                 assert_same_host=False,
             )
-        else:
+        else:  # through the proxy, which the manager reaches (or tunnels through) by URL
             response = self._manager.urlopen(
                 method,
-                f"{self.base_url}{path}{query_string(params)}",
+                f"{self.base_url}{path}{query}",
                 body=body,
                 headers=headers,
-                retries=False,
+                retries=self._no_retries,
                 redirect=False,
             )
         return Answer(response.status, response.headers, response.data, token)

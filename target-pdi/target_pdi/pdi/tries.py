@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from tenacity import wait_exponential, wait_random_exponential
 from tenacity.wait import wait_base
@@ -49,8 +50,17 @@ class Pace:
     health: RunHealth
     clock: Clock
     max_retries: int
-    backoff_base: float
-    backoff_max: float
+    own_wait: wait_base  # between two tries of a request that fails on its own
+    outage_wait: wait_base  # between two tries while PDI answers nobody
+
+    @classmethod
+    def waiting(cls, *, backoff_base: float, backoff_max: float, **shared: Any) -> Pace:
+        """The waits from `backoff_base` and `backoff_max`, built once for every request."""
+        return cls(
+            own_wait=jittered(backoff_base, backoff_max),
+            outage_wait=jittered(backoff_base, min(backoff_max, OUTAGE_PAUSE_MAX)),
+            **shared,
+        )
 
 
 class PDITries(Retries):
@@ -75,8 +85,8 @@ class PDITries(Retries):
             health=pace.health,
             clock=pace.clock,
             max_failures=pace.max_retries + 1,
-            own_wait=jittered(pace.backoff_base, pace.backoff_max),
-            outage_wait=jittered(pace.backoff_base, min(pace.backoff_max, OUTAGE_PAUSE_MAX)),
+            own_wait=pace.own_wait,
+            outage_wait=pace.outage_wait,
             # Not the login: it runs under the token's lock, which requests holding every slot
             # may be waiting on to sign their headers; waiting for a slot too, it never ended.
             concurrency=pace.concurrency if method is not None else None,
