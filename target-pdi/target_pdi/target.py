@@ -37,7 +37,7 @@ from target_pdi.pdi.client import STOP, STOPPED_MESSAGE
 from target_pdi.pdi.dry_run import saved_nothing_line
 from target_pdi.redact import redact, register_secret
 from target_pdi.rules.vocabulary import WRITTEN_STREAMS
-from target_pdi.stores.idmap import organization_slug
+from target_pdi.stores.id_map_table import organization_slug
 from target_pdi.stores.pdi_account import refuse_another_pdi
 from target_pdi.sync.drain import Drain
 from target_pdi.sync.guarded_maps import GuardedMapper, Refusals

@@ -59,7 +59,7 @@ from target_pdi.stores.deadletters import (
     entry_line,
     is_entry,
 )
-from target_pdi.stores.idmap import table_name
+from target_pdi.stores.id_map_table import table_name
 
 LOGGER = logging.getLogger("target-pdi")
 
