@@ -25,7 +25,8 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from target_pdi.rules import payloads as P
-from target_pdi.stores.deadletters import DeadLetterStore, Embedded, Key
+from target_pdi.stores.dead_letter_entries import Embedded, Key
+from target_pdi.stores.deadletters import DeadLetterStore
 from target_pdi.sync.plan import Batch, as_map, latest_by, modified, record_id
 
 Record = Mapping[str, Any]
