@@ -27,7 +27,8 @@ from singer_sdk.target_base import Target
 
 from target_pdi import cli
 from target_pdi.configuration.credentials import require_credentials
-from target_pdi.configuration.mapping_files import MappingError, Mappings, load_mappings
+from target_pdi.configuration.mapping_files import Mappings, load_mappings
+from target_pdi.configuration.mapping_problems import MappingError
 from target_pdi.configuration.quiet_config import config_read_quietly
 from target_pdi.configuration.settings import Settings, config_schema, env_numbers, project_dir
 from target_pdi.errors import ConfigurationError, FatalError, Stopped, TapFailed
