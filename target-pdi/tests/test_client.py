@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pacing.clock import Clock as PacingClock
+from pacing.rate import AdaptiveRate
 from pacing.testing import Ticks
 from scripted_http import ScriptedServer, header_is, json_is, query_is
-from target_pdi.client import WRITE_FAILURES_FATAL, WRITE_WINDOW, PDIClient
 from target_pdi.errors import (
     APIUnavailableError,
     AuthenticationError,
@@ -19,11 +20,9 @@ from target_pdi.errors import (
     RequestFailed,
     TimeBudgetSpent,
 )
+from target_pdi.pdi.client import WRITE_FAILURES_FATAL, WRITE_WINDOW, PDIClient
 from target_pdi.pdi.session_auth import parse_expiration
 from target_pdi.pdi.transport import Transport
-
-from pacing import AdaptiveRate
-from pacing import Clock as PacingClock
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from target_pdi.verdict import (
+from target_pdi.rules.verdict import (
     DEAD_LETTER_MAX_AGE_HOURS,
     MAX_SYNC_AGE_HOURS,
     Limits,

@@ -1,1 +1,1 @@
-"""The PDI boundary: the HTTP client and the dry-run client."""
+"""The PDI boundary: the HTTP client (auth, paging, retries, pace) and the dry-run client."""

@@ -15,10 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pacing.clock import Clock
+from pacing.concurrency import AdaptiveConcurrency
+from pacing.health import RunHealth
+from pacing.rate import AdaptiveRate
+from pacing.retries import Retries, Unanswered
 from tenacity import wait_exponential, wait_random_exponential
 from tenacity.wait import wait_base
 
-from pacing import AdaptiveConcurrency, AdaptiveRate, Clock, Retries, RunHealth, Unanswered
 from target_pdi.errors import APIUnavailableError, RequestFailed, Stopped, TimeBudgetSpent
 from target_pdi.pdi.transport import Answer
 
