@@ -223,7 +223,8 @@ def main() -> None:
         cpu, requests = run_plain(pdi, work, messages)
         print(
             f"## first sync without the profiler: {cpu:.1f} CPU s (user + system) of the target "
-            f"process for {requests:,} PDI requests = {cpu / requests * 1000:.2f} ms per request\n"
+            f"process for {requests:,} PDI requests = {cpu / requests * 1000:.2f} ms per request\n",
+            flush=True,
         )
         start_over(pdi, work)
         profile_target(pdi, work, messages, "first sync", args.top)
