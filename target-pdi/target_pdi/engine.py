@@ -10,7 +10,8 @@
     invitations     one per contact and event, concurrent per PDI event
 
 so an invitation is never written before its event and contact exist. What to do is planned
-without requests (`plan.py`); each PDI object is written by its writer (`writers/`), which
+once, before the batch's first write, without a request (`batch_plan.py`); the engine applies
+that plan in the order above. Each PDI object is written by its writer (`writers/`), which
 upserts: id map first (unchanged hash: no request), else recover from PDI, else create.
 Record-level failures are dead-lettered; a FatalError propagates and stops the run (no STATE).
 """
@@ -24,6 +25,7 @@ from typing import Any
 from target_pdi import payloads as P
 from target_pdi import plan as plans
 from target_pdi import poison
+from target_pdi.batch_plan import BatchPlan, Knowledge, latest_events, plan_batch
 from target_pdi.client import PDIClient
 from target_pdi.deadletters import DeadLetterStore
 from target_pdi.event_phase import EventPhase
@@ -31,6 +33,7 @@ from target_pdi.idmap import IdMap
 from target_pdi.people_phase import PeoplePhase
 from target_pdi.people_seen import PeopleSeen
 from target_pdi.plan import DEFAULT_APPROVAL_STATUSES, Batch, Skips
+from target_pdi.plan_signups import SignupContext, SignupsPlan, settle_signups
 from target_pdi.reclaim import EventReclaim
 from target_pdi.recovery import PdiEvents
 from target_pdi.routing import CalendarRouter
@@ -88,45 +91,62 @@ class SyncEngine:
         return plans.is_approved(event, self.approval_statuses)
 
     def run(self, batch: Batch) -> None:
-        self.event_phase.failed_events = self._refuse_poison(batch)
-        self.events.recovered = {}
-        events = {int(k): v for k, v in plans.latest_by(batch.events, plans.record_id).items()}
-        for event_id, event in events.items():
+        refused = self._refuse_poison(batch)
+        self._remember_reads(batch)
+        plan = plan_batch(batch, self._knowledge(batch, refused))
+        self._rerouted = True
+        self.apply(plan, refused)
+
+    def _remember_reads(self, batch: Batch) -> None:
+        """What this run has read so far, for the batches after this one too: the timeslots
+        each event lists, and the freshest record of each person."""
+        for event_id, event in latest_events(batch).items():
             listed = plans.timeslot_ids(event)
             # A dead letter retried is an old read: what it lists may be out of date.
             if listed is not None and not batch.retry:
                 self.listed_slots[event_id] = listed
-        masked = sum(1 for r in batch.events if plans.record_id(r) is None)
-        if masked:
-            self.summary.skip("masked events (null id)", masked)
-        deleted = plans.latest_by(batch.deleted_events, plans.record_id)
-        self._remember_deleted(deleted)
-        if not self._rerouted:
-            self._rerouted = True
-            work, unrouted = plans.plan_reroute(self.idmap, self.router, set(events))
-            if unrouted:
-                self.summary.note(
-                    "events no longer routed to a calendar (left as they are)", unrouted
-                )
-            self.event_phase.reroute(work)
-        self._cancel_deleted(deleted)
-        self.event_phase.retry_cancellations(batch.cancellations)
-        self._write_events(events)
         for person_id, record in plans.latest_by(batch.people, plans.record_id).items():
             seen = self.people_seen.get(person_id)
             if seen is None or plans.modified(record) >= plans.modified(seen):
                 self.people_seen[person_id] = record
-        signups = self._plan_signups(batch.attendances, events)
-        people = plans.plan_people(
-            batch.people,
-            signups,
-            self.people_seen,
+
+    def _knowledge(self, batch: Batch, refused: set[int]) -> Knowledge:
+        return Knowledge(
             self.idmap,
+            self.router,
+            self.approval_statuses,
+            self.listed_slots,
+            self.people_seen,
+            refused_events=refused,
             everyone=batch.retry or self.sync_all_people,
             waiting=lambda person_id: self.shared.deadletters.holds("people", person_id),
+            reroute=not self._rerouted,
         )
+
+    def apply(self, plan: BatchPlan, refused: set[int]) -> None:
+        """Write a batch's plan in dependency order: cancels and moves, locations and events,
+        contacts, then invitations (each step concurrent)."""
+        self.event_phase.failed_events = set(refused)
+        self.events.recovered = {}
+        if plan.masked_events:
+            self.summary.skip("masked events (null id)", plan.masked_events)
+        self._remember_deleted(plan.deleted)
+        if plan.reroutes is not None:
+            if plan.reroutes.unrouted:
+                self.summary.note(
+                    "events no longer routed to a calendar (left as they are)",
+                    plan.reroutes.unrouted,
+                )
+            self.event_phase.reroute(plan.reroutes.moves)
+        self._cancel_deleted(plan)
+        self.event_phase.retry_cancellations(plan.cancellations)
+        self._write_events(plan.events)
+        signups = self._settle_signups(plan)
+        kept = {s.attendance_id for s in signups.signups}
+        dropped = {s.attendance_id for s in plan.signups.signups} - kept
+        people = plan.people.without_signups(dropped)
         self.people.write_contacts(people)
-        self.people.write_invitations(signups, people.moved, self.people_seen)
+        self.people.write_invitations(signups.signups, people.moved, self.people_seen)
         self.idmap.flush()
 
     def _refuse_poison(self, batch: Batch) -> set[int]:
@@ -150,22 +170,20 @@ class SyncEngine:
             key = mobilize_event_key(event_id)
             self.idmap.put(PdiObject.TOMBSTONE, key, "", None, mobilize_id=event_id, extra=extra)
 
-    def _cancel_deleted(self, deleted: Mapping[Any, Record]) -> None:
-        work, unknown = plans.plan_deleted(deleted, self.idmap)
-        if unknown:
+    def _cancel_deleted(self, plan: BatchPlan) -> None:
+        if plan.deleted_unknown:
             # A DeletedEvent has no dates: look through every PDI event for ones naming it.
             self.pdi_events.everything()
-        for event_id, record in unknown:
+        for event_id, record in plan.deleted_unknown:
             rows = self.pdi_events.of_site(mobilize_event_key(event_id))
             if not rows:
                 self.summary.skip("deleted events never synced")
             for row in rows:
                 failed = ("deleted_events", record)
                 self.canceller.retire_row(event_id, row, plans.DELETED, failed)
-        self.event_phase.cancel_deleted(work)
+        self.event_phase.cancel_deleted(plan.deleted_cancels)
 
-    def _write_events(self, events: Mapping[int, Record]) -> None:
-        plan = plans.plan_events(events, self.idmap, self.router, self.approval_statuses)
+    def _write_events(self, plan: plans.EventsPlan) -> None:
         self._count_skips(plan.skips)
         for event_id, problem in plan.problems:
             LOGGER.warning("Event %s: %s", event_id, problem)
@@ -179,19 +197,20 @@ class SyncEngine:
             self.reclaim.missing(jobs)
             self.event_phase.write(jobs)
 
-    def _plan_signups(
-        self, attendances: list[dict[str, Any]], events: Mapping[int, Record]
-    ) -> list[plans.PlannedSignup]:
-        context = plans.SignupContext(
+    def _settle_signups(self, batch_plan: BatchPlan) -> SignupsPlan:
+        """The signups once the events are written (`settle_signups`): their skips and dead
+        letters counted, and the PDI events first seen in a signup written."""
+        context = SignupContext(
             self.idmap,
             self.router,
             self.approval_statuses,
-            events,
+            batch_plan.events_read,
             self.listed_slots,
             self.people_seen,
             self.event_phase.failed_events,
+            deleted_events=set(batch_plan.deleted),
         )
-        plan = plans.plan_signups(attendances, context)
+        plan = settle_signups(batch_plan.signups, context)
         for ts_id, event_id, att_id in plan.removed:
             # Never synced, so no cancel will say so: this is the one line naming it.
             key = timeslot_key(ts_id)
@@ -210,7 +229,7 @@ class SyncEngine:
                 "attendances", att_id, att, f"event {event_id} was dead-lettered"
             )
         self._write_event_jobs(list(plan.missing.values()))
-        return plan.signups
+        return plan
 
     def _count_skips(self, skips: Skips) -> None:
         for reason, n in skips.reasons.items():

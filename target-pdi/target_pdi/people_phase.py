@@ -9,7 +9,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from target_pdi import payloads as P
-from target_pdi.plan import ChosenPerson, PeoplePlan, PlannedSignup, modified
+from target_pdi.plan import modified
+from target_pdi.plan_people import ChosenPerson, PeoplePlan
+from target_pdi.plan_signups import PlannedSignup
 from target_pdi.vocabulary import Outcome, PdiObject, contact_key
 from target_pdi.work import RECORD_FAILURES, Shared
 from target_pdi.writers.contacts import ContactWriter, contact

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import make_fixtures as F
 from target_pdi.idmap import IdMap, stored_key
-from target_pdi.plan import plan_people
+from target_pdi.plan_people import plan_people
 from target_pdi.vocabulary import PdiObject, contact_key
 
 LONG = "a" * 240 + "@example.org"  # 252 characters: its contact key is stored hashed

@@ -9,13 +9,12 @@ from target_pdi.idmap import IdMap
 from target_pdi.plan import (
     DELETED,
     REMOVED,
-    SignupContext,
     plan_deleted,
     plan_events,
-    plan_people,
     plan_reroute,
-    plan_signups,
 )
+from target_pdi.plan_people import plan_people
+from target_pdi.plan_signups import SignupContext, plan_signups
 from target_pdi.routing import CalendarRouter
 from target_pdi.vocabulary import PdiObject, contact_key, mobilize_event_key, timeslot_key
 

@@ -11,7 +11,8 @@ from typing import Any
 
 from target_pdi import payloads as P
 from target_pdi.idmap import Entry
-from target_pdi.plan import PlannedSignup, canceled_reason, is_deleted, modified
+from target_pdi.plan import canceled_reason, is_deleted, modified
+from target_pdi.plan_signups import PlannedSignup
 from target_pdi.vocabulary import (
     Outcome,
     PdiObject,
