@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "target-pdi"))
 
-from target_pdi import payloads  # noqa: E402
+from target_pdi.rules import payloads  # noqa: E402
 
 from bench.dataset_size import add_size_arguments, size_flags  # noqa: E402
 from tests.e2e.harness import Simulator, http  # noqa: E402

@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 
 import pytest
-from target_pdi import mapping_files
-from target_pdi.mapping_files import (
+from target_pdi.configuration import mapping_files
+from target_pdi.configuration.mapping_files import (
     MappingError,
     Problem,
     parse_calendars,
@@ -70,7 +70,7 @@ def test_each_broken_example_gives_the_messages_the_page_shows(
 
 
 def validator_texts() -> set[str]:
-    """The fixed words of every message and hint target_pdi/mapping_files.py builds."""
+    """The fixed words of every message and hint configuration/mapping_files.py builds."""
     source = Path(mapping_files.__file__).read_text(encoding="utf-8")
     texts: set[str] = set()
 

@@ -3,7 +3,8 @@
 For tap-mobilize and target-pdi, the settings meltano.yml declares are the plugin's own settings
 (those `--about` reports, less the SDK's built-ins), each with the kind and secret flag `--about`
 gives, and none restates a default (the plugin's own applies; a project's choice goes in the
-plugin's `config:`). target-pdi's defaults are stated once, in target_pdi/settings.py, for both
+plugin's `config:`). target-pdi's defaults are stated once, in
+target_pdi/configuration/settings.py, for both
 its schema and its `Settings`; its README lists exactly its settings and no default.
 """
 
@@ -20,7 +21,7 @@ import yaml
 from click.testing import CliRunner
 from singer_sdk.plugin_base import PluginBase
 from tap_mobilize.tap import TapMobilize
-from target_pdi.settings import Settings
+from target_pdi.configuration.settings import Settings
 from target_pdi.target import TargetPDI
 
 ROOT = Path(__file__).resolve().parent.parent

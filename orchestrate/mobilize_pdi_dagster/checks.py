@@ -2,8 +2,8 @@
 asset page of ``pdi/<org>``, and what the alert sensor reports.
 
 They judge a sync as `meltano invoke target-pdi--<org>:status` does, with its rules
-(target_pdi.verdict, imported: one function for both) and the organization's own thresholds,
-each rule in the check that fits it and in status's words:
+(target_pdi.operator_tools.verdict, imported: one function for both) and the organization's
+own thresholds, each rule in the check that fits it and in status's words:
 
 - ``attention`` (red): rules 1-3, what the run's summary says of the run: it failed or stopped
   (`last run failed: tap-mobilize failed`), or records failed (`last run: 2 contacts failed`).
@@ -32,12 +32,8 @@ from datetime import timedelta
 from typing import Any
 
 import dagster as dg
-from target_pdi.verdict import (
-    DEAD_LETTER_MAX_AGE_HOURS,
-    MAX_SYNC_AGE_HOURS,
-    dead_letter_reasons,
-    last_run_reasons,
-)
+from target_pdi.configuration.settings import DEAD_LETTER_MAX_AGE_HOURS, MAX_SYNC_AGE_HOURS
+from target_pdi.operator_tools.verdict import dead_letter_reasons, last_run_reasons
 
 from mobilize_pdi_dagster.summary import attention, dead_letters_waiting
 
@@ -49,7 +45,7 @@ FRESHNESS_CHECK = "freshness_check"
 CHECK_NAMES = (ATTENTION_CHECK, DEAD_LETTERS_CHECK, FRESHNESS_CHECK, RECONCILE_CHECK)
 SUMMARY_CHECKS = (ATTENTION_CHECK, DEAD_LETTERS_CHECK)
 NOTHING_NEEDS_ATTENTION = "Nothing needs attention."
-# target-pdi's settings (target_pdi/settings.py) that set the thresholds.
+# target-pdi's settings (target_pdi/configuration/settings.py) that set the thresholds.
 MAX_SYNC_AGE_SETTING = "max_sync_age_hours"
 
 

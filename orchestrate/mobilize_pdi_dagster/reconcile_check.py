@@ -21,7 +21,7 @@ from mobilize_pdi_dagster.meltano import MeltanoProject
 from mobilize_pdi_dagster.organizations import Organization
 from mobilize_pdi_dagster.sync_asset import asset_key, failure_reason, pool
 
-# target-pdi's own default (target_pdi/settings.py).
+# target-pdi's own default (target_pdi/configuration/settings.py).
 DEFAULT_REPORT = "output/reconcile.csv"
 
 

@@ -25,27 +25,26 @@ from singer_sdk.plugin_base import PluginBase
 from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 
-from target_pdi.client import STOP, STOPPED_MESSAGE
-from target_pdi.credentials import require_credentials
-from target_pdi.drain import Drain
-from target_pdi.dry_run import saved_nothing_line
-from target_pdi.errors import ConfigurationError, FatalError, RecordRejected, Stopped, TapFailed
-from target_pdi.files_left_behind import warn_of_files_left_behind
-from target_pdi.guarded_maps import GuardedMapper, Refusals
-from target_pdi.idmap import organization_slug
-from target_pdi.mapping_files import MappingError, Mappings, load_mappings
-from target_pdi.pdi_account import refuse_another_pdi
-from target_pdi.quiet_config import config_read_quietly
+from target_pdi import cli
+from target_pdi.configuration.credentials import require_credentials
+from target_pdi.configuration.mapping_files import MappingError, Mappings, load_mappings
+from target_pdi.configuration.quiet_config import config_read_quietly
+from target_pdi.configuration.settings import Settings, config_schema, env_numbers, project_dir
+from target_pdi.errors import ConfigurationError, FatalError, Stopped, TapFailed
+from target_pdi.operator_tools.files_left_behind import warn_of_files_left_behind
+from target_pdi.operator_tools.run_summary import RunRecorder, written_where
+from target_pdi.pdi.client import STOP, STOPPED_MESSAGE
+from target_pdi.pdi.dry_run import saved_nothing_line
 from target_pdi.redact import redact, register_secret
-from target_pdi.run_lock import holding
-from target_pdi.run_summary import RunRecorder, print_last, written_where
-from target_pdi.runtime import Runtime, log_in_once
-from target_pdi.settings import Settings, config_schema, env_numbers, project_dir
-from target_pdi.sinks import BufferSink, IgnoredSink
-from target_pdi.summary import ProgressReporter, Summary, log_info
-from target_pdi.tap_outcome import TapOutcome
-from target_pdi.unread_input import discard_unread_input
-from target_pdi.vocabulary import WRITTEN_STREAMS
+from target_pdi.rules.vocabulary import WRITTEN_STREAMS
+from target_pdi.stores.idmap import organization_slug
+from target_pdi.stores.pdi_account import refuse_another_pdi
+from target_pdi.sync.drain import Drain
+from target_pdi.sync.guarded_maps import GuardedMapper, Refusals
+from target_pdi.sync.runtime import Runtime, log_in_once
+from target_pdi.sync.sinks import BufferSink, IgnoredSink
+from target_pdi.sync.summary import ProgressReporter, Summary, log_info
+from target_pdi.sync.tap_outcome import TapOutcome
 
 
 class TargetPDI(Target):
@@ -251,146 +250,32 @@ class TargetPDI(Target):
             )
 
     @classmethod
-    def invoke(  # type: ignore[override]
+    def invoke(
         cls,
         *,
         about: bool = False,
         about_format: str | None = None,
         config: Any = None,
         file_input: Any = None,
-        test: bool = False,
-        validate_mappings: bool = False,
-        reconcile: bool = False,
-        fix: bool = False,
-        status: bool = False,
-        last_run: bool = False,
-        retarget_id_map: bool = False,
+        **commands: bool,
     ) -> None:
-        syncing: TargetPDI | None = None
-        try:
-            if last_run and not about:
-                sys.exit(print_last(cls._from_cli(config).settings))
-            if retarget_id_map and not about:
-                from target_pdi.retarget import run_retarget
-
-                sys.exit(run_retarget(cls._from_cli(config).settings))
-            if (reconcile or status) and not about:
-                target = cls._from_cli(config)
-                if status:
-                    from target_pdi.status import run_status
-
-                    sys.exit(run_status(target))
-                from target_pdi.reconcile import run_reconcile
-
-                sys.exit(run_reconcile(target, fix=fix))
-            if validate_mappings and not about:
-                target = cls._from_cli(config)
-                ok, message = target.validate_mappings()
-                click.echo(message)
-                sys.exit(0 if ok else 1)
-            if test and not about:
-                cls.print_version(print_fn=cls.logger.info)
-                target = cls._from_cli(config)
-                ok, message = target.run_connection_test()
-                click.echo(message)
-                sys.exit(0 if ok else 1)
-            if about:
-                super().invoke(
-                    about=about, about_format=about_format, config=config, file_input=file_input
-                )
-                return
-            # The SDK's Target.invoke, with `sync` (which records the run) for its `listen`.
-            cls.print_version(print_fn=cls.logger.info)
-            target = cls._from_cli(config, quietly=False)
-            # The organization's run lock first: a second run of it stops here, having read,
-            # written and recorded nothing (run_lock.py).
-            syncing = target
-            with holding(target.settings):
-                target.sync(file_input)
-        except TapFailed as exc:
-            cls.logger.error(
-                "target-pdi: the run failed: %s. What the tap sent before was written (or "
-                "dead-lettered), and no bookmark passes the rest",
-                exc,
+        """The SDK's --about, else an operator's command or a sync (cli.py)."""
+        if about:
+            super().invoke(
+                about=about, about_format=about_format, config=config, file_input=file_input
             )
-            sys.exit(1)
-        except (FatalError, RecordRejected) as exc:
-            # One clear line (no traceback, no secrets) and a non-zero exit; no STATE was written.
-            # A RecordRejected gets here only from a request that serves no one record (the
-            # calendars, a recovery search): the run cannot go on without it.
-            cls.logger.error("target-pdi stopped: %s", redact(exc))
-            commands = (
-                about,
-                test,
-                validate_mappings,
-                reconcile,
-                status,
-                last_run,
-                retarget_id_map,
-            )
-            # A sync's input, also when its configuration refused the target as it was built.
-            if not any(commands) and (syncing is None or not syncing.input_started):
-                discard_unread_input(file_input)
-            sys.exit(1)
+            return
+        cli.run(
+            cli.Commands(**commands),
+            config,
+            file_input,
+            build=cls._from_cli,
+            announce=lambda: cls.print_version(print_fn=cls.logger.info),
+        )
 
     @classmethod
     def get_singer_command(cls) -> click.Command:
-        command = super().get_singer_command()
-        command.params.append(
-            click.Option(
-                ["--test"],
-                is_flag=True,
-                help="Log in to PDI, list calendars, check calendar settings; print OK or why not.",
-            )
-        )
-        command.params.append(
-            click.Option(
-                ["--validate-mappings"],
-                is_flag=True,
-                help="Check calendars_file and fields_file (schema, event types, expressions) "
-                "and that every calendar exists in PDI; print OK or each problem.",
-            )
-        )
-        command.params.append(
-            click.Option(
-                ["--reconcile"],
-                is_flag=True,
-                help="Compare Mobilize (read through the project's tap) with PDI; print every "
-                "discrepancy, write them as CSV, exit 1 when any is found.",
-            )
-        )
-        command.params.append(
-            click.Option(
-                ["--fix"],
-                is_flag=True,
-                help="With --reconcile: mend what was found through the sync's writers, "
-                "then reconcile again.",
-            )
-        )
-        command.params.append(
-            click.Option(
-                ["--status"],
-                is_flag=True,
-                help="Print the last run (when, what changed, what failed), the dead letters "
-                "waiting, and whether the PDI and Mobilize credentials work.",
-            )
-        )
-        command.params.append(
-            click.Option(
-                ["--last-run"],
-                is_flag=True,
-                help="Print the last run's JSON summary on stdout (exit 1 when there is none).",
-            )
-        )
-        command.params.append(
-            click.Option(
-                ["--retarget-id-map"],
-                is_flag=True,
-                help="Make the id map this PDI's (api_url, username) on purpose: forget the "
-                "PDI ids it holds of another PDI, keep its tombstones; print what was done.",
-            )
-        )
-        return command
+        return cli.add_options(super().get_singer_command())
 
 
 if __name__ == "__main__":

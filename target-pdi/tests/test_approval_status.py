@@ -14,11 +14,11 @@ from typing import Any
 
 import make_fixtures as F
 import pytest
-from target_pdi.plan import is_approved, plan_events
-from target_pdi.routing import CalendarRouter
-from target_pdi.runtime import Runtime
-from target_pdi.settings import Settings
-from target_pdi.summary import Summary
+from target_pdi.configuration.settings import Settings
+from target_pdi.rules.routing import CalendarRouter
+from target_pdi.sync.plan import is_approved, plan_events
+from target_pdi.sync.runtime import Runtime
+from target_pdi.sync.summary import Summary
 
 from tests.e2e.expect import PdiModel, differences, router
 
@@ -39,7 +39,7 @@ def test_an_event_without_an_approval_status_is_not_approved(how: str) -> None:
     assert not is_approved(event, {"APPROVED"})
     calendars = CalendarRouter(ROUTES)
     calendars.resolve([{"id": "c1", "name": "Canvassing"}, {"id": "c2", "name": "Phone Banks"}])
-    from target_pdi.idmap import IdMap
+    from target_pdi.stores.idmap import IdMap
 
     plan = plan_events({101: event}, IdMap("sqlite://"), calendars, {"APPROVED"})
     assert plan.jobs == []
@@ -59,7 +59,7 @@ def runtime(config: dict[str, Any]) -> Iterator[Runtime]:
 def test_a_null_status_is_never_live_and_a_live_event_that_loses_its_status_is_canceled(
     pdi: Pdi, runtime: Runtime
 ) -> None:
-    from target_pdi.plan import Batch
+    from target_pdi.sync.plan import Batch
 
     ann = F.person(1, "Ann", "Lee", "ann@example.org")
     approved = F.event(101, "Canvass Springfield", "CANVASS", [F.slot(1001, 3)])

@@ -11,11 +11,11 @@ from typing import Any
 
 import make_fixtures as F
 import pytest
-from target_pdi import payloads as P
-from target_pdi.plan import Batch
-from target_pdi.runtime import Runtime
-from target_pdi.settings import Settings
-from target_pdi.summary import Summary
+from target_pdi.configuration.settings import Settings
+from target_pdi.rules import payloads as P
+from target_pdi.sync.plan import Batch
+from target_pdi.sync.runtime import Runtime
+from target_pdi.sync.summary import Summary
 
 Pdi = Any  # the `pdi` fixture (conftest.Pdi)
 GARBAGE = {"latitude": 123.456, "longitude": -200.5}  # a geocoder's answer for "nowhere"

@@ -12,7 +12,6 @@ import requests
 import responses
 from pacing.testing import Ticks
 from responses import matchers
-from target_pdi.client import WRITE_FAILURES_FATAL, WRITE_WINDOW, PDIClient, parse_expiration
 from target_pdi.errors import (
     APIUnavailableError,
     AuthenticationError,
@@ -20,6 +19,7 @@ from target_pdi.errors import (
     RequestFailed,
     TimeBudgetSpent,
 )
+from target_pdi.pdi.client import WRITE_FAILURES_FATAL, WRITE_WINDOW, PDIClient, parse_expiration
 
 from pacing import AdaptiveRate
 from pacing import Clock as PacingClock

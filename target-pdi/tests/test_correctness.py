@@ -14,8 +14,8 @@ from typing import Any
 import make_fixtures as F
 import pytest
 from singer_sdk.testing import TargetTestRunner
-from target_pdi.client import PDIClient
 from target_pdi.errors import RecordRejected
+from target_pdi.pdi.client import PDIClient
 from target_pdi.target import TargetPDI
 
 FIXTURES = Path(__file__).parent / "fixtures"

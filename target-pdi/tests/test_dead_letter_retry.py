@@ -8,12 +8,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from target_pdi.deadletters import FileDeadLetterStore
-from target_pdi.drain import Drain
-from target_pdi.mapping_files import Mappings
-from target_pdi.plan import Batch
-from target_pdi.settings import Settings
-from target_pdi.summary import Summary
+from target_pdi.configuration.mapping_files import Mappings
+from target_pdi.configuration.settings import Settings
+from target_pdi.stores.deadletters import FileDeadLetterStore
+from target_pdi.sync.drain import Drain
+from target_pdi.sync.plan import Batch
+from target_pdi.sync.summary import Summary
 
 
 class RecordingEngine:

@@ -14,14 +14,14 @@ from typing import Any
 
 import make_fixtures as F
 import pytest
-from target_pdi import stores
-from target_pdi.deadletters import DeadLetterStore
-from target_pdi.drain import Drain
-from target_pdi.mapping_files import Mappings
-from target_pdi.plan import Batch
-from target_pdi.settings import Settings
-from target_pdi.summary import Summary
-from target_pdi.supersede import refreshed, run_batch
+from target_pdi.configuration.mapping_files import Mappings
+from target_pdi.configuration.settings import Settings
+from target_pdi.stores import configured as stores
+from target_pdi.stores.deadletters import DeadLetterStore
+from target_pdi.sync.drain import Drain
+from target_pdi.sync.plan import Batch
+from target_pdi.sync.summary import Summary
+from target_pdi.sync.supersede import refreshed, run_batch
 
 BACKENDS = ["files", pytest.param("postgres", marks=pytest.mark.postgres)]
 _databases = itertools.count()
@@ -188,7 +188,7 @@ def test_only_newer_copies_replace_embedded_ones() -> None:
 
 
 def test_the_records_a_batch_holds_are_keyed_as_their_letters_are() -> None:
-    from target_pdi.supersede import held
+    from target_pdi.sync.supersede import held
 
     batch = Batch(
         events=[EVENT, {"id": None}],

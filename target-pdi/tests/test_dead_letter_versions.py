@@ -24,10 +24,10 @@ from typing import Any
 import make_fixtures as F
 import pytest
 from singer_sdk.testing import TargetTestRunner
-from target_pdi import stores
-from target_pdi.client import PDIClient
+from target_pdi.configuration.settings import Settings
 from target_pdi.errors import RecordRejected
-from target_pdi.settings import Settings
+from target_pdi.pdi.client import PDIClient
+from target_pdi.stores import configured as stores
 from target_pdi.target import TargetPDI
 
 from tests.e2e.expect import PdiModel, differences, router
@@ -255,9 +255,9 @@ def test_a_retried_signup_older_than_the_one_written_changes_nothing(
     """The window supersede.py cannot close: a run writes Ann's CANCELLED signup and is killed
     before it saves that her REGISTERED letter is settled. The next run retries the letter
     first: the invitation, written from a newer version of the signup, stays as it is."""
-    from target_pdi.plan import Batch
-    from target_pdi.runtime import Runtime
-    from target_pdi.summary import Summary
+    from target_pdi.sync.plan import Batch
+    from target_pdi.sync.runtime import Runtime
+    from target_pdi.sync.summary import Summary
 
     ann = F.person(1, "Ann", "Lee", "ann@example.org")
     registered = F.attendance(11, ann, CANVASS, SLOT, "REGISTERED", None)

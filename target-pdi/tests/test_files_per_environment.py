@@ -8,8 +8,8 @@ import logging
 from pathlib import Path
 
 import pytest
-from target_pdi.files_left_behind import files_left_behind, warn_of_files_left_behind
-from target_pdi.settings import Settings
+from target_pdi.configuration.settings import Settings
+from target_pdi.operator_tools.files_left_behind import files_left_behind, warn_of_files_left_behind
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 from singer_sdk.testing import TargetTestRunner
 from tap_mobilize import schemas as tap_schemas
-from target_pdi import payloads as P
+from target_pdi.rules import payloads as P
 from target_pdi.target import TargetPDI
 
 from tests.e2e.expect import PdiModel, differences, router

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
-from target_pdi.idmap import KEY_LIMIT, IdMap, stored_key
+from target_pdi.stores.idmap import KEY_LIMIT, IdMap, stored_key
 
 LONG_ADDRESS = "addr:the great hall|" + ", ".join(f"{n} long street" for n in range(200))
 

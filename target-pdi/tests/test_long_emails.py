@@ -11,9 +11,9 @@ made on stored keys; a person whose email did change is still found.
 from __future__ import annotations
 
 import make_fixtures as F
-from target_pdi.idmap import IdMap, stored_key
-from target_pdi.plan_people import plan_people
-from target_pdi.vocabulary import PdiObject, contact_key
+from target_pdi.rules.vocabulary import PdiObject, contact_key
+from target_pdi.stores.idmap import IdMap, stored_key
+from target_pdi.sync.plan_people import plan_people
 
 LONG = "a" * 240 + "@example.org"  # 252 characters: its contact key is stored hashed
 

@@ -19,16 +19,16 @@ from typing import Any
 import make_fixtures as F
 import pytest
 from singer_sdk.testing import TargetTestRunner
-from target_pdi.client import PDIClient
-from target_pdi.idmap import IdMap
-from target_pdi.reconcile.compare import WRONG_CALENDAR, Discrepancy, Mend
-from target_pdi.reconcile.fix import apply_fixes
-from target_pdi.reconcile.mobilize import MobilizeData
-from target_pdi.runtime import Runtime
-from target_pdi.settings import Settings
-from target_pdi.summary import Summary
+from target_pdi.configuration.settings import Settings
+from target_pdi.operator_tools.reconcile.compare import WRONG_CALENDAR, Discrepancy, Mend
+from target_pdi.operator_tools.reconcile.fix import apply_fixes
+from target_pdi.operator_tools.reconcile.mobilize import MobilizeData
+from target_pdi.pdi.client import PDIClient
+from target_pdi.rules.vocabulary import timeslot_key
+from target_pdi.stores.idmap import IdMap
+from target_pdi.sync.runtime import Runtime
+from target_pdi.sync.summary import Summary
 from target_pdi.target import TargetPDI
-from target_pdi.vocabulary import timeslot_key
 
 from tests.e2e import expect
 

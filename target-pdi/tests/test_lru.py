@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from target_pdi.lru import Lru
+from target_pdi.sync.lru import Lru
 
 
 def test_the_least_recently_used_entry_goes_first() -> None:

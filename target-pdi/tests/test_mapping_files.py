@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from target_pdi.mapping_files import (
+from target_pdi.configuration.mapping_files import (
     EVENT_TYPE_LABELS,
     PDI_FIELDS,
     STREAM_FEEDS,

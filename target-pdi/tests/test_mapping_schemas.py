@@ -3,7 +3,7 @@
 "The editor's view" is what a YAML language server does with a file: parse it as YAML (a
 duplicate key is an error) and validate it with the schema its ``# yaml-language-server:
 $schema=...`` line names, read from disk with the ``jsonschema`` library and nothing of the
-target. "The run" is the target's own validator (``target_pdi.mapping_files``).
+target. "The run" is the target's own validator (``target_pdi.configuration.mapping_files``).
 
 The examples are files in mappings/examples/ (the mappings docs show them): ``broken/`` holds
 one file per kind of mistake, rejected by both; ``caught-by-the-run/`` holds the mistakes only
@@ -21,8 +21,8 @@ from typing import Any
 import jsonschema
 import pytest
 from ruamel.yaml import YAML, YAMLError
-from target_pdi import mapping_schemas
-from target_pdi.mapping_files import (
+from target_pdi.configuration import mapping_schemas
+from target_pdi.configuration.mapping_files import (
     MappingError,
     load_calendars,
     load_fields,
@@ -92,7 +92,7 @@ RUN_ONLY = sorted((EXAMPLES / "caught-by-the-run").glob("*.yml"))
 def test_committed_schemas_are_what_the_target_builds(name: str) -> None:
     committed = (SCHEMAS / f"{name}.schema.json").read_text(encoding="utf-8")
     built = mapping_schemas.rendered(mapping_schemas.BUILDERS[name]())
-    assert committed == built, "run: .venv/bin/python -m target_pdi.mapping_schemas"
+    assert committed == built, "run: .venv/bin/python -m target_pdi.configuration.mapping_schemas"
 
 
 @pytest.mark.parametrize("name", sorted(mapping_schemas.BUILDERS))

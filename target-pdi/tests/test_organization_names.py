@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from target_pdi.dead_letter_table import TABLE as DEAD_LETTERS
 from target_pdi.errors import ConfigurationError
-from target_pdi.idmap import organization_slug, table_name
-from target_pdi.run_lock import acquire
-from target_pdi.summary_table import TABLE as SUMMARIES
+from target_pdi.stores.dead_letter_table import TABLE as DEAD_LETTERS
+from target_pdi.stores.idmap import organization_slug, table_name
+from target_pdi.stores.run_lock import acquire
+from target_pdi.stores.summary_table import TABLE as SUMMARIES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 Pdi = Any  # the `pdi` fixture (conftest.Pdi)

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from target_pdi import payloads as P
+from target_pdi.rules import payloads as P
 
 PLACEHOLDER = "This event's address is private. Sign up for more details"
 

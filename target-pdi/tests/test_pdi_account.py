@@ -15,18 +15,18 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
-from target_pdi import pdi_account
-from target_pdi.idmap import IdMap
-from target_pdi.pdi_account import (
+from target_pdi.configuration.settings import Settings
+from target_pdi.operator_tools.retarget import retarget, run_retarget
+from target_pdi.operator_tools.status import Check, check_id_map, render
+from target_pdi.stores import pdi_account
+from target_pdi.stores.idmap import IdMap
+from target_pdi.stores.pdi_account import (
     IdMapOfAnotherPdi,
     claim,
     normalised_api_url,
     problem_of,
     read_record,
 )
-from target_pdi.retarget import retarget, run_retarget
-from target_pdi.settings import Settings
-from target_pdi.status import Check, check_id_map, render
 
 Pdi = Any  # the `pdi` fixture (conftest.Pdi)
 FIXTURES = Path(__file__).parent / "fixtures"

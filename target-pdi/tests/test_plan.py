@@ -5,18 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from target_pdi.idmap import IdMap
-from target_pdi.plan import (
+from target_pdi.rules.routing import CalendarRouter
+from target_pdi.rules.vocabulary import PdiObject, contact_key, mobilize_event_key, timeslot_key
+from target_pdi.stores.idmap import IdMap
+from target_pdi.sync.plan import (
     DELETED,
     REMOVED,
     plan_deleted,
     plan_events,
     plan_reroute,
 )
-from target_pdi.plan_people import plan_people
-from target_pdi.plan_signups import SignupContext, plan_signups
-from target_pdi.routing import CalendarRouter
-from target_pdi.vocabulary import PdiObject, contact_key, mobilize_event_key, timeslot_key
+from target_pdi.sync.plan_people import plan_people
+from target_pdi.sync.plan_signups import SignupContext, plan_signups
 
 APPROVED = {"APPROVED"}
 CALENDARS = [{"id": "c1", "name": "Canvassing"}, {"id": "c2", "name": "Phone Banks"}]

@@ -13,7 +13,7 @@ from typing import Any
 import make_fixtures as F
 import pytest
 from singer_sdk.testing import TargetTestRunner
-from target_pdi import payloads as P
+from target_pdi.rules import payloads as P
 from target_pdi.target import TargetPDI
 
 Pdi = Any  # the `pdi` fixture (conftest.Pdi)

@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from target_pdi import payloads as P
-from target_pdi.idmap import IdMap
-from target_pdi.reconcile.compare import (
+from target_pdi.operator_tools.reconcile.compare import (
     CANNOT,
     CONTACT_EMAIL,
     CONTACT_PHONE,
@@ -35,10 +33,12 @@ from target_pdi.reconcile.compare import (
     Result,
     compare,
 )
-from target_pdi.reconcile.mobilize import MobilizeData
-from target_pdi.reconcile.pdi_state import PdiState
-from target_pdi.routing import CalendarRouter
-from target_pdi.vocabulary import PdiObject
+from target_pdi.operator_tools.reconcile.mobilize import MobilizeData
+from target_pdi.operator_tools.reconcile.pdi_state import PdiState
+from target_pdi.rules import payloads as P
+from target_pdi.rules.routing import CalendarRouter
+from target_pdi.rules.vocabulary import PdiObject
+from target_pdi.stores.idmap import IdMap
 
 EVENT, CONTACT, INVITATION, LOCATION = (
     PdiObject.EVENT,

@@ -15,10 +15,10 @@ import make_fixtures as F
 import pytest
 from singer_sdk.mapper import PluginMapper
 from singer_sdk.testing import TargetTestRunner
-from target_pdi import payloads as P
-from target_pdi import reconcile as reconcile_command
-from target_pdi.reconcile.mobilize import MappedReader, MobilizeData
-from target_pdi.settings import Settings
+from target_pdi.configuration.settings import Settings
+from target_pdi.operator_tools import reconcile as reconcile_command
+from target_pdi.operator_tools.reconcile.mobilize import MappedReader, MobilizeData
+from target_pdi.rules import payloads as P
 from target_pdi.target import TargetPDI
 
 Pdi = Any  # the `pdi` fixture (conftest.Pdi)

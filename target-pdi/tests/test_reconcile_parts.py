@@ -10,12 +10,18 @@ from pathlib import Path
 
 import pytest
 from singer_sdk.mapper import PluginMapper
-from target_pdi.idmap import IdMap
-from target_pdi.reconcile.compare import SHARED_EMAIL, WRONG_TIME, Checked, Discrepancy, Mend
-from target_pdi.reconcile.fix import FORGOTTEN, correct_id_map, mend_batch, merged
-from target_pdi.reconcile.mobilize import MappedReader, MobilizeData
-from target_pdi.reconcile.report import before_fix_path, table, write_csv
-from target_pdi.vocabulary import PdiObject
+from target_pdi.operator_tools.reconcile.compare import (
+    SHARED_EMAIL,
+    WRONG_TIME,
+    Checked,
+    Discrepancy,
+    Mend,
+)
+from target_pdi.operator_tools.reconcile.fix import FORGOTTEN, correct_id_map, mend_batch, merged
+from target_pdi.operator_tools.reconcile.mobilize import MappedReader, MobilizeData
+from target_pdi.operator_tools.reconcile.report import before_fix_path, table, write_csv
+from target_pdi.rules.vocabulary import PdiObject
+from target_pdi.stores.idmap import IdMap
 
 EVENT, CONTACT, TOMBSTONE = PdiObject.EVENT, PdiObject.CONTACT, PdiObject.TOMBSTONE
 
@@ -161,7 +167,7 @@ def test_fix_corrects_the_id_map_then_hands_the_records_to_the_engine() -> None:
 
 def test_missing_pdi_credentials_are_named_before_anything_is_read(tmp_path: Path) -> None:
     from target_pdi.errors import ConfigurationError
-    from target_pdi.reconcile import run_reconcile
+    from target_pdi.operator_tools.reconcile import run_reconcile
     from target_pdi.target import TargetPDI
 
     target = TargetPDI(

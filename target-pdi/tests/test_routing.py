@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 from target_pdi.errors import ConfigurationError
-from target_pdi.routing import CalendarRouter
+from target_pdi.rules.routing import CalendarRouter
 
 CALENDARS = [{"id": "c1", "name": "Canvassing"}, {"id": "c2", "name": "Phone Banks"}]
 

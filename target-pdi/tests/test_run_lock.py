@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from target_pdi.configuration.settings import Settings
 from target_pdi.errors import FatalError
-from target_pdi.run_lock import AlreadyRunning, acquire, holding
-from target_pdi.settings import Settings
+from target_pdi.stores.run_lock import AlreadyRunning, acquire, holding
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SINCE = r"since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00"
@@ -71,7 +71,7 @@ def hold_in_a_process(url: str, organization: str) -> subprocess.Popen[str]:
     """Another process holding the lock, as a running sync would."""
     code = (
         "import sys, time\n"
-        "from target_pdi.run_lock import acquire\n"
+        "from target_pdi.stores.run_lock import acquire\n"
         "acquire(sys.argv[1], sys.argv[2])\n"
         "print('held', flush=True)\n"
         "time.sleep(300)\n"

@@ -12,15 +12,16 @@ from typing import Any
 
 import pytest
 from singer_sdk.plugin_base import _ConfigInput
-from target_pdi import run_summary, summary_files
-from target_pdi.credentials import missing_credentials, missing_message
-from target_pdi.deadletters import FileDeadLetterStore
+from target_pdi.configuration.credentials import missing_credentials, missing_message
+from target_pdi.configuration.settings import Settings
 from target_pdi.errors import APIUnavailableError, ConfigurationError, Stopped
+from target_pdi.operator_tools import run_summary
 from target_pdi.redact import register_secret
-from target_pdi.settings import Settings
-from target_pdi.summary import Summary
+from target_pdi.rules.vocabulary import Outcome, PdiObject
+from target_pdi.stores import summary_files
+from target_pdi.stores.deadletters import FileDeadLetterStore
+from target_pdi.sync.summary import Summary
 from target_pdi.target import TargetPDI
-from target_pdi.vocabulary import Outcome, PdiObject
 
 Pdi = Any  # the `pdi` fixture (conftest.Pdi)
 
@@ -358,7 +359,7 @@ def test_sync_writes_the_summary_of_what_it_did(
 
 def test_a_stopped_sync_says_stopped(pdi: Pdi, config: dict[str, Any], tmp_path: Path) -> None:
     """SIGTERM while reading (the handler sets STOP; the next record raises Stopped)."""
-    from target_pdi.client import STOP
+    from target_pdi.pdi.client import STOP
 
     summary_path = tmp_path / "summary.json"
     target = TargetPDI(config={**config, "summary_path": str(summary_path)}, validate_config=True)
@@ -380,7 +381,7 @@ def test_unread_input_is_dropped_until_it_ends() -> None:
     (unread_input.py): up to the end of the tap's output, or a few seconds at most."""
     import os
 
-    from target_pdi.unread_input import discard_unread_input
+    from target_pdi.sync.unread_input import discard_unread_input
 
     read_end, write_end = os.pipe()
     os.write(write_end, b'{"type": "RECORD"}\n' * 1000)

@@ -32,7 +32,7 @@ import pytest
 from singer_sdk.plugin_base import PluginBase
 from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
-from target_pdi.sinks import RECORDS, BufferSink
+from target_pdi.sync.sinks import RECORDS, BufferSink
 from target_pdi.target import TargetPDI
 
 SCHEMA = {"type": "object", "properties": {"id": {"type": "integer"}}}

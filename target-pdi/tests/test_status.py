@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from target_pdi import run_summary, status
-from target_pdi.settings import Settings
-from target_pdi.status import Check, render, tap_test_result
+from target_pdi.configuration.settings import Settings
+from target_pdi.operator_tools import run_summary, status
+from target_pdi.operator_tools.status import Check, render, tap_test_result
+from target_pdi.operator_tools.waiting_letters import Waiting
 from target_pdi.target import TargetPDI
-from target_pdi.waiting_letters import Waiting
 
 Pdi = Any  # the `pdi` fixture (conftest.Pdi)
 

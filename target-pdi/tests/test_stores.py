@@ -22,18 +22,19 @@ from typing import Any
 import psycopg
 import pytest
 import sqlalchemy
-from target_pdi import dead_letter_table, stores, summary_files
-from target_pdi.dead_letter_table import TableDeadLetterStore
-from target_pdi.deadletters import DeadLetterStore, FileDeadLetterStore
-from target_pdi.drain import Drain
+from target_pdi.configuration.mapping_files import Mappings
+from target_pdi.configuration.settings import Settings
 from target_pdi.errors import FatalError
-from target_pdi.mapping_files import Mappings
-from target_pdi.plan import Batch
-from target_pdi.run_summary import print_last
-from target_pdi.settings import Settings
-from target_pdi.summary import Summary
-from target_pdi.summary_files import FileSummaryStore
-from target_pdi.summary_table import TableSummaryStore
+from target_pdi.operator_tools.run_summary import print_last
+from target_pdi.stores import configured as stores
+from target_pdi.stores import dead_letter_table, summary_files
+from target_pdi.stores.dead_letter_table import TableDeadLetterStore
+from target_pdi.stores.deadletters import DeadLetterStore, FileDeadLetterStore
+from target_pdi.stores.summary_files import FileSummaryStore
+from target_pdi.stores.summary_table import TableSummaryStore
+from target_pdi.sync.drain import Drain
+from target_pdi.sync.plan import Batch
+from target_pdi.sync.summary import Summary
 
 BACKENDS = ["files", pytest.param("postgres", marks=pytest.mark.postgres)]
 _databases = itertools.count()

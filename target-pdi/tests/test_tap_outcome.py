@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from target_pdi import run_summary
 from target_pdi.errors import TapFailed
-from target_pdi.summary import Summary
-from target_pdi.tap_outcome import TapOutcome
+from target_pdi.operator_tools import run_summary
+from target_pdi.sync.summary import Summary
+from target_pdi.sync.tap_outcome import TapOutcome
 from target_pdi.target import TargetPDI
 
 Pdi = Any  # the `pdi` fixture (conftest.Pdi)
@@ -200,7 +200,7 @@ def test_a_target_that_stops_first_did_not_read_its_tap_to_the_end() -> None:
 
 
 def test_the_summary_asks_for_attention_to_a_failed_tap_first() -> None:
-    from target_pdi.settings import Settings
+    from target_pdi.configuration.settings import Settings
 
     record = run_summary.build(
         Summary(),

@@ -6,8 +6,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from target_pdi.settings import Settings
-from target_pdi.waiting_letters import Waiting, describe, waiting
+from target_pdi.configuration.settings import Settings
+from target_pdi.operator_tools.waiting_letters import Waiting, describe, waiting
 
 
 def test_waiting_reads_kind_and_first_failure_not_the_record(tmp_path: Path) -> None:

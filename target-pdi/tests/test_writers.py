@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from target_pdi.deadletters import FileDeadLetterStore
-from target_pdi.idmap import IdMap
-from target_pdi.summary import Summary
-from target_pdi.vocabulary import Outcome, PdiObject
-from target_pdi.work import Shared
-from target_pdi.writers.locations import LocationItem, LocationWriter
+from target_pdi.rules.vocabulary import Outcome, PdiObject
+from target_pdi.stores.deadletters import FileDeadLetterStore
+from target_pdi.stores.idmap import IdMap
+from target_pdi.sync.summary import Summary
+from target_pdi.sync.work import Shared
+from target_pdi.sync.writers.locations import LocationItem, LocationWriter
 
 
 class StubPdi:

@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from target_pdi.run_lock import acquire, advisory_key
+from target_pdi.stores.run_lock import acquire, advisory_key
 
 from tests.e2e.conftest import ORGANIZATIONS, MakeOrganizations, organization_model
 from tests.e2e.expect import PdiModel, differences

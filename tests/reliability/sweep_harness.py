@@ -35,15 +35,15 @@ from typing import Any
 from unittest import mock
 
 import fastjsonschema
-import target_pdi.sinks as target_sinks
+import target_pdi.sync.sinks as target_sinks
 from tap_mobilize.schemas import (
     ATTENDANCES_SCHEMA,
     DELETED_EVENTS_SCHEMA,
     EVENTS_SCHEMA,
     PEOPLE_SCHEMA,
 )
-from target_pdi.client import PDIClient
-from target_pdi.run_lock import holding
+from target_pdi.pdi.client import PDIClient
+from target_pdi.stores.run_lock import holding
 from target_pdi.target import TargetPDI
 
 from sandbox.pdi.app import PdiApp

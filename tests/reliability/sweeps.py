@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from target_pdi.deadletters import FileDeadLetterStore
+from target_pdi.stores.deadletters import FileDeadLetterStore
 
 from tests.reliability.sweep_expect import Expected, expectations
 from tests.reliability.sweep_harness import Faults, InProcessSync, RunResult, Write, running_pdi

@@ -1,0 +1,1 @@
+"""The configuration: settings, credentials, the mapping files analysts edit and their schemas."""

@@ -1,0 +1,1 @@
+"""The PDI boundary: the HTTP client (auth, paging, retries, pace) and the dry-run client."""

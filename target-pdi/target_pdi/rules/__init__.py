@@ -1,0 +1,1 @@
+"""The rules: PDI payloads, Mobilize and PDI vocabulary, calendar routing. Pure: no I/O."""

@@ -1,0 +1,3 @@
+"""The stores: the id map, dead letters, run summaries and the run lock, on files, SQLite or
+PostgreSQL.
+"""
