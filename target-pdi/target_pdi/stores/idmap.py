@@ -49,7 +49,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from target_pdi.errors import ConfigurationError
-from target_pdi.rules.payloads import json_default
+from target_pdi.rules.values import json_default
 from target_pdi.stores.database import engine_for
 
 LOGGER = logging.getLogger("target-pdi")

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from target_pdi.rules import payloads as P
+from target_pdi.rules import values as V
 from target_pdi.rules.routing import CalendarRouter
 from target_pdi.rules.vocabulary import timeslot_key
 from target_pdi.stores.idmap import IdMap
@@ -129,5 +130,5 @@ def awaited_events(events: EventsPlan, idmap: IdMap) -> set[str]:
     keys = {job.key for job in events.jobs}
     for event_id, event in events.unapproved:
         if not idmap.keys_for_mobilize_id(EVENT, event_id):
-            keys |= {timeslot_key(P.mobilize_id(s.get("id"))) for s in P.timeslots(event)}
+            keys |= {timeslot_key(V.mobilize_id(s.get("id"))) for s in P.timeslots(event)}
     return keys

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from target_pdi.pdi.client import PDIClient
-from target_pdi.rules import payloads as P
+from target_pdi.rules import values as V
 from target_pdi.rules.routing import CalendarRouter
 from target_pdi.rules.vocabulary import (
     DEFAULT_APPROVAL_STATUSES,
@@ -172,7 +172,7 @@ class SyncEngine:
 
     def _remember_deleted(self, deleted: Mapping[Any, Record]) -> None:
         for event_id, record in deleted.items():
-            extra = {"deleted_date": P.to_epoch(record.get("deleted_date"))}
+            extra = {"deleted_date": V.to_epoch(record.get("deleted_date"))}
             key = mobilize_event_key(event_id)
             self.idmap.put(PdiObject.TOMBSTONE, key, "", None, mobilize_id=event_id, extra=extra)
 

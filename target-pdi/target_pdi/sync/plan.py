@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from target_pdi.rules import payloads as P
+from target_pdi.rules import values as V
 from target_pdi.rules.routing import CalendarRouter
 from target_pdi.rules.vocabulary import (
     PdiObject,
@@ -79,11 +80,11 @@ class EventJob:
 
     @property
     def event_id(self) -> int | None:
-        return P.mobilize_id(self.event.get("id"))
+        return V.mobilize_id(self.event.get("id"))
 
     @property
     def start(self) -> int | None:
-        return P.to_epoch(self.timeslot.get("start_date"))
+        return V.to_epoch(self.timeslot.get("start_date"))
 
 
 @dataclass
@@ -102,11 +103,11 @@ class Skips:
 
 def modified(record: Record) -> tuple[int, int]:
     """Which of two versions of a record is the later: modified_date, then id."""
-    return (P.to_epoch(record.get("modified_date")) or 0, P.mobilize_id(record.get("id")) or 0)
+    return (V.to_epoch(record.get("modified_date")) or 0, V.mobilize_id(record.get("id")) or 0)
 
 
 def record_id(record: Record) -> int | None:
-    return P.mobilize_id(record.get("id"))
+    return V.mobilize_id(record.get("id"))
 
 
 def latest_by(records: Iterable[Record], key: Callable[[Record], Any]) -> dict[Any, Record]:
@@ -131,7 +132,7 @@ def timeslot_ids(event: Record) -> set[int | None] | None:
     slots = event.get("timeslots")
     if not isinstance(slots, list):
         return None
-    return {P.mobilize_id(s.get("id")) for s in slots if isinstance(s, Mapping)}
+    return {V.mobilize_id(s.get("id")) for s in slots if isinstance(s, Mapping)}
 
 
 def canceled_reason(entry: Entry | None) -> str | None:
@@ -207,7 +208,7 @@ def plan_events(
             plan.removed += [
                 (event_id, key)
                 for key, _ in live_timeslot_entries(idmap, event_id)
-                if P.mobilize_id(timeslot_of(key)) not in current
+                if V.mobilize_id(timeslot_of(key)) not in current
             ]
         calendar_id = router.route(event.get("event_type"))
         slots = P.timeslots(event)
@@ -216,7 +217,7 @@ def plan_events(
             continue
         plan.problems += [(event_id, problem) for problem in P.event_problems(event)]
         for slot in slots:
-            if P.mobilize_id(slot.get("id")) is None:
+            if V.mobilize_id(slot.get("id")) is None:
                 plan.skips.skip("masked timeslots (null id)")
                 continue
             plan.jobs.append(EventJob("events", str(event_id), event, event, slot, calendar_id))
@@ -272,9 +273,9 @@ def is_masked(attendance: Record) -> bool:
     timeslot = as_map(attendance.get("timeslot"))
     event = as_map(attendance.get("event"))
     return (
-        P.mobilize_id(attendance.get("id")) is None
-        or P.mobilize_id(attendance.get("timeslot_id") or timeslot.get("id")) is None
-        or P.mobilize_id(attendance.get("event_id") or event.get("id")) is None
+        V.mobilize_id(attendance.get("id")) is None
+        or V.mobilize_id(attendance.get("timeslot_id") or timeslot.get("id")) is None
+        or V.mobilize_id(attendance.get("event_id") or event.get("id")) is None
     )
 
 
@@ -282,9 +283,9 @@ def attendance_person(
     att: Record, people_seen: Mapping[int, Record]
 ) -> tuple[int | None, Record | None]:
     person = att.get("person") if isinstance(att.get("person"), Mapping) else None
-    person_id = P.mobilize_id(att.get("person_id"))
+    person_id = V.mobilize_id(att.get("person_id"))
     if person_id is None and person is not None:
-        person_id = P.mobilize_id(person.get("id"))
+        person_id = V.mobilize_id(person.get("id"))
     # Prefer the people stream's record (fresher) over the attendance's embedded copy.
     if person_id is not None and person_id in people_seen:
         return person_id, people_seen[person_id]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from target_pdi.rules import payloads as P
+from target_pdi.rules import people_payloads as PP
 from target_pdi.rules.vocabulary import contact_key
 from target_pdi.stores.idmap import IdMap, stored_key
 from target_pdi.sync.plan import CONTACT, Record, record_id
@@ -52,7 +52,7 @@ class PeoplePlan:
             chosen.setdefault(one.person_id, one)
         plan = cls(moved=moved, from_people=from_people, signed_up=signed_up)
         for one in chosen.values():
-            email = P.person_email(one.person)
+            email = PP.person_email(one.person)
             if email is None:
                 plan.no_email.append(one)
             else:
@@ -86,7 +86,7 @@ def plan_people(
         if person_id is None:
             continue
         seen = people_seen[person_id]
-        email = P.person_email(seen)
+        email = PP.person_email(seen)
         known = bool(idmap.keys_for_mobilize_id(CONTACT, person_id)) or (
             email is not None and idmap.get(CONTACT, contact_key(email)) is not None
         )
@@ -104,7 +104,7 @@ def _moved(chosen: Mapping[int, ChosenPerson], idmap: IdMap) -> dict[int, set[st
     """People whose email changed: the PDI contacts the id map knows under their old emails."""
     moved: dict[int, set[str]] = {}
     for one in chosen.values():
-        email = P.person_email(one.person)
+        email = PP.person_email(one.person)
         if email is None:
             continue
         # The map answers keys as stored (a long email's hashed): compare like with like, or

@@ -17,6 +17,7 @@ from enum import Enum
 from typing import Any
 
 from target_pdi.rules import payloads as P
+from target_pdi.rules import values as V
 from target_pdi.rules.routing import CalendarRouter
 from target_pdi.rules.vocabulary import timeslot_key
 from target_pdi.stores.idmap import IdMap
@@ -96,8 +97,8 @@ def plan_signups(attendances: list[dict[str, Any]], ctx: SignupContext) -> Signu
         plan.skips.skip("masked attendances (null ids)", len(masked))
     latest = latest_by([a for a in attendances if not is_masked(a)], record_id)
     for att_id, att in latest.items():
-        ts_id = P.mobilize_id(att.get("timeslot_id") or as_map(att.get("timeslot")).get("id"))
-        event_id = P.mobilize_id(att.get("event_id") or as_map(att.get("event")).get("id"))
+        ts_id = V.mobilize_id(att.get("timeslot_id") or as_map(att.get("timeslot")).get("id"))
+        event_id = V.mobilize_id(att.get("event_id") or as_map(att.get("event")).get("id"))
         assert ts_id is not None
         assert event_id is not None
         person_id, person = attendance_person(att, ctx.people_seen)
@@ -189,7 +190,7 @@ def _missing_event(
     slot = as_map(att.get("timeslot"))
     if event is not None:
         slot = next(
-            (s for s in P.timeslots(event) if P.mobilize_id(s.get("id")) == ts_id),
+            (s for s in P.timeslots(event) if V.mobilize_id(s.get("id")) == ts_id),
             slot,
         )
     return EventJob(

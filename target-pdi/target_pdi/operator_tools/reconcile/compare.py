@@ -55,6 +55,8 @@ from target_pdi.operator_tools.reconcile.found import (
 from target_pdi.operator_tools.reconcile.mobilize import MobilizeData
 from target_pdi.operator_tools.reconcile.pdi_state import PdiState, Row
 from target_pdi.rules import payloads as P
+from target_pdi.rules import people_payloads as PP
+from target_pdi.rules import values as V
 from target_pdi.rules.routing import CalendarRouter
 from target_pdi.rules.vocabulary import (
     PdiObject,
@@ -230,7 +232,7 @@ class Comparison:
         return entry.pdi_id if entry is not None and entry.pdi_id in self.pdi.locations else ""
 
     def event(self, job: EventJob, want: dict[str, Any]) -> None:
-        ts_id = P.mobilize_id(job.timeslot.get("id"))
+        ts_id = V.mobilize_id(job.timeslot.get("id"))
         assert ts_id is not None
         assert job.event_id is not None
         calendar = self.calendar_name(job.calendar_id)
@@ -292,7 +294,7 @@ class Comparison:
         start = job.start
         for identity in self.identities[job.key]:
             for pdi_id, row in self.by_identity.get(identity, []):
-                row_start = P.parse_pdi_datetime(lower_keys(row).get("startdatetimeutc"))
+                row_start = V.parse_pdi_datetime(lower_keys(row).get("startdatetimeutc"))
                 owned = self.idmap.owns(EVENT, pdi_id) or pdi_id in self.claimed
                 if owned or row_is_canceled(row) or row_start is None or start is None:
                     continue
@@ -350,12 +352,12 @@ class Comparison:
         ] = {}
         for att_id, att in self.mobilize.attendances.items():
             timeslot = plans.as_map(att.get("timeslot"))
-            ts_id = P.mobilize_id(att.get("timeslot_id") or timeslot.get("id"))
+            ts_id = V.mobilize_id(att.get("timeslot_id") or timeslot.get("id"))
             if ts_id not in self.live and ts_id not in self.missing:
                 continue
             assert ts_id is not None
             person_id, person = plans.attendance_person(att, self.mobilize.people)
-            email = P.person_email(person) if person else None
+            email = PP.person_email(person) if person else None
             if email is None:
                 continue  # the sync dead-letters it: PDI matches contacts by email only
             if ("attendances", str(att_id)) in self.dead_letters or (
@@ -400,14 +402,14 @@ class Comparison:
         assert person_id is None or isinstance(person_id, int)
         rerun = Mend(attendances=(att_id,), people=tuple(p for p in people if p is not None))
         if contact_id is None:
-            want = P.invitation_payload(att, "")
+            want = PP.invitation_payload(att, "")
             expected = f"{email}: {want['rsvpStatus']}"
             found, fix = "no PDI contact", "invited by the sync"
             self.add(MISSING_INVITATION, key, slot.pdi_id, expected, found, fix, rerun)
             return
         inv_key = invitation_key(slot.pdi_id, contact_id)
         self.checked_invitations.add(inv_key)
-        want = P.invitation_payload(att, contact_id)
+        want = PP.invitation_payload(att, contact_id)
         rows = self.pdi.invitations.get(slot.pdi_id, {}).get(contact_id, [])
         entry = self.idmap.get(INVITATION, inv_key)
         known = entry.pdi_id if entry is not None else None
@@ -451,7 +453,7 @@ class Comparison:
             (WRONG_RSVP, "rsvpStatus"),
             (WRONG_CONFIRMED, "isConfirmed"),
         ):
-            if P.same_content(low, {name: want[name]}):
+            if V.same_content(low, {name: want[name]}):
                 continue
             value = low.get(name.lower())
             shown = str(value).lower() if isinstance(value, bool) else str(value or "(empty)")
@@ -467,7 +469,7 @@ class Comparison:
         self.result.checked.contacts = len(self.pdi.contacts)
         people: dict[str, tuple[int, Mapping[str, Any]]] = {}
         for person_id, person in self.mobilize.people.items():
-            email = P.person_email(person)
+            email = PP.person_email(person)
             if email is None or ("people", str(person_id)) in self.dead_letters:
                 continue
             if email not in people or plans.modified(person) >= plans.modified(people[email][1]):
@@ -489,7 +491,7 @@ class Comparison:
             fix = "added by the sync (its other emails kept)"
             mend = Mend(emails=((contact_id, email),))
             self.add(CONTACT_EMAIL, key, contact_id, "its email", found, fix, mend)
-        names = P.contact_payload(person)
+        names = PP.contact_payload(person)
         wrong = differing(row, names, ("firstName", "lastName"))
         if wrong:
             # Names are personal data: the report says which differ, never what they are.
@@ -497,7 +499,7 @@ class Comparison:
             mend = Mend(forget=((CONTACT, key),), people=(person_id,))
             fix = "renamed by the sync"
             self.add(CONTACT_NAMES, key, contact_id, "as in Mobilize", found, fix, mend)
-        phone = P.person_phone(person)
+        phone = PP.person_phone(person)
         phones = lower_keys(row).get("phones")
         if phone and isinstance(phones, list):
             held_phones = {digits(lower_keys(p).get("phonenumber")) for p in phones if p}
