@@ -132,3 +132,25 @@ def awaited_events(events: EventsPlan, idmap: IdMap) -> set[str]:
         if not idmap.keys_for_mobilize_id(EVENT, event_id):
             keys |= {timeslot_key(V.mobilize_id(s.get("id"))) for s in P.timeslots(event)}
     return keys
+
+
+def plan_line(plan: BatchPlan, idmap: IdMap) -> str:
+    """What the plan of a batch would do, in counts (no names: a dry run's log may be shared).
+    A PDI object the id map does not know is "new": a create, unless recovery finds it."""
+    jobs = [*plan.events.jobs, *plan.signups.missing.values()]
+    new_events = sum(1 for job in jobs if idmap.get(EVENT, job.key) is None)
+    parts = [
+        f"{len(jobs)} events to write ({new_events} new, "
+        f"{len(plan.signups.missing)} first seen in a signup)",
+        f"{len(plan.events.removed)} removed timeslots, {len(plan.events.unapproved)} events "
+        f"not approved and {len(plan.deleted)} deleted events to cancel",
+    ]
+    if plan.reroutes is not None:
+        parts.append(f"{len(plan.reroutes.moves)} events to move to their new calendar")
+    people = plan.people
+    parts += [
+        f"{len(people.by_email)} contacts ({len(people.moved)} of people whose email changed, "
+        f"{len(people.no_email)} people without email)",
+        f"{len(plan.signups.signups)} invitations",
+    ]
+    return "DRY RUN: the plan of this batch: " + "; ".join(parts)

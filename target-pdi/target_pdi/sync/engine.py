@@ -36,7 +36,7 @@ from target_pdi.stores.deadletters import DeadLetterStore
 from target_pdi.stores.idmap import IdMap
 from target_pdi.sync import plan as plans
 from target_pdi.sync import poison
-from target_pdi.sync.batch_plan import BatchPlan, Knowledge, latest_events, plan_batch
+from target_pdi.sync.batch_plan import BatchPlan, Knowledge, latest_events, plan_batch, plan_line
 from target_pdi.sync.event_phase import EventPhase
 from target_pdi.sync.people_phase import PeoplePhase
 from target_pdi.sync.people_seen import PeopleSeen
@@ -71,10 +71,12 @@ class SyncEngine:
         sync_all_people: bool = False,
         approval_statuses: Iterable[str] = DEFAULT_APPROVAL_STATUSES,
         recovery_window_days: float = 30,
+        show_plan: bool = False,
     ) -> None:
         self.shared = shared = Shared(client, idmap, summary, deadletters, max(1, max_concurrency))
         self.idmap, self.summary, self.router = idmap, summary, router
         self.sync_all_people = sync_all_people
+        self.show_plan = show_plan  # a dry run: each batch's plan on a line of its own
         self.approval_statuses = {str(s).strip().upper() for s in approval_statuses}
         self.pdi_events = PdiEvents(client, idmap)
         invitations = InvitationWriter(shared)
@@ -101,6 +103,8 @@ class SyncEngine:
         self._remember_reads(batch)
         plan = plan_batch(batch, self._knowledge(batch, refused))
         self._rerouted = True
+        if self.show_plan:
+            LOGGER.info("%s", plan_line(plan, self.idmap))
         self.apply(plan, refused)
 
     def _remember_reads(self, batch: Batch) -> None:
