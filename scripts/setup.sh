@@ -64,7 +64,7 @@ if [ "$(cat .venv-dagster/.installed-lock 2>/dev/null)" != "$lock_hash" ]; then
   # sync: exactly the lock's packages (a package dropped from it goes), then the code location.
   .venv/bin/uv pip sync --quiet --python .venv-dagster/bin/python orchestrate/requirements.lock
   # target-pdi without its dependencies: the checks judge a run with its own rules,
-  # target_pdi.operator_tools.verdict (standard library only), so that Dagster and `status` agree.
+  # target_pdi.rules.verdict (standard library only), so that Dagster and `status` agree.
   .venv/bin/uv pip install --quiet --python .venv-dagster/bin/python --no-deps \
     -e ./orchestrate -e ./target-pdi
   # Dagster imports ~3,000 modules at every start; see "compiling bytecode" above.

@@ -41,4 +41,5 @@ echo "==> pytest"
 .venv-dagster/bin/pytest -c orchestrate/pyproject.toml orchestrate/tests
 # Two at a time: the end-to-end and reliability tests spend most of their time waiting on
 # HTTP and on Meltano starting up (20 minutes one at a time on 2 cores, 14 two at a time).
-pytest -n 2 pacing/tests tap-mobilize/tests target-pdi/tests tests "$@"
+# --durations: the slowest tests in every run's log, to keep the whole under its 25 minutes.
+pytest -n 2 --durations=25 pacing/tests tap-mobilize/tests target-pdi/tests tests "$@"

@@ -2,7 +2,7 @@
 asset page of ``pdi/<org>``, and what the alert sensor reports.
 
 They judge a sync as `meltano invoke target-pdi--<org>:status` does, with its rules
-(target_pdi.operator_tools.verdict, imported: one function for both) and the organization's
+(target_pdi.rules.verdict, imported: one function for both) and the organization's
 own thresholds, each rule in the check that fits it and in status's words:
 
 - ``attention`` (red): rules 1-3, what the run's summary says of the run: it failed or stopped
@@ -32,8 +32,12 @@ from datetime import timedelta
 from typing import Any
 
 import dagster as dg
-from target_pdi.configuration.settings import DEAD_LETTER_MAX_AGE_HOURS, MAX_SYNC_AGE_HOURS
-from target_pdi.operator_tools.verdict import dead_letter_reasons, last_run_reasons
+from target_pdi.rules.verdict import (
+    DEAD_LETTER_MAX_AGE_HOURS,
+    MAX_SYNC_AGE_HOURS,
+    dead_letter_reasons,
+    last_run_reasons,
+)
 
 from mobilize_pdi_dagster.summary import attention, dead_letters_waiting
 

@@ -22,7 +22,7 @@ from mobilize_pdi_dagster.meltano import MeltanoProject
 from mobilize_pdi_dagster.organizations import Organization
 from mobilize_pdi_dagster.reconcile_check import reconcile_check
 from mobilize_pdi_dagster.sync_asset import sync_asset
-from target_pdi.operator_tools.verdict import Limits, verdict
+from target_pdi.rules.verdict import Limits, verdict
 
 ORG = Organization("north", "sync-north", "target-pdi--north")
 KEY = dg.AssetKey(["pdi", "north"])

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from pacing.clock import Clock
 from pacing.testing import Ticks
-
-from pacing import Clock
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-
-from pacing import AdaptiveConcurrency
+from pacing.concurrency import AdaptiveConcurrency
 
 
 def answer(limit: AdaptiveConcurrency, seconds: float, kind: str = "GET") -> None:

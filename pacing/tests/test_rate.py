@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from pacing import AdaptiveRate, OutOfTimeError
+from pacing.rate import AdaptiveRate, OutOfTimeError
 
 
 def test_a_429_pauses_every_caller_and_halves_the_rate_once_per_episode(ticks, clock):

@@ -5,18 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
+from pacing.concurrency import AdaptiveConcurrency
+from pacing.health import RunHealth
+from pacing.rate import AdaptiveRate, OutOfTimeError
+from pacing.retries import OutageError, Retries, Throttled, Unanswered
 from tenacity import wait_exponential, wait_fixed
-
-from pacing import (
-    AdaptiveConcurrency,
-    AdaptiveRate,
-    OutageError,
-    OutOfTimeError,
-    Retries,
-    RunHealth,
-    Throttled,
-    Unanswered,
-)
 
 
 @dataclass

@@ -6,9 +6,8 @@ import time
 from email.utils import formatdate
 
 import pytest
+from pacing.retry_after import RETRY_AFTER_CAP_SECONDS, retry_after
 from urllib3 import HTTPHeaderDict
-
-from pacing import RETRY_AFTER_CAP_SECONDS, retry_after
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sandbox.pdi.answers import PdiAnswers
 from sandbox.pdi.binding import (
     Body,
     error,
@@ -13,12 +12,11 @@ from sandbox.pdi.binding import (
     parse_date,
     parse_datetime,
     pascal,
-    put_fields,
 )
 from sandbox.pdi.contact_search import email_search
-from sandbox.pdi.paging import Pager
+from sandbox.pdi.resource import Resource
 from sandbox.pdi.routing import Route, route
-from sandbox.pdi.state import PdiState, contact_out
+from sandbox.pdi.state import contact_out
 from sandbox.server.messages import Request, Response
 
 PERSON_STATUSES = ("Prospect", "Active", "Inactive", "None", "")
@@ -30,12 +28,7 @@ def check_email(body: Body, name: str, address: str | None) -> None:
         body.fail(name, f"The {pascal(name)} field is not a valid e-mail address.")
 
 
-class Contacts:
-    def __init__(self, state: PdiState, answers: PdiAnswers, pager: Pager) -> None:
-        self.state = state
-        self.answers = answers
-        self.pager = pager
-
+class Contacts(Resource):
     def routes(self) -> list[Route]:
         return [
             route("GET", "/contacts", self.list_contacts),
@@ -44,9 +37,6 @@ class Contacts:
             route("PUT", "/contacts/{id}", self.update_contact),
             route("DELETE", "/contacts/{id}", self.delete_contact),
         ]
-
-    def _put_fields(self, body: Body, fields: dict[str, Any]) -> dict[str, Any]:
-        return put_fields(body, fields, self.answers.put_replaces)
 
     def contact_fields(self, body: Body) -> dict[str, Any]:
         fields: dict[str, Any] = {
@@ -148,7 +138,7 @@ class Contacts:
             return error(404, "The contact was not found.")
         body = Body(request.json())
         # pdiId and emailAddress are ignored on update; emails and phones are never touched.
-        contact.update(self._put_fields(body, self.contact_fields(body)))
+        contact.update(self.put_fields(body, self.contact_fields(body)))
         self.state.wrote(request)
         # No "data" key: see the package docstring (Parsons' update_contact).
         return Response(200, {"code": 201, "message": "Contact updated."})

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from sandbox.pdi.answers import PdiAnswers
 from sandbox.pdi.binding import (
     Body,
     Invalid,
@@ -14,22 +13,15 @@ from sandbox.pdi.binding import (
     format_datetime,
     parse_date,
     parse_datetime,
-    put_fields,
 )
-from sandbox.pdi.paging import Pager
+from sandbox.pdi.resource import Resource
 from sandbox.pdi.routing import Route, route
-from sandbox.pdi.state import PdiState
 from sandbox.server.messages import Request, Response
 
 RECURRENCE_TYPES = ("daily", "weekly", "monthly")
 
 
-class Events:
-    def __init__(self, state: PdiState, answers: PdiAnswers, pager: Pager) -> None:
-        self.state = state
-        self.answers = answers
-        self.pager = pager
-
+class Events(Resource):
     def routes(self) -> list[Route]:
         return [
             route("POST", "/calendars/{id}/events", self.create_event),
@@ -37,9 +29,6 @@ class Events:
             route("GET", "/events/{id}", self.get_event),
             route("PUT", "/events/{id}", self.update_event),
         ]
-
-    def _put_fields(self, body: Body, fields: dict[str, Any]) -> dict[str, Any]:
-        return put_fields(body, fields, self.answers.put_replaces)
 
     def event_fields(self, body: Body) -> dict[str, Any]:
         name = body.string("name", required=True)
@@ -131,7 +120,7 @@ class Events:
         if event is None:
             return error(404, "The event was not found.")
         body = Body(request.json())
-        fields = self._put_fields(body, self.event_fields(body))
+        fields = self.put_fields(body, self.event_fields(body))
         self.check_event({**event, **fields}, body)
         event.update(fields)
         self.state.wrote(request)

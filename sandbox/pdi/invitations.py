@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.pdi.answers import PdiAnswers
-from sandbox.pdi.binding import Body, error, format_datetime, parse_bool, put_fields
-from sandbox.pdi.paging import Pager
+from sandbox.pdi.binding import Body, error, format_datetime, parse_bool
+from sandbox.pdi.resource import Resource
 from sandbox.pdi.routing import Route, route
-from sandbox.pdi.state import PdiState, contact_out
+from sandbox.pdi.state import contact_out
 from sandbox.server.messages import Request, Response
 
 RSVP_STATUSES = (
@@ -25,21 +24,13 @@ RSVP_STATUSES = (
 MSG_DUPLICATE_INVITATION = "The contact has already been invited to this event."
 
 
-class Invitations:
-    def __init__(self, state: PdiState, answers: PdiAnswers, pager: Pager) -> None:
-        self.state = state
-        self.answers = answers
-        self.pager = pager
-
+class Invitations(Resource):
     def routes(self) -> list[Route]:
         return [
             route("GET", "/events/{id}/invitations", self.list_invitations),
             route("POST", "/events/{id}/invitations", self.create_invitation),
             route("PUT", "/events/{id}/invitations/{invitationId}", self.update_invitation),
         ]
-
-    def _put_fields(self, body: Body, fields: dict[str, Any]) -> dict[str, Any]:
-        return put_fields(body, fields, self.answers.put_replaces)
 
     def invitation_out(self, invitation: dict[str, Any], expand: bool) -> dict[str, Any]:
         out = dict(invitation)
@@ -113,7 +104,7 @@ class Invitations:
         if invitation is None or invitation["eventId"] != event_id:
             return error(404, "The invitation was not found.")
         body = Body(request.json())
-        fields = self._put_fields(body, self.invitation_fields(body))
+        fields = self.put_fields(body, self.invitation_fields(body))
         contact_id = fields.get("contactId", invitation["contactId"])
         if contact_id != invitation["contactId"] and self.refuses_duplicate(event_id, contact_id):
             return error(400, MSG_DUPLICATE_INVITATION)

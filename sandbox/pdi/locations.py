@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.pdi.answers import PdiAnswers
-from sandbox.pdi.binding import Body, error, put_fields
-from sandbox.pdi.paging import Pager
+from sandbox.pdi.binding import Body, error
+from sandbox.pdi.resource import Resource
 from sandbox.pdi.routing import Route, route
-from sandbox.pdi.state import PdiState
 from sandbox.server.messages import Request, Response
 
 
-class Locations:
-    def __init__(self, state: PdiState, answers: PdiAnswers, pager: Pager) -> None:
-        self.state = state
-        self.answers = answers
-        self.pager = pager
-
+class Locations(Resource):
     def routes(self) -> list[Route]:
         return [
             route("GET", "/locations", self.list_locations),
@@ -25,9 +18,6 @@ class Locations:
             route("GET", "/locations/{id}", self.get_location),
             route("PUT", "/locations/{id}", self.update_location),
         ]
-
-    def _put_fields(self, body: Body, fields: dict[str, Any]) -> dict[str, Any]:
-        return put_fields(body, fields, self.answers.put_replaces)
 
     def location_fields(self, body: Body) -> dict[str, Any]:
         return {
@@ -58,7 +48,7 @@ class Locations:
         if location is None:
             return error(404, "The location was not found.")
         body = Body(request.json())
-        location.update(self._put_fields(body, self.location_fields(body)))
+        location.update(self.put_fields(body, self.location_fields(body)))
         self.state.wrote(request)
         # No "data" key: see the package docstring (Parsons' update_location).
         return Response(200, {"code": 201, "message": "Location updated."})

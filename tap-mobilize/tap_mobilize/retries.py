@@ -1,7 +1,7 @@
 """Retrying Mobilize requests through the shared `pacing` package: waits, probe and messages.
 
 :class:`RetryingStream` gives a stream the run's one clock, rate and health and sends every
-request through :class:`pacing.Retries`; :class:`_Tries` sorts the failures, probes for an
+request through :class:`pacing.retries.Retries`; :class:`_Tries` sorts the failures, probes for an
 outage and words the one-line error when trying stops.
 """
 
@@ -12,16 +12,11 @@ from collections.abc import Callable
 from urllib.parse import urlparse
 
 import requests
-from pacing import (
-    DEFAULT_PAUSE_SECONDS,
-    AdaptiveRate,
-    Clock,
-    Retries,
-    RunHealth,
-    Throttled,
-    Unanswered,
-    retry_after,
-)
+from pacing.clock import Clock
+from pacing.health import RunHealth
+from pacing.rate import DEFAULT_PAUSE_SECONDS, AdaptiveRate
+from pacing.retries import Retries, Throttled, Unanswered
+from pacing.retry_after import retry_after
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams import RESTStream
 from tenacity import wait_exponential, wait_random
@@ -155,14 +150,14 @@ class RetryingStream(RESTStream[_TToken]):
         """Send ``request`` until Mobilize answers it, sorting failures by what can fix them.
 
         - 429 is Mobilize's normal "slower": every stream pauses and the shared rate drops
-          (:class:`~pacing.AdaptiveRate`). It never uses up this request's attempts; the
+          (:class:`~pacing.rate.AdaptiveRate`). It never uses up this request's attempts; the
           run's ``time_budget_seconds`` bounds it instead.
         - 5xx, 408, timeouts and dropped connections while Mobilize answers others (or a
           probe) are this request's own failures: ``backoff_max_tries`` attempts.
         - The same while Mobilize answers nobody is an outage: waited out without
           counting, and fatal after ``outage_seconds`` without any answer.
 
-        The loop is :class:`pacing.Retries` (tenacity); :class:`_Tries` names its errors.
+        The loop is :class:`pacing.retries.Retries` (tenacity); :class:`_Tries` names its errors.
         """
 
         def send() -> requests.Response:

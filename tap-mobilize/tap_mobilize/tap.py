@@ -10,7 +10,9 @@ from contextlib import contextmanager
 from functools import cached_property
 
 import click
-from pacing import AdaptiveRate, Clock, RunHealth
+from pacing.clock import Clock
+from pacing.health import RunHealth
+from pacing.rate import AdaptiveRate
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError

@@ -140,7 +140,7 @@ def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     Waits then take no real time, and the time budget or the outage window can run out
     within a test.
     """
-    from pacing import Clock
+    from pacing.clock import Clock
 
     fake = FakeClock()
     monkeypatch.setattr(Clock, "now", lambda self: fake.now())

@@ -33,6 +33,7 @@ import responses
 from hypothesis import given
 from hypothesis import strategies as st
 from tests.fuzz_settings import fuzz
+from tests.hostile_fields import MISSING, field_paths
 
 from tap_mobilize import schemas
 from tap_mobilize.client import MobilizeStream
@@ -58,7 +59,6 @@ REPLICATION_KEY = {s: "deleted_date" if s == "deleted_events" else "modified_dat
 # Fields the tap fills from the nested objects, whatever the row says (streams.py).
 FLATTENED = {"attendances": ("person_id", "event_id", "timeslot_id", "sponsor_id")}
 HOSTILE_IDS = 1_000  # hostile rows' ids start here, apart from the good rows' 1..3
-MISSING = object()
 MAX_CALLS = 500  # a paging loop the tap did not see ends the example instead of hanging
 
 
@@ -123,21 +123,6 @@ def row(stream: str, ident: int) -> dict[str, Any]:
 
 
 GOOD_IDS = (1, 2, 3)
-
-
-def field_paths(schema: dict[str, Any], prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every field of a schema, containers and the fields inside them (an array's through its
-    first item)."""
-    out: list[tuple[Any, ...]] = []
-    for name, prop in (schema.get("properties") or {}).items():
-        path = (*prefix, name)
-        out.append(path)
-        if "properties" in prop:
-            out += field_paths(prop, path)
-        items = prop.get("items")
-        if isinstance(items, dict) and "properties" in items:
-            out += field_paths(items, (*path, 0))
-    return out
 
 
 FIELDS = {stream: field_paths(schema) for stream, schema in SCHEMAS.items()}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from pacing import AdaptiveRate, OutOfTimeError, RunHealth
+from pacing.health import RunHealth
+from pacing.rate import AdaptiveRate, OutOfTimeError
 
 
 def test_requests_are_spaced_at_the_ceiling(fake_clock):

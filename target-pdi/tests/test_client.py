@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import requests
 import responses
+from pacing.clock import Clock as PacingClock
+from pacing.rate import AdaptiveRate
 from pacing.testing import Ticks
 from responses import matchers
 from target_pdi.errors import (
@@ -20,9 +22,6 @@ from target_pdi.errors import (
     TimeBudgetSpent,
 )
 from target_pdi.pdi.client import WRITE_FAILURES_FATAL, WRITE_WINDOW, PDIClient, parse_expiration
-
-from pacing import AdaptiveRate
-from pacing import Clock as PacingClock
 
 URL = "https://pdi.test"
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

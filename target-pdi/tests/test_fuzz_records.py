@@ -37,6 +37,7 @@ from target_pdi.target import TargetPDI
 
 from tests.e2e.expect import PdiModel, differences, router
 from tests.fuzz_settings import fuzz
+from tests.hostile_fields import MISSING, field_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTES = {"CANVASS": "Canvassing", "PHONE_BANK": "Phone Banks"}
@@ -55,7 +56,6 @@ GOOD_IDS = range(7_000_000, 8_000_000)
 HOSTILE_BASE = {"events": 9_000_000, "deleted_events": 9_100_000, "people": 9_200_000}
 HOSTILE_BASE["attendances"] = 9_300_000
 BIGINT = range(-(2**63), 2**63)
-MISSING = object()  # the operation "remove this key"
 
 
 # --- the good records ---------------------------------------------------------------------------
@@ -112,21 +112,6 @@ def hostile_template(stream: str, n: int) -> dict[str, Any]:
     if stream == "deleted_events":
         return {"id": base, "deleted_date": F.BASE}
     return F.attendance(base, person, event, event["timeslots"][0], "REGISTERED", None)
-
-
-def field_paths(schema: dict[str, Any], prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every field of a schema, containers and the fields inside them (an array's through its
-    first item)."""
-    out: list[tuple[Any, ...]] = []
-    for name, prop in (schema.get("properties") or {}).items():
-        path = (*prefix, name)
-        out.append(path)
-        if "properties" in prop:
-            out += field_paths(prop, path)
-        items = prop.get("items")
-        if isinstance(items, dict) and "properties" in items:
-            out += field_paths(items, (*path, 0))
-    return out
 
 
 PATHS = {stream: field_paths(schema) for stream, schema in SCHEMAS.items()}

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from target_pdi.configuration.settings import DEAD_LETTER_MAX_AGE_HOURS, MAX_SYNC_AGE_HOURS
-from target_pdi.operator_tools.verdict import (
+from target_pdi.rules.verdict import (
+    DEAD_LETTER_MAX_AGE_HOURS,
+    MAX_SYNC_AGE_HOURS,
     Limits,
     attention_of,
     verdict,

@@ -14,6 +14,7 @@ from typing import Any
 
 from singer_sdk import typing as th
 
+from target_pdi.rules.verdict import DEAD_LETTER_MAX_AGE_HOURS, MAX_SYNC_AGE_HOURS
 from target_pdi.rules.vocabulary import DEFAULT_APPROVAL_STATUSES
 
 API_URL = "https://api.bluevote.com"
@@ -31,13 +32,6 @@ BATCH_WAIT_SECONDS = 60.0
 OUTAGE_SECONDS = 600
 TIME_BUDGET_SECONDS = 14400
 BACKOFF_BASE_SECONDS = 0.5
-# The twice-daily schedule succeeds every 12 hours; a run may start late or take its whole
-# time budget (4 hours) and some: a missed run shows before the one after it starts.
-MAX_SYNC_AGE_HOURS = 18
-# Every run retries the dead letters (twice a day: at least two retries in a day); one still
-# failing a day after it first failed waits for a person (an email added in Mobilize, a record
-# PDI refuses fixed).
-DEAD_LETTER_MAX_AGE_HOURS = 24
 # The Meltano extractor through which reconcile and status read Mobilize.
 MOBILIZE_TAP = "tap-mobilize"
 

@@ -25,9 +25,9 @@ from typing import Any
 
 from target_pdi.configuration.settings import Settings
 from target_pdi.errors import FatalError, Stopped
-from target_pdi.operator_tools.verdict import old_dead_letters
 from target_pdi.operator_tools.waiting_letters import waiting
 from target_pdi.redact import redact
+from target_pdi.rules.verdict import old_dead_letters
 from target_pdi.stores.configured import dead_letter_store, summary_store
 
 # The file primitives, where callers have always found them.

@@ -29,9 +29,9 @@ from target_pdi.configuration.settings import Settings
 from target_pdi.errors import FatalError, TargetPDIError
 from target_pdi.operator_tools.configured_target import ConfiguredTarget
 from target_pdi.operator_tools.run_summary import SUCCEEDED, organization_of
-from target_pdi.operator_tools.verdict import DEFAULT_LIMITS, Limits, finished_at, verdict
 from target_pdi.operator_tools.waiting_letters import Waiting, describe, waiting
 from target_pdi.redact import redact
+from target_pdi.rules.verdict import DEFAULT_LIMITS, Limits, finished_at, verdict
 from target_pdi.stores.configured import SummaryStore, dead_letters_where, summary_store
 from target_pdi.stores.pdi_account import problem_of
 from target_pdi.sync.runtime import make_client

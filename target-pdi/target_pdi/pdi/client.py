@@ -28,19 +28,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
+from pacing.clock import Clock
+from pacing.concurrency import AdaptiveConcurrency
+from pacing.health import RunHealth
+from pacing.rate import AdaptiveRate
+from pacing.retries import Retries, Throttled, Unanswered
+from pacing.retry_after import retry_after
 from tenacity import wait_exponential, wait_random_exponential
 from tenacity.wait import wait_base
 
-from pacing import (
-    AdaptiveConcurrency,
-    AdaptiveRate,
-    Clock,
-    Retries,
-    RunHealth,
-    Throttled,
-    Unanswered,
-    retry_after,
-)
 from target_pdi.errors import (
     APIUnavailableError,
     AuthenticationError,

@@ -32,9 +32,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from target_pdi.configuration.settings import DEAD_LETTER_MAX_AGE_HOURS, MAX_SYNC_AGE_HOURS
-
 SUCCEEDED = "succeeded"
+
+
+# The twice-daily schedule succeeds every 12 hours; a run may start late or take its whole
+# time budget (4 hours) and some: a missed run shows before the one after it starts.
+MAX_SYNC_AGE_HOURS = 18
+# Every run retries the dead letters (twice a day: at least two retries in a day); one still
+# failing a day after it first failed waits for a person (an email added in Mobilize, a record
+# PDI refuses fixed).
+DEAD_LETTER_MAX_AGE_HOURS = 24
 
 
 @dataclass(frozen=True)
