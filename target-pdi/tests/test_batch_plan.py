@@ -9,8 +9,8 @@ import pytest
 from target_pdi.rules.routing import CalendarRouter
 from target_pdi.rules.vocabulary import PdiObject, contact_key, timeslot_key
 from target_pdi.stores.idmap import IdMap
-from target_pdi.sync.batch_plan import BatchPlan, Knowledge, plan_batch, plan_line
-from target_pdi.sync.plan import Batch
+from target_pdi.sync.batch_plan import BatchPlan, Knowledge, plan_batch, plan_line, plan_of_records
+from target_pdi.sync.plan import Batch, plan_events
 from target_pdi.sync.plan_signups import EventSource, SignupContext, settle_signups
 
 APPROVED = {"APPROVED"}
@@ -162,3 +162,26 @@ def test_the_dry_run_line_counts_the_plan(idmap: IdMap, router: CalendarRouter) 
         "1 events to move to their new calendar; "
         "3 contacts (0 of people whose email changed, 0 people without email); 4 invitations"
     )
+
+
+def test_the_plan_of_every_record_is_what_a_sync_would_make_of_them(
+    idmap: IdMap, router: CalendarRouter
+) -> None:
+    batch = a_batch(idmap)
+    before = snapshot(idmap)
+    records = {
+        "events": batch.events,
+        "deleted_events": batch.deleted_events,
+        "people": batch.people,
+        "attendances": batch.attendances,
+    }
+    plan = plan_of_records(records, idmap, router, APPROVED)
+    assert snapshot(idmap) == before
+    # The events reconcile expects, as it computes them today: the live events' plan.
+    live = {e["id"]: e for e in batch.events if e["id"] != 3}
+    assert [j.key for j in plan.events.jobs] == [
+        j.key for j in plan_events(live, idmap, router, APPROVED).jobs
+    ]
+    assert [s.attendance_id for s in plan.signups.signups] == [100, 101, 102, 103]
+    assert list(plan.signups.missing) == ["ts:91"]
+    assert plan.reroutes is None

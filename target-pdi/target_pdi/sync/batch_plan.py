@@ -38,6 +38,7 @@ from target_pdi.sync.plan import (
     plan_events,
     plan_reroute,
     record_id,
+    timeslot_ids,
 )
 from target_pdi.sync.plan_people import PeoplePlan, plan_people
 from target_pdi.sync.plan_signups import SignupContext, SignupsPlan, plan_signups
@@ -122,6 +123,35 @@ def plan_batch(batch: Batch, known: Knowledge) -> BatchPlan:
         waiting=known.waiting,
     )
     return plan
+
+
+def plan_of_records(
+    records: Mapping[str, Iterable[Record]],
+    idmap: IdMap,
+    router: CalendarRouter,
+    approval_statuses: Iterable[str],
+) -> BatchPlan:
+    """The plan of everything Mobilize says (``records``: stream -> its records), as one batch,
+    without a write: what PDI should hold once a sync has run, for reconcile to compare with
+    what it holds. Each person's latest record is the one seen; every timeslot list is read."""
+
+    def stream(name: str) -> list[dict[str, Any]]:
+        return [dict(r) for r in records.get(name, [])]
+
+    batch = Batch(
+        events=stream("events"),
+        deleted_events=stream("deleted_events"),
+        people=stream("people"),
+        attendances=stream("attendances"),
+    )
+    people = latest_by(batch.people, record_id)
+    listed = {
+        event_id: slots
+        for event_id, event in latest_events(batch).items()
+        if (slots := timeslot_ids(event)) is not None
+    }
+    known = Knowledge(idmap, router, approval_statuses, listed, people)
+    return plan_batch(batch, known)
 
 
 def awaited_events(events: EventsPlan, idmap: IdMap) -> set[str]:
