@@ -1,21 +1,23 @@
-"""The engine: one drained batch written in dependency order, each phase concurrent.
+"""The engine: one drained batch planned once (`batch_plan.py`, before the first write and
+without a request), then its plan applied in dependency order, each step concurrent:
 
     tombstones      every deleted Mobilize event is remembered first, for good
     (once a run)    events whose calendar route changed move to their new calendar
     deleted_events  their PDI events "[Canceled] ", invitations "Cancelled"
     events          locations, then one PDI event per timeslot of an approved, routed event;
                     timeslots Mobilize no longer lists and events no longer approved canceled
-    attendances     planned: what each signup needs, events of timeslots not seen yet created
+    signups settled the signups whose event was to come from this batch's writes and is not
+                    in the id map (its write failed): decided as the plan decides a missing
+                    event; the events of timeslots first seen in a signup created
     people          contacts (only people whose signups are written, unless sync_all_people)
     invitations     one per contact and event, concurrent per PDI event
 
-so an invitation is never written before its event and contact exist. What to do is planned
-once, before the batch's first write, without a request (`batch_plan.py`); the engine applies
-that plan in the order above. Each PDI object is written by its writer (`writers/`), which
-upserts: id map first (unchanged hash: no request), else recover from PDI, else create.
-Record-level failures are dead-lettered; a FatalError propagates and stops the run (no STATE).
+so an invitation is never written before its event and contact exist, and the PDI ids a step
+needs from an earlier one are read from the id map as the answers came. Each PDI object is
+written by its writer (`writers/`), which upserts: id map first (unchanged hash: no request),
+else recover from PDI, else create. Record-level failures are dead-lettered; a FatalError
+propagates and stops the run (no STATE).
 """
-
 from __future__ import annotations
 
 import logging
