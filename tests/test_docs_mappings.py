@@ -14,14 +14,16 @@ import re
 from pathlib import Path
 
 import pytest
-from target_pdi.configuration import mapping_files
-from target_pdi.configuration.mapping_files import (
-    MappingError,
-    Problem,
-    parse_calendars,
-    parse_fields,
-    unknown_calendars,
+from target_pdi.configuration import (
+    calendars_file,
+    fields_file,
+    mapping_files,
+    mapping_problems,
+    mapping_yaml,
 )
+from target_pdi.configuration.calendars_file import parse_calendars, unknown_calendars
+from target_pdi.configuration.fields_file import parse_fields
+from target_pdi.configuration.mapping_problems import MappingError, Problem
 
 from tests.editor.language_server import LanguageServer
 
@@ -70,8 +72,10 @@ def test_each_broken_example_gives_the_messages_the_page_shows(
 
 
 def validator_texts() -> set[str]:
-    """The fixed words of every message and hint configuration/mapping_files.py builds."""
-    source = Path(mapping_files.__file__).read_text(encoding="utf-8")
+    """The fixed words of every message and hint the mapping files' validator builds (the
+    modules of target_pdi/configuration it is made of)."""
+    validator = (mapping_files, mapping_yaml, mapping_problems, calendars_file, fields_file)
+    sources = [Path(module.__file__).read_text(encoding="utf-8") for module in validator]
     texts: set[str] = set()
 
     def words(node: ast.AST) -> None:
@@ -82,7 +86,7 @@ def validator_texts() -> set[str]:
                 if len(text) >= 6:
                     texts.add(text)
 
-    for node in ast.walk(ast.parse(source)):
+    for node in (node for source in sources for node in ast.walk(ast.parse(source))):
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Problem":
             for arg in node.args[2:]:
                 for inner in ast.walk(arg):

@@ -27,7 +27,8 @@ from singer_sdk.target_base import Target
 
 from target_pdi import cli
 from target_pdi.configuration.credentials import require_credentials
-from target_pdi.configuration.mapping_files import MappingError, Mappings, load_mappings
+from target_pdi.configuration.mapping_files import Mappings, load_mappings
+from target_pdi.configuration.mapping_problems import MappingError
 from target_pdi.configuration.quiet_config import config_read_quietly
 from target_pdi.configuration.settings import Settings, config_schema, env_numbers, project_dir
 from target_pdi.errors import ConfigurationError, FatalError, Stopped, TapFailed
@@ -37,7 +38,7 @@ from target_pdi.pdi.client import STOP, STOPPED_MESSAGE
 from target_pdi.pdi.dry_run import saved_nothing_line
 from target_pdi.redact import redact, register_secret
 from target_pdi.rules.vocabulary import WRITTEN_STREAMS
-from target_pdi.stores.idmap import organization_slug
+from target_pdi.stores.id_map_table import organization_slug
 from target_pdi.stores.pdi_account import refuse_another_pdi
 from target_pdi.sync.drain import Drain
 from target_pdi.sync.guarded_maps import GuardedMapper, Refusals

@@ -20,8 +20,12 @@ import make_fixtures as F
 import pytest
 from singer_sdk.testing import TargetTestRunner
 from target_pdi.configuration.settings import Settings
-from target_pdi.operator_tools.reconcile.compare import WRONG_CALENDAR, Discrepancy, Mend
 from target_pdi.operator_tools.reconcile.fix import apply_fixes
+from target_pdi.operator_tools.reconcile.found import (
+    WRONG_CALENDAR,
+    Discrepancy,
+    Mend,
+)
 from target_pdi.operator_tools.reconcile.mobilize import MobilizeData
 from target_pdi.pdi.client import PDIClient
 from target_pdi.rules.vocabulary import timeslot_key

@@ -5,18 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from target_pdi.configuration.mapping_files import (
+from target_pdi.configuration.calendars_file import (
     EVENT_TYPE_LABELS,
+    load_calendars,
+    parse_calendars,
+    unknown_calendars,
+)
+from target_pdi.configuration.fields_file import (
     PDI_FIELDS,
     STREAM_FEEDS,
     STREAM_FIELDS,
-    MappingError,
-    load_calendars,
     load_fields,
-    parse_calendars,
     parse_fields,
-    unknown_calendars,
 )
+from target_pdi.configuration.mapping_problems import MappingError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -22,13 +22,9 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML, YAMLError
 from target_pdi.configuration import mapping_schemas
-from target_pdi.configuration.mapping_files import (
-    MappingError,
-    load_calendars,
-    load_fields,
-    parse_calendars,
-    parse_fields,
-)
+from target_pdi.configuration.calendars_file import load_calendars, parse_calendars
+from target_pdi.configuration.fields_file import load_fields, parse_fields
+from target_pdi.configuration.mapping_problems import MappingError
 
 REPO = Path(__file__).resolve().parents[2]
 MAPPINGS = REPO / "mappings"

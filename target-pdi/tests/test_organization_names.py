@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 from target_pdi.errors import ConfigurationError
-from target_pdi.stores.dead_letter_table import TABLE as DEAD_LETTERS
-from target_pdi.stores.idmap import organization_slug, table_name
+from target_pdi.stores.dead_letter_schema import TABLE as DEAD_LETTERS
+from target_pdi.stores.id_map_table import organization_slug, table_name
 from target_pdi.stores.run_lock import acquire
 from target_pdi.stores.summary_table import TABLE as SUMMARIES
 

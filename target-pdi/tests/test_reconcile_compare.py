@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from target_pdi.operator_tools.reconcile.compare import (
+from target_pdi.operator_tools.reconcile.compare import compare
+from target_pdi.operator_tools.reconcile.found import (
     CANNOT,
     CONTACT_EMAIL,
     CONTACT_PHONE,
@@ -31,7 +32,6 @@ from target_pdi.operator_tools.reconcile.compare import (
     Discrepancy,
     Mend,
     Result,
-    compare,
 )
 from target_pdi.operator_tools.reconcile.mobilize import MobilizeData
 from target_pdi.operator_tools.reconcile.pdi_state import PdiState

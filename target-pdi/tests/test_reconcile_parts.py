@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 from singer_sdk.mapper import PluginMapper
-from target_pdi.operator_tools.reconcile.compare import (
+from target_pdi.operator_tools.reconcile.fix import FORGOTTEN, correct_id_map, mend_batch, merged
+from target_pdi.operator_tools.reconcile.found import (
     SHARED_EMAIL,
     WRONG_TIME,
     Checked,
     Discrepancy,
     Mend,
 )
-from target_pdi.operator_tools.reconcile.fix import FORGOTTEN, correct_id_map, mend_batch, merged
 from target_pdi.operator_tools.reconcile.mobilize import MappedReader, MobilizeData
 from target_pdi.operator_tools.reconcile.report import before_fix_path, table, write_csv
 from target_pdi.rules.vocabulary import PdiObject

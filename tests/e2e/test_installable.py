@@ -206,7 +206,8 @@ def test_plugin_installs_alone_in_a_fresh_venv_and_runs(
 VALIDATE = """
 import sys
 from importlib import resources
-from target_pdi.configuration.mapping_files import MappingError, load_calendars
+from target_pdi.configuration.calendars_file import load_calendars
+from target_pdi.configuration.mapping_problems import MappingError
 print(resources.files("target_pdi").joinpath("schemas"))
 try:
     load_calendars(sys.argv[1])
@@ -219,7 +220,8 @@ def assert_installed_target_validates_mappings_as_ours(
     venv: Path, clone: Path, tmp_path: Path
 ) -> None:
     """The JSON Schemas of mappings/ came inside the wheel and say what the repository's do."""
-    from target_pdi.configuration.mapping_files import MappingError, load_calendars
+    from target_pdi.configuration.calendars_file import load_calendars
+    from target_pdi.configuration.mapping_problems import MappingError
 
     broken = clone / "mappings" / "examples" / "broken" / "calendars-misspelled-event-type.yml"
     output = run([venv / "bin" / "python", "-c", VALIDATE, broken], tmp_path, clean_env())

@@ -2,7 +2,7 @@
 
 The schemas are committed as ``target_pdi/schemas/{calendars,fields}.schema.json``: analysts'
 editors read them (``# yaml-language-server: $schema=...`` at the top of each file) and
-``mapping_files`` validates with the same files, so the editor and the run never disagree.
+``mapping_yaml`` validates with the same files, so the editor and the run never disagree.
 They are built here, from the event types, streams and PDI fields the target knows, so that a
 type Mobilize adds is added in one place; tests/test_mapping_schemas.py fails when the
 committed files differ from what this builds. After changing the vocabulary, run:
@@ -21,11 +21,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from target_pdi.configuration.mapping_files import (
-    EVENT_TYPE_LABELS,
+from target_pdi.configuration.calendars_file import EVENT_TYPE_LABELS, KNOWN_EVENT_TYPES
+from target_pdi.configuration.fields_file import (
     EXAMPLE_FIELD,
     EXPRESSION_NAMES,
-    KNOWN_EVENT_TYPES,
     PDI_FIELDS,
     STREAM_FEEDS,
     STREAM_FIELDS,
@@ -51,9 +50,9 @@ def _any_case(label: str) -> str:
     )
 
 
-def calendars_schema() -> dict[str, Any]:
-    labels = "|".join(_any_case(label) for label in EVENT_TYPE_LABELS)
-    event_types: dict[str, Any] = {
+def _event_type_properties() -> dict[str, Any]:
+    """Every label and documented event type, each described, for the editor to offer."""
+    return {
         **{
             label: {"$ref": "#/definitions/calendar", "description": f"Mobilize's label for {enum}"}
             for label, enum in EVENT_TYPE_LABELS.items()
@@ -63,6 +62,10 @@ def calendars_schema() -> dict[str, Any]:
             for enum in sorted(KNOWN_EVENT_TYPES)
         },
     }
+
+
+def calendars_schema() -> dict[str, Any]:
+    labels = "|".join(_any_case(label) for label in EVENT_TYPE_LABELS)
     return {
         "$schema": DRAFT,
         "title": "mobilize-pdi calendars.yml",
@@ -81,7 +84,7 @@ def calendars_schema() -> dict[str, Any]:
                 "description": "Mobilize event type (API enum such as CANVASS, or the label "
                 "the Mobilize UI shows, such as Phone Bank) to PDI calendar (name or id).",
                 "type": ["object", "null"],
-                "properties": event_types,
+                "properties": _event_type_properties(),
                 "additionalProperties": {"$ref": "#/definitions/calendar"},
                 "propertyNames": {
                     "anyOf": [

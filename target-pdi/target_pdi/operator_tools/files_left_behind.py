@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from target_pdi.configuration.settings import Settings
-from target_pdi.stores.idmap import sqlite_path
+from target_pdi.stores.database import sqlite_path
 
 LOGGER = logging.getLogger("target-pdi")
 

@@ -147,16 +147,36 @@ def build(
         "attention": attention(objects, tap),
         "skipped": summary.skipped_reasons(),
         "notes": dict(sorted(summary.notes.items())),
-        "dead_letters": {
-            "new": len(dead_letters_after - dead_letters_before),
-            "waiting": len(dead_letters_after),
-            "dead_lettered": summary.dead_letters,
-            "retried": summary.dead_letters_retried,
-            "path": dead_letters_where or settings.dead_letter_path,
-            "over_max_age": dead_letters_over_max_age,
-            "max_age_hours": settings.dead_letter_max_age_hours,
-        },
+        "dead_letters": dead_letters_of(
+            summary,
+            settings,
+            dead_letters_before,
+            dead_letters_after,
+            dead_letters_where,
+            dead_letters_over_max_age,
+        ),
         "pdi_requests": dict(sorted(requests_by_method.items())),
+    }
+
+
+def dead_letters_of(
+    summary: Summary,
+    settings: Settings,
+    before: set[tuple[str, str]],
+    after: set[tuple[str, str]],
+    where: str | None,
+    over_max_age: int,
+) -> dict[str, Any]:
+    """The summary's dead letters: the run's new ones (in ``after``, the store's keys when it
+    ended, not in ``before``), all those waiting, what it dead-lettered and retried."""
+    return {
+        "new": len(after - before),
+        "waiting": len(after),
+        "dead_lettered": summary.dead_letters,
+        "retried": summary.dead_letters_retried,
+        "path": where or settings.dead_letter_path,
+        "over_max_age": over_max_age,
+        "max_age_hours": settings.dead_letter_max_age_hours,
     }
 
 

@@ -260,21 +260,25 @@ def render(
     lines.append(f"Mobilize credentials: {mobilize.message}")
     if id_map is not None:  # a line only when a sync would refuse it
         lines.append(f"Id map: {id_map.message}")
-    failed_checks = [
-        f"{name} {'not checked' if check.message.startswith(NOT_CHECKED) else 'failed'}"
-        for name, check in (("PDI credentials", pdi), ("Mobilize credentials", mobilize))
-        if not check.ok
-    ] + ([id_map.reason] if id_map else [])
     reasons = verdict(
         last,
         last_success,
         [letter.since for letter in dead_letters],
         now=now,
         limits=limits,
-        failed_checks=failed_checks,
+        failed_checks=_failed_checks(pdi, mobilize, id_map),
     )
     lines.append(f"Status: ATTENTION ({'; '.join(reasons)})" if reasons else "Status: OK")
     return Report(lines, not reasons)
+
+
+def _failed_checks(pdi: Check, mobilize: Check, id_map: IdMapProblem | None) -> list[str]:
+    """The checks of this status that failed, as the verdict gives them for reasons."""
+    return [
+        f"{name} {'not checked' if check.message.startswith(NOT_CHECKED) else 'failed'}"
+        for name, check in (("PDI credentials", pdi), ("Mobilize credentials", mobilize))
+        if not check.ok
+    ] + ([id_map.reason] if id_map else [])
 
 
 def _finished(run: dict[str, Any], now: datetime) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine
@@ -29,6 +30,18 @@ def engine_for(url: str) -> Engine:
         if not parsed.database or parsed.database == ":memory:":
             options["poolclass"] = StaticPool
     return create_engine(url, **options)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL; None for a server database or an in-memory one."""
+    parsed = make_url(url)
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
+        return None
+    return Path(parsed.database)
 
 
 def is_server_database(url: str) -> bool:

@@ -24,78 +24,37 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable, Iterator
-from functools import cache
-from itertools import islice
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    bindparam,
-    delete,
-    func,
-    insert,
-    inspect,
-    select,
-    text,
-    tuple_,
-)
+from sqlalchemy import bindparam, delete, func, insert, inspect, select, tuple_
 from sqlalchemy.engine import Connection, make_url
 
 from target_pdi.redact import register_secret
 from target_pdi.stores.database import database_errors, engine_for, shown
-from target_pdi.stores.deadletters import (
-    DeadLetterStore,
-    FileDeadLetterStore,
-    Key,
-    entry_key,
-    entry_line,
-    is_entry,
+from target_pdi.stores.dead_letter_entries import Key, entry_key, entry_line, is_entry
+from target_pdi.stores.dead_letter_schema import (
+    ADOPT_CHUNK,
+    TABLE,
+    adopt_file,
+    chunks,
+    create_table,
+    dead_letter_table,
+    table_row,
 )
-from target_pdi.stores.idmap import table_name
+from target_pdi.stores.deadletters import DeadLetterStore, FileDeadLetterStore
+from target_pdi.stores.id_map_table import table_name
 
 LOGGER = logging.getLogger("target-pdi")
 
-TABLE = "target_pdi_dead_letters"
 # Entries read at a time: a retry parses a batch's worth, never the whole table.
 PAGE = 200
-ADOPT_CHUNK = 500
-
-
-@cache
-def dead_letter_table(name: str) -> Table:
-    return Table(
-        name,
-        MetaData(),
-        # The order entries failed in, which a retry keeps (a person before their signups).
-        Column("seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
-        Column("stream", String(64), nullable=False),
-        Column("record_key", String(512), nullable=False),
-        # Redacted, for a person looking at the table; the entry holds them too.
-        Column("reason", Text, nullable=False),
-        Column("failed_at", String(40), nullable=False),
-        # The whole entry as the file's line: the record exactly as it came.
-        Column("entry", Text, nullable=False),
-        UniqueConstraint("stream", "record_key", name=f"{name}_key"),
-    )
 
 
 def where_of(url: str, organization: str = "") -> str:
     """Where an organization's dead letters are, as messages say it (never a password)."""
     return f"table {table_name(organization, TABLE)} in {shown(url)}"
-
-
-def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 class TableDeadLetterStore(DeadLetterStore):
@@ -134,13 +93,8 @@ class TableDeadLetterStore(DeadLetterStore):
 
     def _prepare(self) -> None:
         with self._engine.begin() as conn:
-            if not inspect(conn).has_table(self.table.name):
-                self.table.create(conn)
-                if conn.dialect.name == "postgresql":
-                    # Records are personal data: no role but the owner's reads them, whatever
-                    # the database's default privileges give every table.
-                    conn.execute(text(f'REVOKE ALL ON TABLE "{self.table.name}" FROM PUBLIC'))
-            adopted = self._adopt(conn) if self._file.waiting() else None
+            create_table(conn, self.table)
+            adopted = adopt_file(conn, self.table, self._file) if self._file.waiting() else None
         if adopted is not None:
             self._file.path.unlink(missing_ok=True)
             LOGGER.info(
@@ -150,39 +104,14 @@ class TableDeadLetterStore(DeadLetterStore):
                 self._where,
             )
 
-    def _adopt(self, conn: Connection) -> int:
-        """Insert the file's entries the table lacks, in the file's order; how many."""
-        adopted = 0
-        for chunk in chunks(self._file.lines(), ADOPT_CHUNK):
-            rows = {entry_key(entry): (line, entry) for line, entry in chunk}
-            have = set(
-                conn.execute(
-                    select(self.table.c.stream, self.table.c.record_key).where(
-                        tuple_(self.table.c.stream, self.table.c.record_key).in_(list(rows))
-                    )
-                ).tuples()
-            )
-            new = [
-                self._row(key, str(entry.get("reason") or ""), str(entry.get("ts") or ""), line)
-                for key, (line, entry) in rows.items()
-                if key not in have
-            ]
-            if new:
-                conn.execute(insert(self.table), new)
-            adopted += len(new)
-        return adopted
-
-    @staticmethod
-    def _row(key: Key, reason: str, failed_at: str, line: str) -> dict[str, Any]:
-        return {
-            "stream": key[0],
-            "record_key": key[1],
-            # PostgreSQL's text takes no NUL, which PDI's answer might hold (the entry's JSON
-            # escapes it): the whole save would fail on one odd reason.
-            "reason": reason.replace("\x00", ""),
-            "failed_at": failed_at,
-            "entry": line,
-        }
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A connection to read the table on; a failure is one line naming the store."""
+        with (
+            database_errors(f"cannot read the dead letters ({self._where})"),
+            self._engine.connect() as conn,
+        ):
+            yield conn
 
     def _unadopted(self) -> bool:
         """A read-only store before the first run on the table: the file counts too."""
@@ -201,10 +130,7 @@ class TableDeadLetterStore(DeadLetterStore):
         t = self.table
         after = 0
         while self._exists:
-            with (
-                database_errors(f"cannot read the dead letters ({self._where})"),
-                self._engine.connect() as conn,
-            ):
+            with self._reading() as conn:
                 page = conn.execute(
                     select(t.c.seq, t.c.entry).where(t.c.seq > after).order_by(t.c.seq).limit(PAGE)
                 ).all()
@@ -225,19 +151,13 @@ class TableDeadLetterStore(DeadLetterStore):
                     yield self._read(entry)
 
     def _in_table(self, key: Key) -> bool:
-        with (
-            database_errors(f"cannot read the dead letters ({self._where})"),
-            self._engine.connect() as conn,
-        ):
+        with self._reading() as conn:
             return self._stored(conn, key)
 
     def keys(self) -> set[Key]:
         found: set[Key] = set()
         if self._exists:
-            with (
-                database_errors(f"cannot read the dead letters ({self._where})"),
-                self._engine.connect() as conn,
-            ):
+            with self._reading() as conn:
                 rows = conn.execute(select(self.table.c.stream, self.table.c.record_key))
                 found = {(str(stream), str(key)) for stream, key in rows}
         if self._unadopted():
@@ -247,10 +167,7 @@ class TableDeadLetterStore(DeadLetterStore):
     def count(self) -> int:
         if self._unadopted() or not self._exists:
             return len(self.keys())
-        with (
-            database_errors(f"cannot read the dead letters ({self._where})"),
-            self._engine.connect() as conn,
-        ):
+        with self._reading() as conn:
             return int(conn.execute(select(func.count()).select_from(self.table)).scalar_one())
 
     def waiting(self) -> bool:
@@ -258,10 +175,7 @@ class TableDeadLetterStore(DeadLetterStore):
             return True
         if not self._exists:
             return False
-        with (
-            database_errors(f"cannot read the dead letters ({self._where})"),
-            self._engine.connect() as conn,
-        ):
+        with self._reading() as conn:
             return conn.execute(select(self.table.c.seq).limit(1)).first() is not None
 
     # --- this run's failures ----------------------------------------------------------------
@@ -306,10 +220,7 @@ class TableDeadLetterStore(DeadLetterStore):
         if not saved:
             return None
         t = self.table
-        with (
-            database_errors(f"cannot read the dead letters ({self._where})"),
-            self._engine.connect() as conn,
-        ):
+        with self._reading() as conn:
             line = conn.execute(
                 select(t.c.entry).where(t.c.stream == found[0], t.c.record_key == found[1])
             ).scalar()
@@ -329,10 +240,7 @@ class TableDeadLetterStore(DeadLetterStore):
         t = self.table
         found: list[tuple[str, dict[str, Any]]] = []
         if self._exists:
-            with (
-                database_errors(f"cannot read the dead letters ({self._where})"),
-                self._engine.connect() as conn,
-            ):
+            with self._reading() as conn:
                 for chunk in chunks(sorted(wanted), ADOPT_CHUNK):
                     rows = conn.execute(
                         select(t.c.entry).where(tuple_(t.c.stream, t.c.record_key).in_(chunk))
@@ -384,7 +292,7 @@ class TableDeadLetterStore(DeadLetterStore):
                 )
             if unsaved:
                 conn.execute(
-                    insert(t), [self._row(key, *values) for key, values in unsaved.items()]
+                    insert(t), [table_row(key, *values) for key, values in unsaved.items()]
                 )
         with self._lock:
             self._replaced = True

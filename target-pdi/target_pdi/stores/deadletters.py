@@ -5,7 +5,7 @@ email). The SDK still advances the bookmark past it, so the store is the only wa
 run reads it, retries those records before new ones, and saves it with only the ones still
 failing.
 
-`DeadLetterStore` is what the sync, status, reconcile and the run summary use; `stores.py` picks
+`DeadLetterStore` is what the sync, status, reconcile and the run summary use; `configured.py` picks
 its backend from the settings: `FileDeadLetterStore` here (a JSONL file, one machine), or
 `TableDeadLetterStore` (dead_letter_table.py: a table beside the id map in a shared database).
 
@@ -34,85 +34,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from target_pdi.redact import redact
-from target_pdi.rules.values import json_default
+from target_pdi.stores.dead_letter_entries import (
+    Embedded,
+    Key,
+    embedded_in,
+    entry_key,
+    entry_line,
+    is_entry,
+    log_dead_letter,
+    new_entry,
+)
 
 LOGGER = logging.getLogger("target-pdi")
-BODY_LIMIT = 2000
-
-Key = tuple[str, str]  # (stream, record key)
-
-
-def new_entry(
-    stream: str,
-    key: Any,
-    reason: str,
-    record: Any,
-    http_status: int | None,
-    body: str,
-    *,
-    now: str,
-    first: str,
-) -> dict[str, Any]:
-    """One dead letter: the record as it came, why it failed (redacted), when it failed last
-    (`ts`) and first (`first_ts`)."""
-    return {
-        "stream": stream,
-        "key": str(key),
-        "reason": redact(reason, limit=500),
-        "http_status": http_status,
-        "body": redact(body, limit=BODY_LIMIT),
-        "record": record,
-        "ts": now,
-        "first_ts": first,
-    }
-
-
-def entry_line(entry: dict[str, Any]) -> str:
-    """An entry as one line of JSON, as every store keeps it."""
-    return json.dumps(entry, sort_keys=True, default=json_default)
-
-
-def is_entry(entry: Any) -> bool:
-    """Whether a parsed line is an entry a run can retry."""
-    return (
-        isinstance(entry, dict)
-        and isinstance(entry.get("record"), dict)
-        and bool(entry.get("stream"))
-    )
-
-
-def entry_key(entry: dict[str, Any]) -> Key:
-    return str(entry["stream"]), str(entry.get("key"))
-
-
-Embedded = tuple[str, int]  # ("people", person id) or ("events", event id)
-
-
-def embedded_in(stream: str, record: Any) -> list[Embedded]:
-    """The person and the event a signup's record embeds (none for other streams)."""
-    if stream != "attendances" or not isinstance(record, dict):
-        return []
-    found: list[Embedded] = []
-    for kind, field in (("people", "person"), ("events", "event")):
-        copy = record.get(field)
-        if isinstance(copy, dict):
-            own = record.get(f"{field}_id")
-            ident = own if own is not None else copy.get("id")
-            if isinstance(ident, int) and not isinstance(ident, bool):
-                found.append((kind, ident))
-    return found
-
-
-def log_dead_letter(entry: dict[str, Any]) -> None:
-    status = entry["http_status"]
-    LOGGER.warning(
-        "Dead letter: stream=%s key=%s reason=%s%s",
-        entry["stream"],
-        entry["key"],
-        entry["reason"],
-        f" (HTTP {status})" if status else "",
-    )
 
 
 class DeadLetterStore(ABC):

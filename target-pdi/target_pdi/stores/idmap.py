@@ -10,115 +10,24 @@ It also keeps tombstones (object type ``tombstone``, no PDI id): Mobilize events
 deleted and timeslots known to be removed, so that a signup Mobilize still lists for them can
 never bring them back as live PDI events, in this run or any later one.
 
-Each organization has a table of its own (``target_pdi_id_map__<organization>``), so that the
-id maps of several organizations can share one database (PostgreSQL) without meeting; with no
-`organization` set the table is ``target_pdi_id_map``, as before organizations.
+The table itself, its name for each organization and its upgrades are in id_map_table.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Index,
-    MetaData,
-    String,
-    Table,
-    Text,
-    and_,
-    bindparam,
-    delete,
-    insert,
-    inspect,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy import Table, and_, bindparam, delete, insert, select
+from sqlalchemy.engine import Connection, Dialect, Engine
 
-from target_pdi.errors import ConfigurationError
 from target_pdi.rules.values import json_default
-from target_pdi.stores.database import engine_for
-
-LOGGER = logging.getLogger("target-pdi")
-
-# The table of a map with no organization (every map before organizations).
-TABLE = "target_pdi_id_map"
-# PostgreSQL cuts identifiers at 63 characters: "ix_<table>_mobilize_id", the longest name
-# derived from an organization's table, must fit.
-ORGANIZATION_SLUG_LIMIT = 29
-
-
-# An organization's name as it names its tables and lock: lower-case letters and digits, words
-# joined by single "_". Only a name already in this form is accepted, so that two names never
-# name the same tables (folding "South-East", "south-east" and "south_east" into one made two
-# organizations share an id map and a lock); what a refused name would have folded to is the
-# name to use, and it keeps the tables and lock that name had.
-SLUG = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
-
-
-def organization_slug(organization: str) -> str:
-    """An organization's name as it names its tables and lock: the name itself, which must be
-    in slug form; any other name is a `ConfigurationError` saying which one to use."""
-    if SLUG.fullmatch(organization) and len(organization) <= ORGANIZATION_SLUG_LIMIT:
-        return organization
-    folded = re.sub(r"[^a-z0-9]+", "_", organization.lower()).strip("_")
-    if not organization.isascii() or not folded or len(folded) > ORGANIZATION_SLUG_LIMIT:
-        raise ConfigurationError(
-            f"organization {organization!r} cannot name its id map, run lock, dead letters "
-            f"and run summaries: use 1 to {ORGANIZATION_SLUG_LIMIT} lower-case letters and "
-            "digits, words joined by single '_' (e.g. south_east)"
-        )
-    raise ConfigurationError(
-        f"organization {organization!r} names its id map, run lock, dead letters and run "
-        f"summaries as {folded!r}, which other spellings of it would share: set organization "
-        f"to {folded!r} (lower-case letters and digits, words joined by single '_'; the same "
-        "tables and lock)"
-    )
-
-
-def table_name(organization: str = "", base: str = TABLE) -> str:
-    """The table ``base`` of an organization, ``<base>__<slug>`` (the id map's:
-    ``target_pdi_id_map__<slug>``); with none, ``base`` itself."""
-    return f"{base}__{organization_slug(organization)}" if organization else base
-
-
-@cache
-def id_map_table(name: str) -> Table:
-    """The id map table called ``name`` (its indexes named after it: index names are shared by
-    every table of a PostgreSQL schema or SQLite file)."""
-    return Table(
-        name,
-        MetaData(),
-        Column("object_type", String(32), primary_key=True),
-        Column("source_key", String(512), primary_key=True),
-        Column("pdi_id", String(128), nullable=False),
-        Column("content_hash", String(64), nullable=True),
-        # Mobilize event id for events (to find an event's timeslots), person id for contacts.
-        Column("mobilize_id", BigInteger, nullable=True, index=True),
-        Column("extra", Text, nullable=True),  # JSON: last payload, calendar, canceled flag...
-        Column("updated_at", String(40), nullable=False),
-        # The key's part before its first ':' (an invitation's PDI event): what follows a move.
-        Column("key_group", String(512), nullable=True),
-        Index(f"{name}_by_group", "object_type", "key_group"),
-        # Keys pointing at each PDI object: a recovery must not claim an owned one.
-        Index(f"{name}_by_pdi_id", "object_type", "pdi_id"),
-    )
-
-
-ID_MAP = id_map_table(TABLE)
+from target_pdi.stores.id_map_table import id_map_table, key_group, open_table, table_name
 
 FLUSH_EVERY = 200
 # Keys longer than this are stored shortened (a prefix plus a hash of the whole key): a venue
@@ -140,22 +49,6 @@ def stored_key(key: str) -> str:
         return key
     digest = hashlib.sha256(key.encode()).hexdigest()
     return f"{key[: KEY_LIMIT - len(digest) - 1]}#{digest}"
-
-
-def key_group(key: str) -> str:
-    """The part of a key before its first ':' (an invitation key's PDI event id)."""
-    return key.split(":", 1)[0]
-
-
-def sqlite_path(url: str) -> Path | None:
-    parsed = make_url(url)
-    if (
-        parsed.get_backend_name() != "sqlite"
-        or not parsed.database
-        or parsed.database == ":memory:"
-    ):
-        return None
-    return Path(parsed.database)
 
 
 Key = tuple[str, str]  # (object type, stored key)
@@ -199,6 +92,18 @@ def _queries(table: Table) -> dict[str, Any]:
     }
 
 
+def compiled_queries(table: Table, dialect: Dialect) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Each of the id map's reads as SQL for ``dialect``, with the names of its parameters
+    in order (for a positional DB-API)."""
+    found: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for name, query in _queries(table).items():
+        compiled = query.compile(dialect=dialect)
+        # LIMIT as SQL text: SQLAlchemy would make it a parameter of its own naming.
+        sql = compiled.string + (f" LIMIT {PAGE}" if name == "page" else "")
+        found[name] = (sql, tuple(compiled.positiontup or ()))
+    return found
+
+
 class IdMap:
     """The id map of one run: reads go to the database, behind the writes not yet flushed.
 
@@ -216,39 +121,14 @@ class IdMap:
         self._pending: dict[Key, Entry | None] = {}
         self._engine: Engine | None = None
         self._conn: Connection | None = None
-        path = sqlite_path(url)
-        if read_only and path is not None and not path.exists():
-            return  # dry run without a map: start empty, create nothing on disk
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        parsed = make_url(url)
-        engine = engine_for(url)
-        self.table = _adopt_map_from_before_organizations(engine, self.table, read_only)
-        if not read_only:
-            self.table.create(engine, checkfirst=True)
-            _add_key_group(engine, self.table)
-        elif not inspect(engine).has_table(self.table.name):
-            engine.dispose()  # a dry run before any run: plan from PDI
-            return
-        elif not _has_key_group(engine, self.table):
-            # A dry run may not upgrade the map, and cannot read it without key groups.
-            LOGGER.warning(
-                "The id map predates this version; the dry run plans without it (a real run "
-                "upgrades it): %s",
-                parsed.render_as_string(hide_password=True),
-            )
-            engine.dispose()
+        engine, self.table = open_table(url, self.table, read_only=read_only)
+        if engine is None:
             return
         self._engine = engine
         self._conn = engine.connect()
-        self._sqlite = parsed.get_backend_name() == "sqlite"
+        self._sqlite = engine.dialect.name == "sqlite"
         self._positional = engine.dialect.positional
-        self._compiled: dict[str, tuple[str, tuple[str, ...]]] = {}
-        for name, query in _queries(self.table).items():
-            compiled = query.compile(dialect=engine.dialect)
-            # LIMIT as SQL text: SQLAlchemy would make it a parameter of its own naming.
-            sql = compiled.string + (f" LIMIT {PAGE}" if name == "page" else "")
-            self._compiled[name] = (sql, tuple(compiled.positiontup or ()))
+        self._compiled = compiled_queries(self.table, engine.dialect)
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -451,68 +331,3 @@ class IdMap:
                 self._conn = None
             if self._engine is not None:
                 self._engine.dispose()
-
-
-def _has_key_group(engine: Engine, table: Table) -> bool:
-    return "key_group" in {c["name"] for c in inspect(engine).get_columns(table.name)}
-
-
-def _add_key_group(engine: Engine, table: Table) -> None:
-    """Give an id map written before key groups were stored its column, filled in, and the
-    indexes ``create_all`` leaves out on a table that exists."""
-    if not _has_key_group(engine, table):
-        _fill_key_group(engine, table)
-    for index in table.indexes:
-        index.create(engine, checkfirst=True)
-
-
-def _fill_key_group(engine: Engine, table: Table) -> None:
-    with engine.begin() as conn:
-        conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN key_group VARCHAR(512)"))
-        rows = conn.execute(select(table.c.object_type, table.c.source_key)).all()
-        if rows:
-            conn.execute(
-                update(table)
-                .where(
-                    table.c.object_type == bindparam("b_type"),
-                    table.c.source_key == bindparam("b_key"),
-                )
-                .values(key_group=bindparam("b_group")),
-                [{"b_type": t, "b_key": k, "b_group": key_group(k)} for t, k in rows],
-            )
-
-
-def _adopt_map_from_before_organizations(engine: Engine, table: Table, read_only: bool) -> Table:
-    """The table to use when an organization's own does not exist yet but a map from before
-    organizations (``target_pdi_id_map``) does.
-
-    In a SQLite file (one project's) that map is this organization's: a run renames it (its
-    indexes too), a dry run reads it as it is. In a shared database it may be another's: it is
-    left alone, and the organization starts its own (the run recovers ids from PDI).
-    """
-    if table.name == TABLE:
-        return table
-    found = inspect(engine)
-    if found.has_table(table.name) or not found.has_table(TABLE):
-        return table
-    where = engine.url.render_as_string(hide_password=True)
-    if engine.dialect.name != "sqlite":
-        LOGGER.warning(
-            "The id map %s has a table from before organizations (%s); this organization "
-            "keeps its own (%s). If that table is this organization's, rename it to %s "
-            "before the next run, or let the run recover the ids from PDI.",
-            where,
-            TABLE,
-            table.name,
-            table.name,
-        )
-        return table
-    if read_only:
-        return ID_MAP
-    legacy_indexes = [i["name"] for i in found.get_indexes(TABLE)]
-    with engine.begin() as conn:
-        conn.execute(text(f"ALTER TABLE {TABLE} RENAME TO {table.name}"))
-        for index in legacy_indexes:
-            conn.execute(text(f'DROP INDEX IF EXISTS "{index}"'))
-    LOGGER.info("The id map %s: table %s is now %s", where, TABLE, table.name)
-    return table

@@ -37,7 +37,9 @@ from target_pdi.configuration.credentials import env_var
 from target_pdi.configuration.settings import Settings
 from target_pdi.errors import ConfigurationError, FatalError
 from target_pdi.rules.vocabulary import PdiObject
-from target_pdi.stores.idmap import IdMap, id_map_table, sqlite_path, table_name
+from target_pdi.stores.database import sqlite_path
+from target_pdi.stores.id_map_table import id_map_table, table_name
+from target_pdi.stores.idmap import IdMap
 
 LOGGER = logging.getLogger("target-pdi")
 

@@ -40,7 +40,8 @@ from sqlalchemy.pool import NullPool
 from target_pdi.configuration.settings import Settings
 from target_pdi.errors import FatalError
 from target_pdi.redact import register_secret
-from target_pdi.stores.idmap import organization_slug, sqlite_path, table_name
+from target_pdi.stores.database import sqlite_path
+from target_pdi.stores.id_map_table import organization_slug, table_name
 
 LOGGER = logging.getLogger("target-pdi")
 

@@ -43,7 +43,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from target_pdi.redact import register_secret
 from target_pdi.stores import summary_files
 from target_pdi.stores.database import database_errors, engine_for, shown
-from target_pdi.stores.idmap import table_name
+from target_pdi.stores.id_map_table import table_name
 
 LOGGER = logging.getLogger("target-pdi")
 

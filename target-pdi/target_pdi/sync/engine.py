@@ -18,6 +18,7 @@ written by its writer (`writers/`), which upserts: id map first (unchanged hash:
 else recover from PDI, else create. Record-level failures are dead-lettered; a FatalError
 propagates and stops the run (no STATE).
 """
+
 from __future__ import annotations
 
 import logging

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from target_pdi.configuration.mapping_files import MappingError, Mappings, unknown_calendars
+from target_pdi.configuration.calendars_file import unknown_calendars
+from target_pdi.configuration.mapping_files import Mappings
+from target_pdi.configuration.mapping_problems import MappingError
 from target_pdi.configuration.settings import INITIAL_CONCURRENCY, Settings
 from target_pdi.errors import ConfigurationError
 from target_pdi.pdi.client import PDIClient

@@ -26,7 +26,8 @@ from typing import Any, Protocol
 
 from target_pdi.rules import payloads as P
 from target_pdi.rules import values as V
-from target_pdi.stores.deadletters import DeadLetterStore, Embedded, Key
+from target_pdi.stores.dead_letter_entries import Embedded, Key
+from target_pdi.stores.deadletters import DeadLetterStore
 from target_pdi.sync.plan import Batch, as_map, latest_by, modified, record_id
 
 Record = Mapping[str, Any]

@@ -2,7 +2,10 @@
 
     mobilize.py   Mobilize through the project's tap, after target-pdi's stream maps
     pdi_state.py  PDI through target-pdi's client: events, locations, contacts, invitations
-    compare.py    what PDI should hold (the sync's plan and payloads) against what it holds
+    compare.py    what PDI should hold (the sync's plan and payloads) against what it holds,
+                  one check per PDI object: events.py, invitations.py, locations.py,
+                  contacts.py, canceled.py, stale_ids.py (their state in comparison.py)
+    found.py      each kind of discrepancy, and its Mend
     report.py     the table on stdout and the CSV
     fix.py        the mends, through the sync's engine and writers
 
@@ -20,8 +23,9 @@ import click
 from target_pdi.configuration.credentials import require_credentials
 from target_pdi.configuration.settings import Settings
 from target_pdi.operator_tools.configured_target import ConfiguredTarget
-from target_pdi.operator_tools.reconcile.compare import Result, compare
+from target_pdi.operator_tools.reconcile.compare import compare
 from target_pdi.operator_tools.reconcile.fix import apply_fixes
+from target_pdi.operator_tools.reconcile.found import Result
 from target_pdi.operator_tools.reconcile.mobilize import MobilizeData, read_mobilize
 from target_pdi.operator_tools.reconcile.pdi_state import read_pdi
 from target_pdi.operator_tools.reconcile.report import before_fix_path, plural, table, write_csv

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from target_pdi.operator_tools.reconcile.comparison import Comparison
 from target_pdi.operator_tools.reconcile.found import (
     DELETED_LIVE,
     EXTRA_EVENT,
@@ -39,9 +39,6 @@ from target_pdi.sync import plan as plans
 from target_pdi.sync.plan import DELETED, MOVED, PERMANENT, REMOVED, UNAPPROVED
 from target_pdi.sync.recovery import lower_keys, row_is_canceled
 from target_pdi.sync.writers.invitations import invitation_id
-
-if TYPE_CHECKING:
-    from target_pdi.operator_tools.reconcile.compare import Comparison
 
 EVENT, INVITATION = PdiObject.EVENT, PdiObject.INVITATION
 CANCELLED = "Cancelled"
