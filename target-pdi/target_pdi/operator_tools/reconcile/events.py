@@ -50,9 +50,7 @@ def recovery_identities(payload: Mapping[str, Any], event_id: int | None) -> tup
 
 
 def check(c: Comparison) -> None:
-    live = {k: v for k, v in c.mobilize.events.items() if k not in c.mobilize.deleted_events}
-    plan = plans.plan_events(live, c.idmap, c.router, c.approval_statuses)
-    for job in plan.jobs:
+    for job in c.plan.events.jobs:
         if plans.canceled_reason(c.idmap.get(EVENT, job.key)) in PERMANENT:
             continue  # canceled for good, whatever Mobilize lists: checked as canceled
         try:
