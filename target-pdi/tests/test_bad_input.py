@@ -15,7 +15,7 @@ from target_pdi.configuration.settings import Settings
 from target_pdi.rules import payloads as P
 from target_pdi.rules import people_payloads as PP
 from target_pdi.rules import values as V
-from target_pdi.sync.plan import Batch
+from target_pdi.sync.planning.events import Batch
 from target_pdi.sync.runtime import Runtime
 from target_pdi.sync.summary import Summary
 

@@ -9,9 +9,15 @@ import pytest
 from target_pdi.rules.routing import CalendarRouter
 from target_pdi.rules.vocabulary import PdiObject, contact_key, timeslot_key
 from target_pdi.stores.idmap import IdMap
-from target_pdi.sync.batch_plan import BatchPlan, Knowledge, plan_batch, plan_line, plan_of_records
-from target_pdi.sync.plan import Batch, plan_events
-from target_pdi.sync.plan_signups import EventSource, SignupContext, settle_signups
+from target_pdi.sync.planning.batch import (
+    BatchPlan,
+    Knowledge,
+    plan_batch,
+    plan_line,
+    plan_of_records,
+)
+from target_pdi.sync.planning.events import Batch, plan_events
+from target_pdi.sync.planning.signups import EventSource, SignupContext, settle_signups
 
 APPROVED = {"APPROVED"}
 OBJECTS = (PdiObject.EVENT, PdiObject.CONTACT, PdiObject.TOMBSTONE, PdiObject.LOCATION)

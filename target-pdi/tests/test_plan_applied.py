@@ -10,7 +10,7 @@ from typing import Any
 import make_fixtures as F
 import pytest
 from target_pdi.configuration.settings import Settings
-from target_pdi.sync.plan import Batch
+from target_pdi.sync.planning.events import Batch
 from target_pdi.sync.runtime import Runtime
 from target_pdi.sync.summary import Summary
 

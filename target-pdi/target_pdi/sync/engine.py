@@ -1,4 +1,4 @@
-"""The engine: one drained batch planned once (`batch_plan.py`, before the first write and
+"""The engine: one drained batch planned once (`planning/batch.py`, before the first write and
 without a request), then its plan applied in dependency order, each step concurrent:
 
     tombstones      every deleted Mobilize event is remembered first, for good
@@ -37,14 +37,20 @@ from target_pdi.rules.vocabulary import (
 )
 from target_pdi.stores.deadletters import DeadLetterStore
 from target_pdi.stores.idmap import IdMap
-from target_pdi.sync import plan as plans
-from target_pdi.sync import poison
-from target_pdi.sync.batch_plan import BatchPlan, Knowledge, latest_events, plan_batch, plan_line
 from target_pdi.sync.event_phase import EventPhase
 from target_pdi.sync.people_phase import PeoplePhase
 from target_pdi.sync.people_seen import PeopleSeen
-from target_pdi.sync.plan import Batch, Skips
-from target_pdi.sync.plan_signups import SignupContext, SignupsPlan, settle_signups
+from target_pdi.sync.planning import events as plans
+from target_pdi.sync.planning import poison
+from target_pdi.sync.planning.batch import (
+    BatchPlan,
+    Knowledge,
+    latest_events,
+    plan_batch,
+    plan_line,
+)
+from target_pdi.sync.planning.events import Batch, Skips
+from target_pdi.sync.planning.signups import SignupContext, SignupsPlan, settle_signups
 from target_pdi.sync.reclaim import EventReclaim
 from target_pdi.sync.recovery import PdiEvents
 from target_pdi.sync.summary import Summary
@@ -163,8 +169,8 @@ class SyncEngine:
         self.idmap.flush()
 
     def _refuse_poison(self, batch: Batch) -> set[int]:
-        """Dead-letter the records the sync cannot turn into requests (poison.py); the events
-        among them, whose signups wait for them."""
+        """Dead-letter the records the sync cannot turn into requests (planning/poison.py);
+        the events among them, whose signups wait for them."""
         refused = poison.screen(batch)
         for stream, key, record, reason in refused.records:
             self.summary.count(poison.WRITTEN_AS[stream], Outcome.FAILED)

@@ -11,9 +11,9 @@ from typing import Any
 from target_pdi.rules import people_payloads as PP
 from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import Outcome, PdiObject, contact_key
-from target_pdi.sync.plan import modified
-from target_pdi.sync.plan_people import ChosenPerson, PeoplePlan
-from target_pdi.sync.plan_signups import PlannedSignup
+from target_pdi.sync.planning.events import modified
+from target_pdi.sync.planning.people import ChosenPerson, PeoplePlan
+from target_pdi.sync.planning.signups import PlannedSignup
 from target_pdi.sync.work import RECORD_FAILURES, Shared
 from target_pdi.sync.writers.contacts import ContactWriter, contact
 from target_pdi.sync.writers.signups import SignupWriter

@@ -12,7 +12,7 @@ from target_pdi.pdi.client import object_id
 from target_pdi.rules import payloads as P
 from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import PdiObject, timeslot_key
-from target_pdi.sync.plan import REMOVED, UNAPPROVED, EventJob, timeslot_ids
+from target_pdi.sync.planning.events import REMOVED, UNAPPROVED, EventJob, timeslot_ids
 from target_pdi.sync.recovery import PdiEvents, lower_keys, row_is_canceled, row_payload, row_start
 from target_pdi.sync.writers.base import Row
 from target_pdi.sync.writers.cancels import EventCanceller, canceled_payload

@@ -80,7 +80,7 @@ class PdiEvents:
 
     def around(self, starts: Iterable[int], margin_days: float) -> None:
         """Make sure every PDI event within margin_days of these start times is indexed."""
-        # Only times PDI can hold: poison.py keeps others from a batch, and one must never
+        # Only times PDI can hold: planning/poison.py keeps others from a batch, and one must never
         # stop every record's recovery.
         valid = [s for s in starts if s is not None and V.EARLIEST_EPOCH <= s <= V.LATEST_EPOCH]
         if not valid:

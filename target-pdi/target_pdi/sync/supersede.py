@@ -28,7 +28,7 @@ from target_pdi.rules import payloads as P
 from target_pdi.rules import values as V
 from target_pdi.stores.dead_letter_entries import Embedded, Key
 from target_pdi.stores.deadletters import DeadLetterStore
-from target_pdi.sync.plan import Batch, as_map, latest_by, modified, record_id
+from target_pdi.sync.planning.events import Batch, as_map, latest_by, modified, record_id
 
 Record = Mapping[str, Any]
 # The streams whose records a letter keeps under their Mobilize id.

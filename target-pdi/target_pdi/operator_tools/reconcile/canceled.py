@@ -35,8 +35,8 @@ from target_pdi.rules.vocabulary import (
     mobilize_event_key,
     timeslot_of,
 )
-from target_pdi.sync import plan as plans
-from target_pdi.sync.plan import DELETED, MOVED, PERMANENT, REMOVED, UNAPPROVED
+from target_pdi.sync.planning import events as plans
+from target_pdi.sync.planning.events import DELETED, MOVED, PERMANENT, REMOVED, UNAPPROVED
 from target_pdi.sync.recovery import lower_keys, row_is_canceled
 from target_pdi.sync.writers.invitations import invitation_id
 

@@ -20,8 +20,8 @@ from target_pdi.rules import payloads as P
 from target_pdi.rules.routing import CalendarRouter
 from target_pdi.rules.vocabulary import PdiObject
 from target_pdi.stores.idmap import IdMap
-from target_pdi.sync.batch_plan import plan_of_records
-from target_pdi.sync.plan import EventJob
+from target_pdi.sync.planning.batch import plan_of_records
+from target_pdi.sync.planning.events import EventJob
 
 
 @dataclass
@@ -64,7 +64,7 @@ class Comparison:
         self.router = router
         self.approval_statuses = {str(s).strip().upper() for s in approval_statuses}
         # What PDI should hold: the sync's own plan of everything Mobilize says, as one batch
-        # (`batch_plan.plan_of_records`), the same value a sync's writers apply.
+        # (`planning.batch.plan_of_records`), the same value a sync's writers apply.
         self.plan = plan_of_records(
             {
                 "events": mobilize.events.values(),

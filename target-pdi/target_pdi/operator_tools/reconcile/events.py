@@ -1,8 +1,9 @@
 """The PDI event of each timeslot the sync's plan expects: there, live, in its calendar, at its
 time, with every field the sync writes; or to be made (again), with its signups.
 
-What PDI should hold comes from the sync's own plan (`plan.plan_events`: approved, routed, not
-deleted; one PDI event per timeslot in the calendar its type routes to) and payloads. A
+What PDI should hold comes from the sync's own plan of everything Mobilize says
+(`planning.batch.plan_of_records`, its event jobs: approved, routed, not deleted; one PDI event
+per timeslot in the calendar its type routes to) and payloads. A
 timeslot the id map does not know is matched as the sync's recovery would adopt a PDI event.
 """
 
@@ -26,8 +27,8 @@ from target_pdi.operator_tools.reconcile.pdi_state import Row
 from target_pdi.rules import payloads as P
 from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import PdiObject, mobilize_event_key
-from target_pdi.sync import plan as plans
-from target_pdi.sync.plan import PERMANENT, EventJob
+from target_pdi.sync.planning import events as plans
+from target_pdi.sync.planning.events import PERMANENT, EventJob
 from target_pdi.sync.recovery import lower_keys, row_is_canceled
 
 EVENT = PdiObject.EVENT

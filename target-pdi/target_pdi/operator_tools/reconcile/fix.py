@@ -24,7 +24,7 @@ from target_pdi.operator_tools.reconcile.mobilize import MobilizeData, Record
 from target_pdi.rules import people_payloads as PP
 from target_pdi.rules.vocabulary import PdiObject, invitation_parts
 from target_pdi.stores.idmap import IdMap
-from target_pdi.sync.plan import MOVED, Batch
+from target_pdi.sync.planning.events import MOVED, Batch
 from target_pdi.sync.recovery import lower_keys, row_payload
 from target_pdi.sync.runtime import Runtime
 from target_pdi.sync.supersede import run_batch

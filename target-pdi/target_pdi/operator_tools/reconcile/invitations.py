@@ -24,7 +24,7 @@ from target_pdi.operator_tools.reconcile.found import (
 from target_pdi.rules import people_payloads as PP
 from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import PdiObject, contact_key, invitation_key
-from target_pdi.sync import plan as plans
+from target_pdi.sync.planning import events as plans
 from target_pdi.sync.recovery import lower_keys
 from target_pdi.sync.writers.invitations import invitation_id
 

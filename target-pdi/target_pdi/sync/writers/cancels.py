@@ -12,7 +12,14 @@ from target_pdi.pdi.client import object_id
 from target_pdi.rules import payloads as P
 from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import Outcome, PdiObject, retired_event_key
-from target_pdi.sync.plan import DELETED, MOVED, PERMANENT, REMOVED, UNAPPROVED, canceled_reason
+from target_pdi.sync.planning.events import (
+    DELETED,
+    MOVED,
+    PERMANENT,
+    REMOVED,
+    UNAPPROVED,
+    canceled_reason,
+)
 from target_pdi.sync.recovery import PdiEvents, row_is_canceled, row_payload
 from target_pdi.sync.work import RECORD_FAILURES, Shared, is_gone
 from target_pdi.sync.writers.base import Row

@@ -20,7 +20,7 @@ from target_pdi.rules import payloads as P
 from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import Outcome, PdiObject
 from target_pdi.stores.idmap import Entry
-from target_pdi.sync.plan import PERMANENT, UNAPPROVED, EventJob, canceled_reason
+from target_pdi.sync.planning.events import PERMANENT, UNAPPROVED, EventJob, canceled_reason
 from target_pdi.sync.recovery import PdiEvents, lower_keys, row_payload
 from target_pdi.sync.work import Shared
 from target_pdi.sync.writers.base import Item, Row, Writer

@@ -15,7 +15,7 @@ from target_pdi.pdi.client import object_id
 from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import Outcome, PdiObject, retired_event_key
 from target_pdi.stores.idmap import Entry
-from target_pdi.sync.plan import MOVED
+from target_pdi.sync.planning.events import MOVED
 from target_pdi.sync.recovery import PdiEvents
 from target_pdi.sync.work import Shared, is_gone
 from target_pdi.sync.writers.cancels import CANCEL_NOTES, EventCanceller, canceled_payload

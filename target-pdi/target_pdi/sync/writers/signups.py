@@ -21,8 +21,8 @@ from target_pdi.rules.vocabulary import (
     timeslot_key,
 )
 from target_pdi.stores.idmap import Entry
-from target_pdi.sync.plan import canceled_reason, is_deleted, modified
-from target_pdi.sync.plan_signups import PlannedSignup
+from target_pdi.sync.planning.events import canceled_reason, is_deleted, modified
+from target_pdi.sync.planning.signups import PlannedSignup
 from target_pdi.sync.work import RECORD_FAILURES, Shared
 from target_pdi.sync.writers.invitations import InvitationWriter, invitation
 

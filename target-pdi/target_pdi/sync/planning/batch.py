@@ -29,7 +29,7 @@ from target_pdi.rules import values as V
 from target_pdi.rules.routing import CalendarRouter
 from target_pdi.rules.vocabulary import timeslot_key
 from target_pdi.stores.idmap import IdMap
-from target_pdi.sync.plan import (
+from target_pdi.sync.planning.events import (
     EVENT,
     Batch,
     EventsPlan,
@@ -40,8 +40,8 @@ from target_pdi.sync.plan import (
     record_id,
     timeslot_ids,
 )
-from target_pdi.sync.plan_people import PeoplePlan, plan_people
-from target_pdi.sync.plan_signups import SignupContext, SignupsPlan, plan_signups
+from target_pdi.sync.planning.people import PeoplePlan, plan_people
+from target_pdi.sync.planning.signups import SignupContext, SignupsPlan, plan_signups
 
 Record = Mapping[str, Any]
 

@@ -19,7 +19,7 @@ from target_pdi.rules import payloads as P
 from target_pdi.rules import people_payloads as PP
 from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import PdiObject
-from target_pdi.sync.plan import Batch, as_map
+from target_pdi.sync.planning.events import Batch, as_map
 
 Record = Mapping[str, Any]
 # Ids are kept as BIGINT (the id map's mobilize_id): beyond it the id map's flush would fail,

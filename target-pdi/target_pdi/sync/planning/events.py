@@ -1,7 +1,7 @@
 """The work of one batch, planned without a single request: pure functions of the records read,
 what the id map knows and the calendar routes. This module holds the records' rules and the
-events' plans; signups are planned in `plan_signups.py`, people in `plan_people.py`, and the
-whole batch in `batch_plan.py`.
+events' plans; signups are planned in `planning/signups.py`, people in `planning/people.py`, and the
+whole batch in `planning/batch.py`.
 
 Each plan says what to write and what to skip (and why), so it can be tested without HTTP; the
 engine (`engine.py`) counts the skips and hands the work to the writers.

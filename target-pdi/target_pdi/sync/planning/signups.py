@@ -21,7 +21,7 @@ from target_pdi.rules import values as V
 from target_pdi.rules.routing import CalendarRouter
 from target_pdi.rules.vocabulary import timeslot_key
 from target_pdi.stores.idmap import IdMap
-from target_pdi.sync.plan import (
+from target_pdi.sync.planning.events import (
     EVENT,
     TOMBSTONE,
     EventJob,

@@ -15,8 +15,8 @@ from typing import Any
 from target_pdi.rules import people_payloads as PP
 from target_pdi.rules.vocabulary import contact_key
 from target_pdi.stores.idmap import IdMap, stored_key
-from target_pdi.sync.plan import CONTACT, Record, record_id
-from target_pdi.sync.plan_signups import PlannedSignup
+from target_pdi.sync.planning.events import CONTACT, Record, record_id
+from target_pdi.sync.planning.signups import PlannedSignup
 
 
 @dataclass
