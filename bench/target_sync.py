@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "target-pdi"))
 
-from target_pdi.rules import payloads  # noqa: E402
+from target_pdi.rules import payloads, people_payloads  # noqa: E402
 
 from bench.dataset_size import add_size_arguments, size_flags  # noqa: E402
 from tests.e2e.harness import Simulator, http  # noqa: E402
@@ -47,7 +47,7 @@ def expected_objects(dataset: dict[str, Any]) -> dict[str, int]:
         if attendance.get("id") is None:
             continue  # masked: skipped by the tap
         person = people.get(attendance["person"]["id"], attendance["person"])
-        email = payloads.person_email(person)
+        email = people_payloads.person_email(person)
         if email is None:
             continue  # dead-lettered, never guessed
         emails.add(email)

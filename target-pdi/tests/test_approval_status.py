@@ -16,7 +16,7 @@ import make_fixtures as F
 import pytest
 from target_pdi.configuration.settings import Settings
 from target_pdi.rules.routing import CalendarRouter
-from target_pdi.sync.plan import is_approved, plan_events
+from target_pdi.sync.planning.events import is_approved, plan_events
 from target_pdi.sync.runtime import Runtime
 from target_pdi.sync.summary import Summary
 
@@ -59,7 +59,7 @@ def runtime(config: dict[str, Any]) -> Iterator[Runtime]:
 def test_a_null_status_is_never_live_and_a_live_event_that_loses_its_status_is_canceled(
     pdi: Pdi, runtime: Runtime
 ) -> None:
-    from target_pdi.sync.plan import Batch
+    from target_pdi.sync.planning.events import Batch
 
     ann = F.person(1, "Ann", "Lee", "ann@example.org")
     approved = F.event(101, "Canvass Springfield", "CANVASS", [F.slot(1001, 3)])

@@ -13,7 +13,9 @@ import make_fixtures as F
 import pytest
 from target_pdi.configuration.settings import Settings
 from target_pdi.rules import payloads as P
-from target_pdi.sync.plan import Batch
+from target_pdi.rules import people_payloads as PP
+from target_pdi.rules import values as V
+from target_pdi.sync.planning.events import Batch
 from target_pdi.sync.runtime import Runtime
 from target_pdi.sync.summary import Summary
 
@@ -41,18 +43,18 @@ GARBAGE = {"latitude": 123.456, "longitude": -200.5}  # a geocoder's answer for 
     ],
 )
 def test_only_a_well_formed_email_keys_a_contact(raw: str, email: str | None) -> None:
-    assert P.normalize_email(raw) == email
+    assert PP.normalize_email(raw) == email
 
 
 def test_a_malformed_email_is_refused_like_a_missing_one_with_its_own_reason() -> None:
     malformed = F.person(1, "Ana", "Lopez", "ana.lopez@gmail")
     missing = F.person(2, "Bo", "Ray", None)
     blank = {**missing, "email_addresses": [{"primary": True, "address": "  "}]}
-    assert P.person_email(malformed) is None
-    assert P.no_email_reason(malformed) == "person has a malformed email address"
-    assert P.no_email_reason(missing) == P.no_email_reason(blank) == "person has no email address"
+    assert PP.person_email(malformed) is None
+    assert PP.no_email_reason(malformed) == "person has a malformed email address"
+    assert PP.no_email_reason(missing) == PP.no_email_reason(blank) == "person has no email address"
     with pytest.raises(ValueError, match="malformed"):
-        P.contact_payload(malformed)
+        PP.contact_payload(malformed)
 
 
 # --- coordinates and timeslots -----------------------------------------------------------------
@@ -127,7 +129,7 @@ def test_a_timeslot_its_event_does_not_list_stays_out_a_batch_later(
     runtime.engine.run(Batch(attendances=[removed, kept]))
     state = pdi.state()
     assert [e["startDateTimeUtc"] for e in state["events"]] == [
-        P.pdi_datetime(listed["start_date"])
+        V.pdi_datetime(listed["start_date"])
     ]
     assert [c["emails"][0]["emailAddress"] for c in state["contacts"]] == ["bob@example.org"]
     assert [w for w in warnings(caplog) if "Timeslot 1999" in w] == [

@@ -12,7 +12,7 @@ from target_pdi.configuration.mapping_files import Mappings
 from target_pdi.configuration.settings import Settings
 from target_pdi.stores.deadletters import FileDeadLetterStore
 from target_pdi.sync.drain import Drain
-from target_pdi.sync.plan import Batch
+from target_pdi.sync.planning.events import Batch
 from target_pdi.sync.summary import Summary
 
 

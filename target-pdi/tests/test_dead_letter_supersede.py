@@ -19,7 +19,7 @@ from target_pdi.configuration.settings import Settings
 from target_pdi.stores import configured as stores
 from target_pdi.stores.deadletters import DeadLetterStore
 from target_pdi.sync.drain import Drain
-from target_pdi.sync.plan import Batch
+from target_pdi.sync.planning.events import Batch
 from target_pdi.sync.summary import Summary
 from target_pdi.sync.supersede import refreshed, run_batch
 

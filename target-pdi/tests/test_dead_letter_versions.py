@@ -255,7 +255,7 @@ def test_a_retried_signup_older_than_the_one_written_changes_nothing(
     """The window supersede.py cannot close: a run writes Ann's CANCELLED signup and is killed
     before it saves that her REGISTERED letter is settled. The next run retries the letter
     first: the invitation, written from a newer version of the signup, stays as it is."""
-    from target_pdi.sync.plan import Batch
+    from target_pdi.sync.planning.events import Batch
     from target_pdi.sync.runtime import Runtime
     from target_pdi.sync.summary import Summary
 

@@ -32,7 +32,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 from singer_sdk.testing import TargetTestRunner
 from tap_mobilize import schemas as tap_schemas
-from target_pdi.rules import payloads as P
+from target_pdi.rules import values as V
 from target_pdi.target import TargetPDI
 
 from tests.e2e.expect import PdiModel, differences, router
@@ -126,7 +126,7 @@ KEY_PATHS = {stream: [p for p in paths if p[-1] in KEY_FIELDS] for stream, paths
 
 
 def names_a_good_record(value: Any) -> bool:
-    ident = P.mobilize_id(value)
+    ident = V.mobilize_id(value)
     return ident is not None and ident in GOOD_IDS
 
 
@@ -281,11 +281,11 @@ def must_refuse(stream: str, record: dict[str, Any]) -> bool:
     if stream != "events":
         return False
     for slot in record.get("timeslots") if isinstance(record.get("timeslots"), list) else []:
-        if not isinstance(slot, dict) or P.mobilize_id(slot.get("id")) is None:
+        if not isinstance(slot, dict) or V.mobilize_id(slot.get("id")) is None:
             continue
         start = slot.get("start_date")
         is_int = isinstance(start, int) and not isinstance(start, bool)
-        if is_int and not 0 <= start <= P.LATEST_EPOCH:
+        if is_int and not 0 <= start <= V.LATEST_EPOCH:
             return True
     return False
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import make_fixtures as F
 from target_pdi.rules.vocabulary import PdiObject, contact_key
 from target_pdi.stores.idmap import IdMap, stored_key
-from target_pdi.sync.plan import plan_people
+from target_pdi.sync.planning.people import plan_people
 
 LONG = "a" * 240 + "@example.org"  # 252 characters: its contact key is stored hashed
 

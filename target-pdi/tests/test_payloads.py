@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from target_pdi.rules import payloads as P
+from target_pdi.rules import people_payloads as PP
+from target_pdi.rules import values as V
 
 PLACEHOLDER = "This event's address is private. Sign up for more details"
 
@@ -122,13 +124,13 @@ def test_contact_payload_email_trimmed_lowercased_primary_first() -> None:
         ],
         "phone_numbers": [{"primary": True, "number": "555-1"}],
     }
-    assert P.contact_payload(person) == {
+    assert PP.contact_payload(person) == {
         "firstName": "Ann",
         "lastName": "Lee",
         "emailAddress": "ann@x.org",
     }
-    assert P.person_phone(person) == "555-1"
-    assert P.phone_payload("555-1") == {
+    assert PP.person_phone(person) == "555-1"
+    assert PP.phone_payload("555-1") == {
         "phoneNumber": "555-1",
         "phoneType": "Mobile",
         "isPrimary": True,
@@ -137,10 +139,10 @@ def test_contact_payload_email_trimmed_lowercased_primary_first() -> None:
 
 
 def test_person_without_email_is_not_guessed() -> None:
-    assert P.person_email({"email_addresses": []}) is None
-    assert P.person_email({"email_addresses": [{"address": "not-an-email"}]}) is None
+    assert PP.person_email({"email_addresses": []}) is None
+    assert PP.person_email({"email_addresses": [{"address": "not-an-email"}]}) is None
     with pytest.raises(ValueError, match="no email"):
-        P.contact_payload({"given_name": "X"})
+        PP.contact_payload({"given_name": "X"})
 
 
 @pytest.mark.parametrize(
@@ -158,7 +160,7 @@ def test_person_without_email_is_not_guessed() -> None:
 def test_invitation_status_mapping(
     status: str, attended: bool | None, rsvp: str, confirmed: bool, flag: bool
 ) -> None:
-    assert P.invitation_payload({"status": status, "attended": attended}, "C1") == {
+    assert PP.invitation_payload({"status": status, "attended": attended}, "C1") == {
         "contactId": "C1",
         "rsvpStatus": rsvp,
         "isConfirmed": confirmed,
@@ -167,7 +169,7 @@ def test_invitation_status_mapping(
 
 
 def test_invitation_on_canceled_event_is_cancelled() -> None:
-    payload = P.invitation_payload({"status": "CONFIRMED", "attended": None}, "C1", canceled=True)
+    payload = PP.invitation_payload({"status": "CONFIRMED", "attended": None}, "C1", canceled=True)
     assert payload["rsvpStatus"] == "Cancelled"
     assert payload["isConfirmed"] is False
 
@@ -186,13 +188,13 @@ def test_same_content_normalises_pdi_answers() -> None:
         "locationId": "L",
         "x": 1,
     }
-    assert P.same_content(found, desired)
-    assert not P.same_content({**found, "Name": "B"}, desired)
-    assert P.same_content({}, desired)  # nothing reported: nothing to correct
+    assert V.same_content(found, desired)
+    assert not V.same_content({**found, "Name": "B"}, desired)
+    assert V.same_content({}, desired)  # nothing reported: nothing to correct
 
 
 def test_content_hash_is_stable() -> None:
-    assert P.content_hash({"a": 1, "b": Decimal("2")}) == P.content_hash({"b": 2, "a": 1})
+    assert V.content_hash({"a": 1, "b": Decimal("2")}) == V.content_hash({"b": 2, "a": 1})
 
 
 @pytest.mark.parametrize(
@@ -240,7 +242,7 @@ def test_contact_update_keeps_every_field_the_sync_does_not_own() -> None:
         "dateOfBirth": "1980-02-03",
         "emails": [{"emailAddress": "a@b.org"}],
     }
-    body = P.contact_update_body(current, {"firstName": "New", "lastName": "Name"})
+    body = PP.contact_update_body(current, {"firstName": "New", "lastName": "Name"})
     assert body == {
         "firstName": "New",
         "lastName": "Name",

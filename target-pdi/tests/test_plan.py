@@ -8,16 +8,15 @@ import pytest
 from target_pdi.rules.routing import CalendarRouter
 from target_pdi.rules.vocabulary import PdiObject, contact_key, mobilize_event_key, timeslot_key
 from target_pdi.stores.idmap import IdMap
-from target_pdi.sync.plan import (
+from target_pdi.sync.planning.events import (
     DELETED,
     REMOVED,
-    SignupContext,
     plan_deleted,
     plan_events,
-    plan_people,
     plan_reroute,
-    plan_signups,
 )
+from target_pdi.sync.planning.people import plan_people
+from target_pdi.sync.planning.signups import SignupContext, plan_signups
 
 APPROVED = {"APPROVED"}
 CALENDARS = [{"id": "c1", "name": "Canvassing"}, {"id": "c2", "name": "Phone Banks"}]

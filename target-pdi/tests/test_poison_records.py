@@ -13,7 +13,7 @@ from typing import Any
 import make_fixtures as F
 import pytest
 from singer_sdk.testing import TargetTestRunner
-from target_pdi.rules import payloads as P
+from target_pdi.rules import values as V
 from target_pdi.target import TargetPDI
 
 Pdi = Any  # the `pdi` fixture (conftest.Pdi)
@@ -73,7 +73,7 @@ def test_an_impossible_start_time_is_its_records_failure_and_the_run_goes_on(
     assert runner.state_messages[-1] == STATE
     state = pdi.state()
     assert [(e["name"], e["startDateTimeUtc"]) for e in state["events"]] == [
-        ("Canvass", P.pdi_datetime(F.slot(1001, 3)["start_date"]))
+        ("Canvass", V.pdi_datetime(F.slot(1001, 3)["start_date"]))
     ]
     assert [c["emails"][0]["emailAddress"] for c in state["contacts"]] == ["ann@example.org"]
     assert len(state["invitations"]) == 1

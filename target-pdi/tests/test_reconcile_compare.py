@@ -36,6 +36,7 @@ from target_pdi.operator_tools.reconcile.found import (
 from target_pdi.operator_tools.reconcile.mobilize import MobilizeData
 from target_pdi.operator_tools.reconcile.pdi_state import PdiState
 from target_pdi.rules import payloads as P
+from target_pdi.rules import values as V
 from target_pdi.rules.routing import CalendarRouter
 from target_pdi.rules.vocabulary import PdiObject
 from target_pdi.stores.idmap import IdMap
@@ -223,7 +224,7 @@ def test_an_event_in_another_calendar_is_moved(world: World) -> None:
 
 
 def test_an_event_at_another_time_is_rewritten(world: World) -> None:
-    world.pdi.events["E1"]["endDateTimeUtc"] = P.pdi_datetime(START + 7200)
+    world.pdi.events["E1"]["endDateTimeUtc"] = V.pdi_datetime(START + 7200)
     found = world.only()
     assert (found.kind, found.found) == (WRONG_TIME, "2027-01-15 08:00-10:00 UTC")
     assert found.mend == Mend(forget=((EVENT, "ts:11"),), events=(10,))
@@ -361,7 +362,7 @@ def test_a_second_live_pdi_event_for_a_timeslot_is_canceled(world: World) -> Non
     )
     assert found.mend == Mend(retire=(("E2", 10, "removed"),))
     # A copy moved to another time still names the event: one more than its timeslots.
-    world.pdi.events["E2"]["startDateTimeUtc"] = P.pdi_datetime(START + 86400)
+    world.pdi.events["E2"]["startDateTimeUtc"] = V.pdi_datetime(START + 86400)
     found = world.only()
     assert (found.mobilize_key, found.expected) == ("event:10", "no PDI event at this time")
 
@@ -550,8 +551,8 @@ def test_a_removed_timeslot_live_in_pdi_is_canceled(world: World) -> None:
     world.pdi.events["E2"] = {
         **world.pdi.events["E1"],
         "id": "E2",
-        "startDateTimeUtc": P.pdi_datetime(START + 86400),
-        "endDateTimeUtc": P.pdi_datetime(START + 90000),
+        "startDateTimeUtc": V.pdi_datetime(START + 86400),
+        "endDateTimeUtc": V.pdi_datetime(START + 90000),
     }
     del world.mobilize.attendances[100]
     found = world.only()

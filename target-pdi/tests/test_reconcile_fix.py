@@ -18,7 +18,7 @@ from singer_sdk.testing import TargetTestRunner
 from target_pdi.configuration.settings import Settings
 from target_pdi.operator_tools import reconcile as reconcile_command
 from target_pdi.operator_tools.reconcile.mobilize import MappedReader, MobilizeData
-from target_pdi.rules import payloads as P
+from target_pdi.rules import values as V
 from target_pdi.target import TargetPDI
 
 Pdi = Any  # the `pdi` fixture (conftest.Pdi)
@@ -306,7 +306,7 @@ def test_fix_mends_every_field_and_every_object_a_pdi_user_changed(
         org.pdi.admin("update", {"kind": kind, "id": row["id"], "fields": fields})
 
     by_email = {c["emails"][0]["emailAddress"]: c for c in state["contacts"] if c["emails"]}
-    start = {s["id"]: P.pdi_datetime(s["start_date"]) for s in (F.slot(3001, 3), F.slot(3002, 4))}
+    start = {s["id"]: V.pdi_datetime(s["start_date"]) for s in (F.slot(3001, 3), F.slot(3002, 4))}
     first = one("events", name="Canvass 301", startDateTimeUtc=start[3001])
     update("events", first, name="Renamed in PDI", description="", phone="555-0199")
     update("locations", one("locations", locationName="Union Hall"), locationAddress="9 Elm St")

@@ -33,7 +33,7 @@ from target_pdi.stores.deadletters import DeadLetterStore, FileDeadLetterStore
 from target_pdi.stores.summary_files import FileSummaryStore
 from target_pdi.stores.summary_table import TableSummaryStore
 from target_pdi.sync.drain import Drain
-from target_pdi.sync.plan import Batch
+from target_pdi.sync.planning.events import Batch
 from target_pdi.sync.summary import Summary
 
 BACKENDS = ["files", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -173,6 +174,33 @@ def test_a_dry_run_first_then_a_real_run_syncs_everything(make_project: MakeProj
     sync(project)
     model.sync(project.dataset())
     check(project, model)
+
+
+def test_a_dry_runs_plans_name_the_events_the_real_run_then_makes(
+    make_project: MakeProject,
+) -> None:
+    """Each batch's plan is printed before its writes; the events the plans call new are the
+    ones the first real run creates, no more, no fewer."""
+    project = make_project()
+    use_calendars(project, CALENDARS_YML)
+    model = PdiModel(router(ROUTES, "Other Events"))
+
+    result = dry_run(project)
+    lines = [line for line in result.output.splitlines() if "DRY RUN: " in line]
+    plans = [i for i, line in enumerate(lines) if "DRY RUN: the plan of this batch: " in line]
+    writes = [i for i, line in enumerate(lines) if "DRY RUN: would " in line]
+    assert plans, result.failure()
+    assert writes, result.failure()
+    assert plans[0] < writes[0]
+    new = re.compile(r"events to write \((\d+) new")
+    counts = [int(m.group(1)) for i in plans if (m := new.search(lines[i])) is not None]
+
+    sync(project)
+    model.sync(project.dataset())
+    check(project, model)
+    # Every plan line says how many events are new.
+    assert len(counts) == len(plans)
+    assert sum(counts) == len(project.pdi_state()["events"])
 
 
 def org_files(project: OrganizationsProject, name: str) -> dict[str, bool]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from target_pdi.configuration.settings import Settings
-from target_pdi.rules.payloads import MALFORMED_EMAIL, NO_EMAIL
+from target_pdi.rules.people_payloads import MALFORMED_EMAIL, NO_EMAIL
 from target_pdi.rules.verdict import finished_at
 from target_pdi.stores.configured import dead_letter_store
 

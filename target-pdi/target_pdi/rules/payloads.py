@@ -1,24 +1,31 @@
-"""Pure functions: Mobilize record -> PDI payload (the seed rules of pdi-api.md 6.1).
+"""Pure functions: Mobilize event -> PDI location and event payloads (the seed rules of
+pdi-api.md 6.1), and what identifies a PDI event of a Mobilize event.
 
 Nothing here does I/O, so every rule is unit-testable on plain dicts. Input records are the faithful
 Mobilize shapes emitted by tap-mobilize (integer epoch dates); every field may be missing or null.
+Contacts, phones and invitations are made in `people_payloads.py`; the values all of them are
+made of (ids, times, hashes) in `values.py`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
+from target_pdi.rules.values import (
+    as_number,
+    as_object,
+    check_epoch,
+    mapped,
+    parse_pdi_datetime,
+    pdi_datetime,
+    stripped,
+    to_epoch,
+)
 from target_pdi.rules.vocabulary import (
     location_address_key,
     location_geo_key,
-    mapped_property,
     mobilize_event_key,
 )
 
@@ -32,157 +39,21 @@ UNKNOWN_VENUE = "Location TBD"
 # ("This event's address is private. Sign up for more details", "This event address is private.").
 _PRIVATE_PLACEHOLDER = re.compile(r"address is private", re.IGNORECASE)
 
-# A usable address: one "@", no white space, a dotted domain without empty labels. Contacts are
-# matched by email only, so a typo ("ann@gmail", "ann smith@x.org") must not become a PDI contact
-# that the corrected address would never match again.
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
-NO_EMAIL = "person has no email address"
-MALFORMED_EMAIL = "person has a malformed email address"
-
 Record = Mapping[str, Any]
-
-
-def mapped(record: Record, pdi_field: str) -> str | None:
-    """The value mappings/fields.yml computed for ``pdi_field`` (e.g. "Event.name").
-
-    The target's stream maps add one ``pdi_*`` property per mapped field; None means the
-    field is not mapped and the built-in rule applies.
-    """
-    key = mapped_property(pdi_field)
-    if key not in record:
-        return None
-    value = record[key]
-    return "" if value is None else str(value).strip()
-
-
-# --- small helpers -----------------------------------------------------------------------------
-
-
-def _str(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _obj(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _number(value: Any) -> float | None:
-    """A coordinate as float. singer-sdk parses JSON numbers as Decimal, so accept those too."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def to_epoch(value: Any) -> int | None:
-    """Mobilize dates are integer epoch seconds; tolerate floats, digit strings, ISO strings.
-    None for what is no date at all (NaN and infinities too: no record may stop a run)."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, Decimal):
-        return int(value) if value.is_finite() else None
-    if isinstance(value, float):
-        return int(value) if math.isfinite(value) else None
-    if isinstance(value, datetime):
-        dt = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return int(dt.timestamp())
-    if isinstance(value, str) and value.strip():
-        text = value.strip()
-        if re.fullmatch(r"-?\d+(\.\d+)?", text, re.ASCII):
-            return int(Decimal(text))
-        try:
-            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        dt = dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-        return int(dt.timestamp())
-    return None
-
-
-# The times a PDI event may hold, in epoch seconds: from 1970 to the end of year 9999, where
-# PDI's dates (and Python's) end. Mobilize's are epoch seconds after 1970; anything outside is
-# no time at all, such as a start in epoch milliseconds (1793000000000 is year 58787).
-EARLIEST_EPOCH = 0
-LATEST_EPOCH = 253402300799  # 9999-12-31T23:59:59Z
-
-
-def check_epoch(epoch: int, what: str) -> int:
-    """``epoch`` if PDI can hold it; a ValueError naming ``what`` otherwise."""
-    if not EARLIEST_EPOCH <= epoch <= LATEST_EPOCH:
-        raise ValueError(
-            f"{what} {epoch} is no time PDI can hold (epoch seconds from 1970 to 9999 expected)"
-        )
-    return epoch
-
-
-def pdi_datetime(epoch: int) -> str:
-    """PDI event datetimes: UTC, `yyyy-MM-ddTHH:mm:ss.fffZ`."""
-    dt = datetime.fromtimestamp(check_epoch(epoch, "time"), tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-
-
-def pdi_date(epoch: int) -> str:
-    """PDI list filters (`startDate`/`endDate`): `yyyy-MM-dd`, within the times PDI holds."""
-    epoch = min(max(epoch, EARLIEST_EPOCH), LATEST_EPOCH)
-    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d")
-
-
-def parse_pdi_datetime(value: Any) -> datetime | None:
-    """Parse a PDI datetime (Z, offset or naive=UTC) for comparisons with what we would send."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
-def json_default(value: Any) -> Any:
-    """JSON for what singer-sdk hands us: Decimal numbers, parsed datetimes."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
-
-
-def content_hash(payload: Mapping[str, Any]) -> str:
-    """Stable hash of a payload: the id map stores it to skip writes whose content is unchanged."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=json_default)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def mobilize_id(value: Any) -> int | None:
-    """Ids are ints; masked (firewalled) objects carry null ids."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
-    # ASCII digits only: "²" is a digit to str.isdigit() and no number to int().
-    if isinstance(value, str) and re.fullmatch(r"\d+", value.strip(), re.ASCII):
-        return int(value.strip())
-    return None
 
 
 # --- Location ----------------------------------------------------------------------------------
 
 
 def is_private_address(event: Record) -> bool:
-    if _str(event.get("address_visibility")).upper() == "PRIVATE":
+    if stripped(event.get("address_visibility")).upper() == "PRIVATE":
         return True
-    loc = _obj(event.get("location"))
+    loc = as_object(event.get("location"))
     lines = loc.get("address_lines") or []
     first_line = lines[0] if isinstance(lines, list) and lines else ""
     return bool(
-        _PRIVATE_PLACEHOLDER.search(_str(loc.get("venue")))
-        or _PRIVATE_PLACEHOLDER.search(_str(first_line))
+        _PRIVATE_PLACEHOLDER.search(stripped(loc.get("venue")))
+        or _PRIVATE_PLACEHOLDER.search(stripped(first_line))
     )
 
 
@@ -192,11 +63,17 @@ def address_string(location: Record) -> str:
     E.g. "123 Main St, Apt 4, Springfield, IL 62701".
     """
     lines = location.get("address_lines") or []
-    parts = [_str(x) for x in lines if isinstance(lines, list)] if isinstance(lines, list) else []
+    parts = (
+        [stripped(x) for x in lines if isinstance(lines, list)] if isinstance(lines, list) else []
+    )
     parts = [p for p in parts if p and not _PRIVATE_PLACEHOLDER.search(p)]
-    parts.append(_str(location.get("locality")))
+    parts.append(stripped(location.get("locality")))
     parts.append(
-        " ".join(p for p in (_str(location.get("region")), _str(location.get("postal_code"))) if p)
+        " ".join(
+            p
+            for p in (stripped(location.get("region")), stripped(location.get("postal_code")))
+            if p
+        )
     )
     return ", ".join(p for p in parts if p)
 
@@ -204,14 +81,14 @@ def address_string(location: Record) -> str:
 def location_payload(event: Record) -> dict[str, str]:
     """Seed rule: name = venue, else the address; "Private Venue" (blank address) when private;
     "Virtual" for virtual events (address kept only if Mobilize has one)."""
-    loc = _obj(event.get("location"))
+    loc = as_object(event.get("location"))
     if is_private_address(event):
         # Never leak a private address (nor the placeholder text) into PDI.
         return {"locationName": PRIVATE_VENUE, "locationAddress": ""}
     address = address_string(loc)
     if event.get("is_virtual") is True:
         return {"locationName": VIRTUAL_VENUE, "locationAddress": address}
-    venue = _str(loc.get("venue"))
+    venue = stripped(loc.get("venue"))
     name = mapped(event, "Location.locationName") or venue or address or UNKNOWN_VENUE
     mapped_address = mapped(event, "Location.locationAddress")
     return {
@@ -221,8 +98,8 @@ def location_payload(event: Record) -> dict[str, str]:
 
 
 def _raw_coordinates(event: Record) -> tuple[float | None, float | None]:
-    geo = _obj(_obj(event.get("location")).get("location"))
-    return _number(geo.get("latitude")), _number(geo.get("longitude"))
+    geo = as_object(as_object(event.get("location")).get("location"))
+    return as_number(geo.get("latitude")), as_number(geo.get("longitude"))
 
 
 def coordinates(event: Record) -> tuple[float, float] | None:
@@ -257,19 +134,19 @@ def name_address_key(name: str, address: str) -> str:
 
 
 def event_name(event: Record) -> str:
-    title = _str(event.get("title"))
+    title = stripped(event.get("title"))
     return title or f"Mobilize event {event.get('id')}"
 
 
 def event_payload_website(event: Record) -> str:
     """The website a PDI event of this Mobilize event gets (fields.yml may map it)."""
     value = mapped(event, "Event.website")
-    return _str(event.get("browser_url")) if value is None else value
+    return stripped(event.get("browser_url")) if value is None else value
 
 
 def event_payload(event: Record, timeslot: Record, location_id: str) -> dict[str, Any]:
     """One PDI event per Mobilize timeslot (pdi-api.md 6.1)."""
-    contact = _obj(event.get("contact"))
+    contact = as_object(event.get("contact"))
     start = to_epoch(timeslot.get("start_date"))
     end = to_epoch(timeslot.get("end_date"))
     if start is None:
@@ -286,12 +163,12 @@ def event_payload(event: Record, timeslot: Record, location_id: str) -> dict[str
     return {
         # PDI requires a name: an empty mapped value falls back to the built-in one.
         "name": mapped(event, "Event.name") or event_name(event),
-        "description": field("Event.description", _str(event.get("description"))),
+        "description": field("Event.description", stripped(event.get("description"))),
         "website": event_payload_website(event),
         "startDateTimeUtc": pdi_datetime(start),
         "endDateTimeUtc": pdi_datetime(end),
-        "phone": field("Event.phone", _str(contact.get("phone_number"))),
-        "contactEmail": field("Event.contactEmail", _str(contact.get("email_address"))),
+        "phone": field("Event.phone", stripped(contact.get("phone_number"))),
+        "contactEmail": field("Event.contactEmail", stripped(contact.get("email_address"))),
         "locationId": str(location_id),
         "isAllDay": "false",
         "eventCategoryId": 0,
@@ -308,7 +185,7 @@ def site_key(website: Any) -> str | None:
     The Mobilize event id when the URL carries one (an event's page), else the URL itself
     (a fields.yml mapping may have replaced it), else None.
     """
-    text = _str(website)
+    text = stripped(website)
     if not text:
         return None
     match = _EVENT_URL.search(text)
@@ -340,7 +217,7 @@ def unsited_identity(event: Record) -> str | None:
     """An event's name and end: every payload has both, so every event the sync makes can be
     found again, whatever Mobilize left empty. None: a row with neither (none the sync made)."""
     fields = _lowered(event)
-    name = _str(fields.get("name"))
+    name = stripped(fields.get("name"))
     end = parse_pdi_datetime(fields.get("enddatetimeutc"))
     if not name or end is None:
         return None
@@ -377,167 +254,3 @@ def canceled_name(name: str) -> str:
 
 def strip_canceled(name: str) -> str:
     return name[len(CANCELED_PREFIX) :] if name.startswith(CANCELED_PREFIX) else name
-
-
-# --- Contact -----------------------------------------------------------------------------------
-
-
-def normalize_email(value: Any) -> str | None:
-    text = _str(value).lower()
-    return text if _EMAIL.fullmatch(text) else None
-
-
-def _primary_first(items: Any) -> list[Mapping[str, Any]]:
-    rows = [x for x in items if isinstance(x, Mapping)] if isinstance(items, list) else []
-    return sorted(rows, key=lambda x: x.get("primary") is not True)
-
-
-def person_email(person: Record) -> str | None:
-    """The key contacts are matched by (email only, trimmed, lowercased); None = never guessed."""
-    for row in _primary_first(person.get("email_addresses")):
-        email = normalize_email(row.get("address"))
-        if email:
-            return email
-    return None
-
-
-def no_email_reason(person: Record) -> str:
-    """Why person_email found none: no address at all, or none well formed."""
-    rows = _primary_first(person.get("email_addresses"))
-    return MALFORMED_EMAIL if any(_str(row.get("address")) for row in rows) else NO_EMAIL
-
-
-def person_phone(person: Record) -> str | None:
-    phone = mapped(person, "Contact.phone")
-    if phone is not None:
-        return phone or None
-    for row in _primary_first(person.get("phone_numbers")):
-        number = _str(row.get("number"))
-        if number:
-            return number
-    return None
-
-
-def contact_payload(person: Record) -> dict[str, str]:
-    email = person_email(person)
-    if email is None:
-        raise ValueError(no_email_reason(person))
-    first = mapped(person, "Contact.firstName")
-    last = mapped(person, "Contact.lastName")
-    return {
-        "firstName": _str(person.get("given_name")) if first is None else first,
-        "lastName": _str(person.get("family_name")) if last is None else last,
-        "emailAddress": email,
-    }
-
-
-# What PUT /contacts/{id} takes besides names (pdi-api.md 4.6); a PUT may replace the whole
-# contact, so every one of them is read first and sent back as it was.
-CONTACT_FIELDS = (
-    "namePrefix",
-    "firstName",
-    "middleName",
-    "lastName",
-    "nameSuffix",
-    "nickname",
-    "occupation",
-    "employer",
-    "volunteerStatus",
-    "donorStatus",
-    "memberStatus",
-    "dateOfBirth",
-    "gender",
-)
-
-
-def contact_update_body(current: Mapping[str, Any], owned: Mapping[str, Any]) -> dict[str, Any]:
-    """The PUT body for a contact: what PDI has (read just before), with the fields the sync
-    owns changed. Never blanks a field the sync does not set."""
-    lowered = {str(k).lower(): v for k, v in current.items()}
-    body = {name: lowered[name.lower()] for name in CONTACT_FIELDS if name.lower() in lowered}
-    body.update(owned)
-    return body
-
-
-def phone_payload(number: str) -> dict[str, Any]:
-    # `extension` must be present or PDI rejects the phone (Parsons PR #1417).
-    return {"phoneNumber": number, "phoneType": "Mobile", "isPrimary": True, "extension": ""}
-
-
-# --- Invitation --------------------------------------------------------------------------------
-
-
-def rsvp_status(status: Any, attended: Any) -> str:
-    """Mobilize attendance -> PDI rsvpStatus.
-
-    CANCELLED always wins (a cancelled signup must not look live, even if someone later flagged
-    attendance); otherwise Mobilize's attendance flag (set after the event) overrides the signup
-    status: true -> "Completed", false -> "No-Show"; null -> "Yes" for REGISTERED/CONFIRMED.
-    """
-    if _str(status).upper() == "CANCELLED":
-        return "Cancelled"
-    if attended is True:
-        return "Completed"
-    if attended is False:
-        return "No-Show"
-    return "Yes"
-
-
-def canceled_invitation(contact_id: str, attended: Any) -> dict[str, Any]:
-    """An invitation of a canceled event: "Cancelled", attendance as it was."""
-    return {
-        "contactId": str(contact_id),
-        "rsvpStatus": "Cancelled",
-        "isConfirmed": False,
-        "attended": attended is True or str(attended).lower() == "true",
-    }
-
-
-def invitation_payload(
-    attendance: Record, contact_id: str, *, canceled: bool = False
-) -> dict[str, Any]:
-    """Invitation body; `canceled` forces "Cancelled" for an event that was deleted in Mobilize."""
-    status = _str(attendance.get("status")).upper()
-    attended = attendance.get("attended")
-    return {
-        "contactId": str(contact_id),
-        "rsvpStatus": "Cancelled" if canceled else rsvp_status(status, attended),
-        # Always sent so a CONFIRMED -> REGISTERED change is reflected too.
-        "isConfirmed": status == "CONFIRMED" and not canceled,
-        # Mobilize null/false both mean "not attended" (M1: null -> false).
-        "attended": attended is True,
-    }
-
-
-# --- Comparing what PDI has with what we would write (used after id-map loss) -------------------
-
-
-def _norm(key: str, value: Any) -> Any:
-    if key.endswith("DateTimeUtc"):
-        return parse_pdi_datetime(value)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    if key.endswith("Id") or key in ("id",):
-        return "" if value is None else str(value)
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    return value
-
-
-def same_content(found: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
-    """True when every desired field PDI reports has the desired value.
-
-    Keys are compared case-insensitively (PDI binds either case). A field PDI does not return at all
-    cannot be checked and is not a reason for a PUT.
-    """
-    lowered = {str(k).lower(): v for k, v in found.items()}
-    for key, want in desired.items():
-        if key.lower() not in lowered:
-            continue
-        if _norm(key, lowered[key.lower()]) != _norm(key, want):
-            return False
-    return True

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from target_pdi.redact import redact
-from target_pdi.rules.payloads import json_default
+from target_pdi.rules.values import json_default
 
 LOGGER = logging.getLogger("target-pdi")
 BODY_LIMIT = 2000

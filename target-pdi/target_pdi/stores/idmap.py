@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Table, and_, bindparam, delete, insert, select
 from sqlalchemy.engine import Connection, Dialect, Engine
 
-from target_pdi.rules.payloads import json_default
+from target_pdi.rules.values import json_default
 from target_pdi.stores.id_map_table import id_map_table, key_group, open_table, table_name
 
 FLUSH_EVERY = 200

@@ -24,7 +24,7 @@ from target_pdi.configuration.settings import Settings
 from target_pdi.rules.vocabulary import WRITTEN_STREAMS
 from target_pdi.stores.configured import dead_letter_store
 from target_pdi.sync.guarded_maps import GuardedMapper
-from target_pdi.sync.plan import Batch
+from target_pdi.sync.planning.events import Batch
 from target_pdi.sync.runtime import Runtime
 from target_pdi.sync.sinks import RECORDS, BufferSink, IgnoredSink
 from target_pdi.sync.summary import Summary
@@ -177,7 +177,7 @@ class Drain:
 
     def _add_retried(self, batch: Batch, stream: str, record: dict[str, Any]) -> None:
         """A dead letter kept before fields_file's maps ran (one of them raised on it) goes
-        through them again; refused again, the screen dead-letters it again (poison.py)."""
+        through them again; refused again, the screen dead-letters it again (planning/poison.py)."""
         fields = self.mappings.fields
         mapped = fields.stream_maps().get(stream, {}) if fields is not None else {}
         if self.mapper is not None and any(name not in record for name in mapped):

@@ -13,7 +13,7 @@ from typing import Any
 
 from target_pdi.rules import payloads as P
 from target_pdi.rules.vocabulary import Outcome, PdiObject
-from target_pdi.sync.plan import (
+from target_pdi.sync.planning.events import (
     DELETED,
     PERMANENT,
     REMOVED,

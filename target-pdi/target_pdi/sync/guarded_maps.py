@@ -4,7 +4,8 @@ singer-sdk evaluates a stream map's expressions on each record before any sink c
 expression that raises on one record (``contact['phone_number']`` on a contact that is a string,
 a key missing) stops the whole target: no STATE, and the same record back in every run. Here a
 record whose map raises is set aside with the reason (`Refusals`), left out of the sinks, and
-handed to the next batch, whose screen (poison.py) dead-letters it as it came, with one line.
+handed to the next batch, whose screen (planning/poison.py) dead-letters it as it came, with one
+line.
 Its retry goes through the maps again (`remap`), so a fixed fields_file writes it.
 """
 

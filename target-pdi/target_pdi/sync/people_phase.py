@@ -8,9 +8,12 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from target_pdi.rules import payloads as P
+from target_pdi.rules import people_payloads as PP
+from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import Outcome, PdiObject, contact_key
-from target_pdi.sync.plan import ChosenPerson, PeoplePlan, PlannedSignup, modified
+from target_pdi.sync.planning.events import modified
+from target_pdi.sync.planning.people import ChosenPerson, PeoplePlan
+from target_pdi.sync.planning.signups import PlannedSignup
 from target_pdi.sync.work import RECORD_FAILURES, Shared
 from target_pdi.sync.writers.contacts import ContactWriter, contact
 from target_pdi.sync.writers.signups import SignupWriter
@@ -32,7 +35,7 @@ class PeoplePhase:
         self._failed_emails = {}
         for person in plan.no_email:
             self.summary.skip_record("people without email", person.person_id)
-            reason = P.no_email_reason(person.person)
+            reason = PP.no_email_reason(person.person)
             self.shared.dead_letter("people", person.person_id, person.record, reason)
         self.shared.parallel(sorted(plan.by_email.items()), self._write_contact)
 
@@ -69,7 +72,7 @@ class PeoplePhase:
             assert entry.mobilize_id is not None
             people = {*people, entry.mobilize_id}
             written = int(entry.extra.get("person_modified") or 0)
-            if (P.to_epoch(chosen.person.get("modified_date")) or 0) < written:
+            if (V.to_epoch(chosen.person.get("modified_date")) or 0) < written:
                 named_after = entry.mobilize_id
         if len(people) > 1:
             LOGGER.warning(

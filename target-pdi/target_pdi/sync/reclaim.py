@@ -10,8 +10,9 @@ from typing import Any
 
 from target_pdi.pdi.client import object_id
 from target_pdi.rules import payloads as P
+from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import PdiObject, timeslot_key
-from target_pdi.sync.plan import REMOVED, UNAPPROVED, EventJob, timeslot_ids
+from target_pdi.sync.planning.events import REMOVED, UNAPPROVED, EventJob, timeslot_ids
 from target_pdi.sync.recovery import PdiEvents, lower_keys, row_is_canceled, row_payload, row_start
 from target_pdi.sync.writers.base import Row
 from target_pdi.sync.writers.cancels import EventCanceller, canceled_payload
@@ -55,7 +56,7 @@ class EventReclaim:
         if not unknown:
             return
         starts = [
-            P.to_epoch(slot.get("start_date"))
+            V.to_epoch(slot.get("start_date"))
             for event, _ in unknown.values()
             for slot in P.timeslots(event)
         ]
@@ -95,14 +96,14 @@ class EventReclaim:
             (
                 s
                 for s in P.timeslots(event)
-                if start is not None and P.to_epoch(s.get("start_date")) == int(start.timestamp())
+                if start is not None and V.to_epoch(s.get("start_date")) == int(start.timestamp())
             ),
             None,
         )
         if slot is None or not self.pdi_events.claim(row):
             self.canceller.retire_row(event_id, row, REMOVED, ("events", event))
             return
-        key = timeslot_key(P.mobilize_id(slot.get("id")))
+        key = timeslot_key(V.mobilize_id(slot.get("id")))
         payload = row_payload(row)
         if row_is_canceled(row):
             payload["name"] = P.strip_canceled(str(payload.get("name") or ""))
@@ -116,5 +117,5 @@ class EventReclaim:
         if row_is_canceled(row):
             canceled = canceled_payload(payload)
             extra = {**extra, "payload": canceled, "canceled": UNAPPROVED}
-            digest = P.content_hash(canceled)
+            digest = V.content_hash(canceled)
             self.idmap.put(EVENT, key, pdi_id, digest, mobilize_id=event_id, extra=extra)

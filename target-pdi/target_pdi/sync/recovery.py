@@ -23,6 +23,8 @@ from typing import Any
 from target_pdi.errors import RecordRejected
 from target_pdi.pdi.client import PDIClient, object_id
 from target_pdi.rules import payloads as P
+from target_pdi.rules import people_payloads as PP
+from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import PdiObject, mobilize_event_key
 from target_pdi.stores.idmap import IdMap
 from target_pdi.sync.lru import Lru
@@ -41,7 +43,7 @@ def lower_keys(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def row_start(row: Mapping[str, Any]) -> datetime | None:
-    return P.parse_pdi_datetime(lower_keys(row).get("startdatetimeutc"))
+    return V.parse_pdi_datetime(lower_keys(row).get("startdatetimeutc"))
 
 
 def row_is_canceled(row: Mapping[str, Any]) -> bool:
@@ -78,13 +80,13 @@ class PdiEvents:
 
     def around(self, starts: Iterable[int], margin_days: float) -> None:
         """Make sure every PDI event within margin_days of these start times is indexed."""
-        # Only times PDI can hold: poison.py keeps others from a batch, and one must never
+        # Only times PDI can hold: planning/poison.py keeps others from a batch, and one must never
         # stop every record's recovery.
-        valid = [s for s in starts if s is not None and P.EARLIEST_EPOCH <= s <= P.LATEST_EPOCH]
+        valid = [s for s in starts if s is not None and V.EARLIEST_EPOCH <= s <= V.LATEST_EPOCH]
         if not valid:
             return
         margin = int(margin_days * DAY)
-        self._read(P.pdi_date(min(valid) - margin), P.pdi_date(max(valid) + margin))
+        self._read(V.pdi_date(min(valid) - margin), V.pdi_date(max(valid) + margin))
 
     def everything(self) -> None:
         self._read(*EVERY_DAY)
@@ -178,12 +180,12 @@ class PdiEvents:
     def find_created(self, payload: Mapping[str, Any], calendar_id: str) -> Row | None:
         """After a create whose answer was lost: the event, if PDI made it after all."""
         start = _start_of(payload)
-        self._read(P.pdi_date(start - DAY), P.pdi_date(start + DAY), refresh=True)
+        self._read(V.pdi_date(start - DAY), V.pdi_date(start + DAY), refresh=True)
         return self.claim_live(P.event_identity(payload), start, calendar_id)
 
 
 def _start_of(payload: Mapping[str, Any]) -> int:
-    start = P.to_epoch(P.parse_pdi_datetime(payload.get("startDateTimeUtc")))
+    start = V.to_epoch(V.parse_pdi_datetime(payload.get("startDateTimeUtc")))
     if start is None:
         raise ValueError("event payload has no start")
     return start
@@ -284,7 +286,7 @@ def row_emails(row: Mapping[str, Any]) -> set[str]:
             if isinstance(item, Mapping):
                 low = lower_keys(item)
                 item = low.get("emailaddress") or low.get("email")
-            email = P.normalize_email(item)
+            email = PP.normalize_email(item)
             if email:
                 out.add(email)
     return out

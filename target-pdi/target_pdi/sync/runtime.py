@@ -64,6 +64,7 @@ class Runtime:
             sync_all_people=settings.sync_all_people,
             approval_statuses=settings.approval_statuses,
             recovery_window_days=settings.recovery_window_days,
+            show_plan=settings.dry_run,
         )
 
     def close(self) -> None:

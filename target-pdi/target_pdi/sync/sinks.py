@@ -27,7 +27,7 @@ class CompiledValidator(BaseJSONSchemaValidator):
     attendance embeds a whole event, person and sponsor.
 
     A record that does not match is kept (the sync takes what it can of it, and refuses it
-    with its own reason when it cannot: poison.py), with one warning line per stream and
+    with its own reason when it cannot: planning/poison.py), with one warning line per stream and
     problem, never the SDK's traceback per record.
     """
 

@@ -25,9 +25,10 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from target_pdi.rules import payloads as P
+from target_pdi.rules import values as V
 from target_pdi.stores.dead_letter_entries import Embedded, Key
 from target_pdi.stores.deadletters import DeadLetterStore
-from target_pdi.sync.plan import Batch, as_map, latest_by, modified, record_id
+from target_pdi.sync.planning.events import Batch, as_map, latest_by, modified, record_id
 
 Record = Mapping[str, Any]
 # The streams whose records a letter keeps under their Mobilize id.
@@ -94,21 +95,21 @@ def refreshed(
     record = dict(attendance)
     changed = False
     person = as_map(record.get("person"))
-    newer = people.get(P.mobilize_id(record.get("person_id")) or P.mobilize_id(person.get("id")))
+    newer = people.get(V.mobilize_id(record.get("person_id")) or V.mobilize_id(person.get("id")))
     if newer is not None and dict(newer) != dict(person) and modified(newer) >= modified(person):
         record["person"] = dict(newer)
         for field in [k for k in record if k.startswith("pdi_contact_")]:
             del record[field]
         changed = True
     event = as_map(record.get("event"))
-    newer = events.get(P.mobilize_id(record.get("event_id")) or P.mobilize_id(event.get("id")))
+    newer = events.get(V.mobilize_id(record.get("event_id")) or V.mobilize_id(event.get("id")))
     if newer is not None and dict(newer) != dict(event) and modified(newer) >= modified(event):
         record["event"] = dict(newer)
-        slot_id = P.mobilize_id(
+        slot_id = V.mobilize_id(
             record.get("timeslot_id") or as_map(record.get("timeslot")).get("id")
         )
         for slot in P.timeslots(newer):
-            if isinstance(slot, Mapping) and P.mobilize_id(slot.get("id")) == slot_id:
+            if isinstance(slot, Mapping) and V.mobilize_id(slot.get("id")) == slot_id:
                 record["timeslot"] = dict(slot)
         changed = True
     return record if changed else None

@@ -26,6 +26,7 @@ from target_pdi.operator_tools.reconcile.found import (
     span,
 )
 from target_pdi.rules import payloads as P
+from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import (
     PdiObject,
     invitation_key,
@@ -34,8 +35,8 @@ from target_pdi.rules.vocabulary import (
     mobilize_event_key,
     timeslot_of,
 )
-from target_pdi.sync import plan as plans
-from target_pdi.sync.plan import DELETED, MOVED, PERMANENT, REMOVED, UNAPPROVED
+from target_pdi.sync.planning import events as plans
+from target_pdi.sync.planning.events import DELETED, MOVED, PERMANENT, REMOVED, UNAPPROVED
 from target_pdi.sync.recovery import lower_keys, row_is_canceled
 from target_pdi.sync.writers.invitations import invitation_id
 
@@ -93,7 +94,7 @@ def should_be_canceled(c: Comparison) -> Iterator[tuple[str, ToCancel]]:
         if listed is None:
             continue  # a record that does not list its timeslots says nothing of them
         for key, entry in plans.live_timeslot_entries(c.idmap, event_id):
-            gone = P.mobilize_id(timeslot_of(key)) not in listed
+            gone = V.mobilize_id(timeslot_of(key)) not in listed
             if gone and plans.canceled_reason(entry) is None:
                 mobilize_key = f"timeslot:{timeslot_of(key)}"
                 item = ToCancel(REMOVED_LIVE, mobilize_key, WHY[REMOVED], REMOVED, event_id, key)
@@ -196,7 +197,7 @@ def extra_events(c: Comparison, to_cancel: set[str]) -> None:
             if row_is_canceled(row) or c.idmap.owns(EVENT, pdi_id):
                 continue  # what the id map keeps is checked as its own
             low = lower_keys(row)
-            start = P.parse_pdi_datetime(low.get("startdatetimeutc"))
+            start = V.parse_pdi_datetime(low.get("startdatetimeutc"))
             slot = next(
                 (
                     s

@@ -1,6 +1,6 @@
 """Mobilize against PDI: every discrepancy, each with how --fix mends it (or why it cannot).
 
-What PDI should hold comes from the sync's own code: its plan (`plan.plan_events`: approved,
+What PDI should hold comes from the sync's own code: its plan (`planning.batch`: approved,
 routed, not deleted; one PDI event per timeslot in the calendar its type routes to), its
 payloads (every field the sync writes of a location, an event, a contact and an invitation)
 and its id map (which PDI object is whose). Each PDI object has its check: `events.py`,

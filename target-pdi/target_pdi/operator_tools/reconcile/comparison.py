@@ -20,7 +20,8 @@ from target_pdi.rules import payloads as P
 from target_pdi.rules.routing import CalendarRouter
 from target_pdi.rules.vocabulary import PdiObject
 from target_pdi.stores.idmap import IdMap
-from target_pdi.sync.plan import EventJob
+from target_pdi.sync.planning.batch import plan_of_records
+from target_pdi.sync.planning.events import EventJob
 
 
 @dataclass
@@ -62,6 +63,19 @@ class Comparison:
         self.idmap = idmap
         self.router = router
         self.approval_statuses = {str(s).strip().upper() for s in approval_statuses}
+        # What PDI should hold: the sync's own plan of everything Mobilize says, as one batch
+        # (`planning.batch.plan_of_records`), the same value a sync's writers apply.
+        self.plan = plan_of_records(
+            {
+                "events": mobilize.events.values(),
+                "deleted_events": mobilize.deleted_events.values(),
+                "people": mobilize.people.values(),
+                "attendances": mobilize.attendances.values(),
+            },
+            idmap,
+            router,
+            self.approval_statuses,
+        )
         self.dead_letters = set(dead_letters)
         self.result = Result()
         self.live: dict[int, LiveSlot] = {}  # timeslot id -> its live PDI event

@@ -17,9 +17,9 @@ from target_pdi.operator_tools.reconcile.found import (
     Mend,
     differing,
 )
-from target_pdi.rules import payloads as P
+from target_pdi.rules import people_payloads as PP
 from target_pdi.rules.vocabulary import PdiObject, contact_key
-from target_pdi.sync import plan as plans
+from target_pdi.sync.planning import events as plans
 from target_pdi.sync.recovery import lower_keys
 
 CONTACT = PdiObject.CONTACT
@@ -30,7 +30,7 @@ def check(c: Comparison) -> None:
     c.result.checked.contacts = len(c.pdi.contacts)
     people: dict[str, tuple[int, Mapping[str, Any]]] = {}
     for person_id, person in c.mobilize.people.items():
-        email = P.person_email(person)
+        email = PP.person_email(person)
         if email is None or ("people", str(person_id)) in c.dead_letters:
             continue
         if email not in people or plans.modified(person) >= plans.modified(people[email][1]):
@@ -58,7 +58,7 @@ def check_one(
         fix = "added by the sync (its other emails kept)"
         mend = Mend(emails=((contact_id, email),))
         c.add(CONTACT_EMAIL, key, contact_id, "its email", found, fix, mend)
-    names = P.contact_payload(person)
+    names = PP.contact_payload(person)
     wrong = differing(row, names, ("firstName", "lastName"))
     if wrong:
         # Names are personal data: the report says which differ, never what they are.
@@ -66,7 +66,7 @@ def check_one(
         mend = Mend(forget=((CONTACT, key),), people=(person_id,))
         fix = "renamed by the sync"
         c.add(CONTACT_NAMES, key, contact_id, "as in Mobilize", found, fix, mend)
-    phone = P.person_phone(person)
+    phone = PP.person_phone(person)
     phones = lower_keys(row).get("phones")
     if phone and isinstance(phones, list):
         held_phones = {digits(lower_keys(p).get("phonenumber")) for p in phones if p}

@@ -1,8 +1,9 @@
 """The PDI event of each timeslot the sync's plan expects: there, live, in its calendar, at its
 time, with every field the sync writes; or to be made (again), with its signups.
 
-What PDI should hold comes from the sync's own plan (`plan.plan_events`: approved, routed, not
-deleted; one PDI event per timeslot in the calendar its type routes to) and payloads. A
+What PDI should hold comes from the sync's own plan of everything Mobilize says
+(`planning.batch.plan_of_records`, its event jobs: approved, routed, not deleted; one PDI event
+per timeslot in the calendar its type routes to) and payloads. A
 timeslot the id map does not know is matched as the sync's recovery would adopt a PDI event.
 """
 
@@ -24,9 +25,10 @@ from target_pdi.operator_tools.reconcile.found import (
 )
 from target_pdi.operator_tools.reconcile.pdi_state import Row
 from target_pdi.rules import payloads as P
+from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import PdiObject, mobilize_event_key
-from target_pdi.sync import plan as plans
-from target_pdi.sync.plan import PERMANENT, EventJob
+from target_pdi.sync.planning import events as plans
+from target_pdi.sync.planning.events import PERMANENT, EventJob
 from target_pdi.sync.recovery import lower_keys, row_is_canceled
 
 EVENT = PdiObject.EVENT
@@ -49,9 +51,7 @@ def recovery_identities(payload: Mapping[str, Any], event_id: int | None) -> tup
 
 
 def check(c: Comparison) -> None:
-    live = {k: v for k, v in c.mobilize.events.items() if k not in c.mobilize.deleted_events}
-    plan = plans.plan_events(live, c.idmap, c.router, c.approval_statuses)
-    for job in plan.jobs:
+    for job in c.plan.events.jobs:
         if plans.canceled_reason(c.idmap.get(EVENT, job.key)) in PERMANENT:
             continue  # canceled for good, whatever Mobilize lists: checked as canceled
         try:
@@ -67,7 +67,7 @@ def check(c: Comparison) -> None:
 def check_one(c: Comparison, job: EventJob, want: dict[str, Any]) -> None:
     """The timeslot's PDI event: missing (listed with its signups, later), or live and
     compared."""
-    ts_id = P.mobilize_id(job.timeslot.get("id"))
+    ts_id = V.mobilize_id(job.timeslot.get("id"))
     assert ts_id is not None
     assert job.event_id is not None
     calendar = c.calendar_name(job.calendar_id)
@@ -102,7 +102,7 @@ def compare_live(
 ) -> None:
     """A live PDI event against the sync's payload: its calendar, its time, its fields."""
     assert job.event_id is not None
-    key = f"timeslot:{P.mobilize_id(job.timeslot.get('id'))}"
+    key = f"timeslot:{V.mobilize_id(job.timeslot.get('id'))}"
     calendar = c.calendar_name(job.calendar_id)
     low = lower_keys(row)
     has_calendar = str(low.get("calendarid") or "")
@@ -137,7 +137,7 @@ def recoverable(c: Comparison, job: EventJob) -> tuple[str, Row | None]:
     start = job.start
     for identity in c.identities[job.key]:
         for pdi_id, row in c.by_identity.get(identity, []):
-            row_start = P.parse_pdi_datetime(lower_keys(row).get("startdatetimeutc"))
+            row_start = V.parse_pdi_datetime(lower_keys(row).get("startdatetimeutc"))
             owned = c.idmap.owns(EVENT, pdi_id) or pdi_id in c.claimed
             if owned or row_is_canceled(row) or row_start is None or start is None:
                 continue

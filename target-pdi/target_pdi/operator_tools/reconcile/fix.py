@@ -21,10 +21,10 @@ from typing import Any
 
 from target_pdi.operator_tools.reconcile.found import STALE_ID, Discrepancy, Mend
 from target_pdi.operator_tools.reconcile.mobilize import MobilizeData, Record
-from target_pdi.rules import payloads as P
+from target_pdi.rules import people_payloads as PP
 from target_pdi.rules.vocabulary import PdiObject, invitation_parts
 from target_pdi.stores.idmap import IdMap
-from target_pdi.sync.plan import MOVED, Batch
+from target_pdi.sync.planning.events import MOVED, Batch
 from target_pdi.sync.recovery import lower_keys, row_payload
 from target_pdi.sync.runtime import Runtime
 from target_pdi.sync.supersede import run_batch
@@ -197,7 +197,7 @@ class Fixer:
         event_id, contact_id = invitation_parts(key)
         row = self.invitations.rows(event_id, refresh=True).get(contact_id)
         attended = lower_keys(row).get("attended") if row is not None else None
-        body = P.canceled_invitation(contact_id, attended)
+        body = PP.canceled_invitation(contact_id, attended)
         item = invitation(
             event_id, contact_id, body, mobilize_id=entry.mobilize_id, extra=entry.extra, row=row
         )

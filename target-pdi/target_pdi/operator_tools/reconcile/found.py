@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
-from target_pdi.rules import payloads as P
+from target_pdi.rules import values as V
 from target_pdi.sync.recovery import lower_keys
 
 # The kinds, in the order a report lists them.
@@ -143,7 +143,7 @@ class Result:
 
 
 def when(value: Any) -> str:
-    parsed = value if isinstance(value, datetime) else P.parse_pdi_datetime(value)
+    parsed = value if isinstance(value, datetime) else V.parse_pdi_datetime(value)
     return parsed.strftime("%Y-%m-%d %H:%M UTC") if parsed else "none"
 
 
@@ -172,7 +172,7 @@ def differing(found: Mapping[str, Any], want: Mapping[str, Any], names: Iterable
     """The fields of ``want`` that PDI's row holds otherwise, compared as the sync compares
     (payloads.same_content: any case, "true" as true; a field PDI does not return is not
     compared)."""
-    return [name for name in names if not P.same_content(found, {name: want[name]})]
+    return [name for name in names if not V.same_content(found, {name: want[name]})]
 
 
 def fields_text(names: Iterable[str], values: Mapping[str, Any]) -> str:

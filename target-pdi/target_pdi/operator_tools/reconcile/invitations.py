@@ -21,9 +21,10 @@ from target_pdi.operator_tools.reconcile.found import (
     WRONG_RSVP,
     Mend,
 )
-from target_pdi.rules import payloads as P
+from target_pdi.rules import people_payloads as PP
+from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import PdiObject, contact_key, invitation_key
-from target_pdi.sync import plan as plans
+from target_pdi.sync.planning import events as plans
 from target_pdi.sync.recovery import lower_keys
 from target_pdi.sync.writers.invitations import invitation_id
 
@@ -51,12 +52,12 @@ def latest_signups(c: Comparison) -> dict[tuple[int, str], Latest]:
     latest: dict[tuple[int, str], Latest] = {}
     for att_id, att in c.mobilize.attendances.items():
         timeslot = plans.as_map(att.get("timeslot"))
-        ts_id = P.mobilize_id(att.get("timeslot_id") or timeslot.get("id"))
+        ts_id = V.mobilize_id(att.get("timeslot_id") or timeslot.get("id"))
         if ts_id not in c.live and ts_id not in c.missing:
             continue
         assert ts_id is not None
         person_id, person = plans.attendance_person(att, c.mobilize.people)
-        email = P.person_email(person) if person else None
+        email = PP.person_email(person) if person else None
         if email is None:
             continue  # the sync dead-letters it: PDI matches contacts by email only
         if ("attendances", str(att_id)) in c.dead_letters or (
@@ -94,14 +95,14 @@ def check_one(
     assert person_id is None or isinstance(person_id, int)
     rerun = Mend(attendances=(att_id,), people=tuple(p for p in people if p is not None))
     if contact_id is None:
-        want = P.invitation_payload(att, "")
+        want = PP.invitation_payload(att, "")
         expected = f"{email}: {want['rsvpStatus']}"
         found, fix = "no PDI contact", "invited by the sync"
         c.add(MISSING_INVITATION, key, slot.pdi_id, expected, found, fix, rerun)
         return
     inv_key = invitation_key(slot.pdi_id, contact_id)
     c.checked_invitations.add(inv_key)
-    want = P.invitation_payload(att, contact_id)
+    want = PP.invitation_payload(att, contact_id)
     rows = c.pdi.invitations.get(slot.pdi_id, {}).get(contact_id, [])
     entry = c.idmap.get(INVITATION, inv_key)
     known = entry.pdi_id if entry is not None else None
@@ -146,7 +147,7 @@ def compare_invitation(
         (WRONG_RSVP, "rsvpStatus"),
         (WRONG_CONFIRMED, "isConfirmed"),
     ):
-        if P.same_content(low, {name: want[name]}):
+        if V.same_content(low, {name: want[name]}):
             continue
         value = low.get(name.lower())
         shown = str(value).lower() if isinstance(value, bool) else str(value or "(empty)")

@@ -6,8 +6,8 @@ from target_pdi.operator_tools.reconcile.comparison import Comparison
 from target_pdi.operator_tools.reconcile.found import LOCATION_FIELDS, Mend, differing, fields_text
 from target_pdi.rules import payloads as P
 from target_pdi.rules.vocabulary import PdiObject
-from target_pdi.sync import plan as plans
-from target_pdi.sync.plan import EventJob
+from target_pdi.sync.planning import events as plans
+from target_pdi.sync.planning.events import EventJob
 
 LOCATION = PdiObject.LOCATION
 

@@ -21,7 +21,7 @@ from target_pdi.configuration.settings import Settings
 from target_pdi.errors import FatalError
 from target_pdi.redact import redact
 from target_pdi.rules.vocabulary import WRITTEN_STREAMS
-from target_pdi.sync import plan as plans
+from target_pdi.sync.planning import events as plans
 
 Record = Mapping[str, Any]
 # Lines of the tap's own output shown when it fails.

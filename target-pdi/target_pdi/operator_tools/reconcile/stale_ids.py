@@ -7,8 +7,8 @@ from target_pdi.operator_tools.reconcile.comparison import Comparison
 from target_pdi.operator_tools.reconcile.found import STALE_ID, Mend
 from target_pdi.rules import payloads as P
 from target_pdi.rules.vocabulary import PdiObject, invitation_parts
-from target_pdi.sync import plan as plans
-from target_pdi.sync.plan import PERMANENT
+from target_pdi.sync.planning import events as plans
+from target_pdi.sync.planning.events import PERMANENT
 
 EVENT, CONTACT, INVITATION, LOCATION = (
     PdiObject.EVENT,

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from target_pdi.errors import RecordRejected
 from target_pdi.pdi.client import object_id
-from target_pdi.rules import payloads as P
+from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import Outcome, PdiObject
 from target_pdi.stores.idmap import Entry
 from target_pdi.sync.work import Shared, is_gone
@@ -35,7 +35,7 @@ class Item:
 
     @cached_property
     def digest(self) -> str:
-        return P.content_hash(self.payload)
+        return V.content_hash(self.payload)
 
 
 I = TypeVar("I", bound=Item)  # noqa: E741 - the item type a writer takes
@@ -127,7 +127,7 @@ class Writer(ABC, Generic[I]):
 
     def adopt(self, pdi_id: str, row: Row, item: I) -> Outcome | None:
         """A found object becomes this item's: updated when it differs (None: it is gone)."""
-        if P.same_content(row, item.payload):
+        if V.same_content(row, item.payload):
             return Outcome.UNCHANGED
         return self.update(pdi_id, item)
 

@@ -10,8 +10,16 @@ from typing import Any
 from target_pdi.errors import RecordRejected
 from target_pdi.pdi.client import object_id
 from target_pdi.rules import payloads as P
+from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import Outcome, PdiObject, retired_event_key
-from target_pdi.sync.plan import DELETED, MOVED, PERMANENT, REMOVED, UNAPPROVED, canceled_reason
+from target_pdi.sync.planning.events import (
+    DELETED,
+    MOVED,
+    PERMANENT,
+    REMOVED,
+    UNAPPROVED,
+    canceled_reason,
+)
 from target_pdi.sync.recovery import PdiEvents, row_is_canceled, row_payload
 from target_pdi.sync.work import RECORD_FAILURES, Shared, is_gone
 from target_pdi.sync.writers.base import Row
@@ -84,7 +92,7 @@ class EventCanceller:
         """Cancel one PDI event: name prefixed, every invitation "Cancelled". Returns the hash
         of what PDI now holds. Raises RecordRejected(404) when PDI no longer has it."""
         canceled = canceled_payload(payload)
-        digest = P.content_hash(canceled)
+        digest = V.content_hash(canceled)
         if current_hash != digest:
             self.shared.client.put(f"/events/{pdi_id}", canceled)
             self.summary.count(EVENT, Outcome.UPDATED)
@@ -103,7 +111,7 @@ class EventCanceller:
         pdi_id = str(object_id(row))
         payload = row_payload(row)
         canceled = canceled_payload(payload)
-        current = P.content_hash(canceled) if row_is_canceled(row) else None
+        current = V.content_hash(canceled) if row_is_canceled(row) else None
         try:
             digest = self.cancel_pdi(pdi_id, payload, current)
         except RECORD_FAILURES as exc:

@@ -10,7 +10,8 @@ from typing import Any
 
 from target_pdi.errors import RecordRejected
 from target_pdi.pdi.client import object_id
-from target_pdi.rules import payloads as P
+from target_pdi.rules import people_payloads as PP
+from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import Outcome, PdiObject, contact_key
 from target_pdi.stores.idmap import Entry
 from target_pdi.sync.recovery import ContactFinder, lower_keys, row_emails
@@ -37,15 +38,15 @@ class ContactItem(Item):
 def contact(
     email: str, person: Mapping[str, Any], person_id: int, *, authoritative: bool = True
 ) -> ContactItem:
-    payload = P.contact_payload(person)
+    payload = PP.contact_payload(person)
     return ContactItem(
         contact_key(email),
         payload,
         person_id,
-        {"person_modified": P.to_epoch(person.get("modified_date")) or 0},
+        {"person_modified": V.to_epoch(person.get("modified_date")) or 0},
         email=email,
         names={"firstName": payload["firstName"], "lastName": payload["lastName"]},
-        phone=P.person_phone(person),
+        phone=PP.person_phone(person),
         authoritative=authoritative,
     )
 
@@ -67,7 +68,7 @@ class ContactWriter(Writer[ContactItem]):
         return self.finder.find(item.email, item.names["firstName"], item.names["lastName"])
 
     def adopt(self, pdi_id: str, row: Row, item: ContactItem) -> Outcome | None:
-        if P.same_content(row, item.names) or not item.authoritative:
+        if V.same_content(row, item.names) or not item.authoritative:
             outcome: Outcome | None = Outcome.UNCHANGED
         else:
             outcome = self.update(pdi_id, item)
@@ -83,9 +84,9 @@ class ContactWriter(Writer[ContactItem]):
         current = self.finder.read(pdi_id, fresh=True)
         if current is None:
             return None
-        if P.same_content(current, item.names):
+        if V.same_content(current, item.names):
             return Outcome.UNCHANGED
-        outcome = self.put(f"/contacts/{pdi_id}", P.contact_update_body(current, item.names))
+        outcome = self.put(f"/contacts/{pdi_id}", PP.contact_update_body(current, item.names))
         if outcome is not None:
             self.finder.forget(pdi_id)
         return outcome
@@ -117,7 +118,7 @@ class ContactWriter(Writer[ContactItem]):
         try:
             self.client.create(
                 f"/contacts/{contact_id}/phones",
-                P.phone_payload(number),
+                PP.phone_payload(number),
                 lambda: self._find_phone(contact_id, number),
             )
         except RecordRejected as exc:

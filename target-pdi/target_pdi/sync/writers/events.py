@@ -17,9 +17,10 @@ from typing import Any
 from target_pdi.errors import RecordRejected
 from target_pdi.pdi.client import object_id
 from target_pdi.rules import payloads as P
+from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import Outcome, PdiObject
 from target_pdi.stores.idmap import Entry
-from target_pdi.sync.plan import PERMANENT, UNAPPROVED, EventJob, canceled_reason
+from target_pdi.sync.planning.events import PERMANENT, UNAPPROVED, EventJob, canceled_reason
 from target_pdi.sync.recovery import PdiEvents, lower_keys, row_payload
 from target_pdi.sync.work import Shared
 from target_pdi.sync.writers.base import Item, Row, Writer
@@ -113,7 +114,7 @@ class EventWriter(Writer[EventItem]):
         adopted_same = (
             entry.content_hash is None
             and isinstance(stored, Mapping)
-            and P.same_content(stored, item.payload)
+            and V.same_content(stored, item.payload)
         )
         return entry.content_hash == item.digest or adopted_same
 
@@ -146,12 +147,12 @@ class EventWriter(Writer[EventItem]):
         it differs from this payload, PDI's own content is kept as what PDI holds, so a later
         (fresher) payload equal to it needs no PUT."""
         calendar = lower_keys(row).get("calendarid")
-        same = P.same_content(row, payload)
+        same = V.same_content(row, payload)
         extra = {
             **event_extra(job, payload if same else row_payload(row)),
             "calendar_id": str(calendar) if calendar not in (None, "") else job.calendar_id,
         }
-        digest = P.content_hash(payload) if same else None
+        digest = V.content_hash(payload) if same else None
         self.idmap.put(
             EVENT, job.key, str(object_id(row)), digest, mobilize_id=job.event_id, extra=extra
         )
@@ -165,7 +166,7 @@ class EventWriter(Writer[EventItem]):
         self.count(Outcome.UPDATED)
         for contact_id, inv in self.invitations.of_event(entry.pdi_id):
             live = inv.extra.get("live")
-            if isinstance(live, Mapping) and inv.content_hash != P.content_hash(live):
+            if isinstance(live, Mapping) and inv.content_hash != V.content_hash(live):
                 self.invitations.upsert(
                     invitation(
                         entry.pdi_id,
@@ -177,7 +178,7 @@ class EventWriter(Writer[EventItem]):
                 )
         extra = {k: v for k, v in entry.extra.items() if k != "canceled"}
         extra = {**extra, **event_extra(job, payload), "calendar_id": extra["calendar_id"]}
-        digest = P.content_hash(payload)
+        digest = V.content_hash(payload)
         self.idmap.put(EVENT, job.key, entry.pdi_id, digest, mobilize_id=job.event_id, extra=extra)
         self.summary.note("events restored: approved again")
 
@@ -204,7 +205,7 @@ class EventWriter(Writer[EventItem]):
                 EVENT,
                 key,
                 entry.pdi_id,
-                P.content_hash(moved),
+                V.content_hash(moved),
                 mobilize_id=entry.mobilize_id,
                 extra={**entry.extra, "payload": moved},
             )

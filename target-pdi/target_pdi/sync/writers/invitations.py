@@ -9,7 +9,8 @@ from typing import Any
 
 from target_pdi.errors import RecordRejected
 from target_pdi.pdi.client import object_id
-from target_pdi.rules import payloads as P
+from target_pdi.rules import people_payloads as PP
+from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import Outcome, PdiObject, invitation_key, invitation_parts
 from target_pdi.stores.idmap import Entry
 from target_pdi.sync.lru import Lru
@@ -90,7 +91,7 @@ class InvitationWriter(Writer[InvitationItem]):
     def is_current(self, entry: Entry, item: InvitationItem) -> bool:
         found = item.found
         return entry.content_hash == item.digest or (
-            found is not None and P.same_content(found, item.payload)
+            found is not None and V.same_content(found, item.payload)
         )
 
     def keep(self, entry: Entry, item: InvitationItem) -> None:
@@ -205,7 +206,7 @@ class InvitationWriter(Writer[InvitationItem]):
                 invitation(
                     event_pdi_id,
                     contact_id,
-                    P.canceled_invitation(contact_id, low.get("attended")),
+                    PP.canceled_invitation(contact_id, low.get("attended")),
                     mobilize_id=prev.mobilize_id if prev else None,
                     extra=extra,
                     row=row,

@@ -12,10 +12,10 @@ from typing import Any
 
 from target_pdi.errors import RecordRejected
 from target_pdi.pdi.client import object_id
-from target_pdi.rules import payloads as P
+from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import Outcome, PdiObject, retired_event_key
 from target_pdi.stores.idmap import Entry
-from target_pdi.sync.plan import MOVED
+from target_pdi.sync.planning.events import MOVED
 from target_pdi.sync.recovery import PdiEvents
 from target_pdi.sync.work import Shared, is_gone
 from target_pdi.sync.writers.cancels import CANCEL_NOTES, EventCanceller, canceled_payload
@@ -70,14 +70,14 @@ class EventMover:
             "moving_from": entry.pdi_id,
             "moving_from_payload": entry.extra.get("payload") or payload,
         }
-        digest = P.content_hash(payload)
+        digest = V.content_hash(payload)
         self.idmap.put(EVENT, key, new_id, digest, mobilize_id=entry.mobilize_id, extra=extra)
         self.finish(key)
 
     def look_around(self, payloads: list[Mapping[str, Any]]) -> None:
         """Read PDI's events around these starts at once, where the moves will look first: one
         range read for a calendars.yml edit that moves many, not one per move."""
-        starts = [P.to_epoch(P.parse_pdi_datetime(p.get("startDateTimeUtc"))) for p in payloads]
+        starts = [V.to_epoch(V.parse_pdi_datetime(p.get("startDateTimeUtc"))) for p in payloads]
         self.pdi_events.around([s for s in starts if s is not None], 1)
 
     def place(
@@ -89,7 +89,7 @@ class EventMover:
         pdi_id = object_id(found)
         if found is None or pdi_id is None:
             return self.create_in(calendar_id, payload), Outcome.CREATED
-        if P.same_content(found, payload):
+        if V.same_content(found, payload):
             return pdi_id, Outcome.UNCHANGED
         try:
             self.shared.client.put(f"/events/{pdi_id}", payload)

@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from target_pdi.rules import payloads as P
+from target_pdi.rules import people_payloads as PP
+from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import (
     Outcome,
     PdiObject,
@@ -20,7 +21,8 @@ from target_pdi.rules.vocabulary import (
     timeslot_key,
 )
 from target_pdi.stores.idmap import Entry
-from target_pdi.sync.plan import PlannedSignup, canceled_reason, is_deleted, modified
+from target_pdi.sync.planning.events import canceled_reason, is_deleted, modified
+from target_pdi.sync.planning.signups import PlannedSignup
 from target_pdi.sync.work import RECORD_FAILURES, Shared
 from target_pdi.sync.writers.invitations import InvitationWriter, invitation
 
@@ -88,7 +90,7 @@ class SignupWriter:
             self.summary.count(INVITATION, Outcome.UNCHANGED)
             return
         body = (
-            P.canceled_invitation(signup.contact_id, signup.live.get("attended"))
+            PP.canceled_invitation(signup.contact_id, signup.live.get("attended"))
             if signup.canceled
             else signup.live
         )
@@ -123,7 +125,7 @@ class SignupWriter:
                 invitation(
                     signup.event_pdi_id,
                     contact_id,
-                    P.canceled_invitation(contact_id, attended),
+                    PP.canceled_invitation(contact_id, attended),
                     mobilize_id=old.mobilize_id,
                     extra={**old.extra, "live": None},
                 )
@@ -159,10 +161,10 @@ class SignupWriter:
 
     def _signup(self, signup: PlannedSignup, failed_emails: Mapping[str, str]) -> Signup | None:
         att, person = signup.attendance, signup.person
-        email = P.person_email(person) if person else None
+        email = PP.person_email(person) if person else None
         if email is None:
             self.summary.skip_record("attendances of people without email", signup.attendance_id)
-            reason = P.no_email_reason(person or {})
+            reason = PP.no_email_reason(person or {})
             self.shared.dead_letter("attendances", signup.attendance_id, att, reason)
             return None
         contact = self.idmap.get(CONTACT, contact_key(email))
@@ -184,7 +186,7 @@ class SignupWriter:
         return Signup(
             event_pdi_id=entry.pdi_id,
             contact_id=contact.pdi_id,
-            live=P.invitation_payload(att, contact.pdi_id),
+            live=PP.invitation_payload(att, contact.pdi_id),
             canceled=self.event_canceled(entry, signup.event_id, ts_key),
             attendance_id=signup.attendance_id,
             person_id=signup.person_id,
@@ -203,7 +205,7 @@ class SignupWriter:
             return []
         out: list[Signup] = []
         for key, inv in self.idmap.items(INVITATION):
-            person_id = P.mobilize_id(inv.extra.get("person"))
+            person_id = V.mobilize_id(inv.extra.get("person"))
             live = inv.extra.get("live")
             if person_id not in moved_people or not isinstance(live, Mapping):
                 continue
@@ -212,7 +214,7 @@ class SignupWriter:
             if contact_id not in moved_people[person_id]:
                 continue
             person = people_seen.get(person_id)
-            email = P.person_email(person) if person else None
+            email = PP.person_email(person) if person else None
             contact = self.idmap.get(CONTACT, contact_key(email)) if email else None
             event = self._event_by_pdi_id(event_pdi_id)
             if contact is None or contact.pdi_id == contact_id or event is None:

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from target_pdi.rules import payloads as P
+from target_pdi.rules import people_payloads as PP
+from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import PdiObject
-from target_pdi.sync.plan import Batch, as_map
+from target_pdi.sync.planning.events import Batch, as_map
 
 Record = Mapping[str, Any]
 # Ids are kept as BIGINT (the id map's mobilize_id): beyond it the id map's flush would fail,
@@ -34,7 +36,7 @@ WRITTEN_AS = {
 
 def check_id(what: str, value: Any) -> int | None:
     """An id as the sync keys it (None: masked or no id); a ValueError when out of range."""
-    ident = P.mobilize_id(value)
+    ident = V.mobilize_id(value)
     if ident is not None and ident not in ID_RANGE:
         raise ValueError(f"{what} {ident} is out of range")
     return ident
@@ -43,7 +45,7 @@ def check_id(what: str, value: Any) -> int | None:
 def check_event(event: Record) -> None:
     """What the sync computes from an event: its location, and each timeslot's PDI event."""
     check_id("id", event.get("id"))
-    P.content_hash(P.location_payload(event))
+    V.content_hash(P.location_payload(event))
     P.location_key(event)
     P.event_problems(event)
     P.site_key(P.event_payload_website(event))
@@ -52,7 +54,7 @@ def check_event(event: Record) -> None:
         if ts_id is None:
             continue  # masked: skipped and counted by the plan
         try:
-            P.content_hash(P.event_payload(event, slot, "0"))
+            V.content_hash(P.event_payload(event, slot, "0"))
         except ValueError as exc:
             raise ValueError(f"timeslot {ts_id}: {exc}") from exc
 
@@ -60,10 +62,10 @@ def check_event(event: Record) -> None:
 def check_person(person: Record) -> None:
     """A person's contact: only one with an email becomes one (the others are refused
     later, with their own reason)."""
-    if P.person_email(person) is not None:
-        P.content_hash(P.contact_payload(person))
-    P.person_phone(person)
-    P.to_epoch(person.get("modified_date"))
+    if PP.person_email(person) is not None:
+        V.content_hash(PP.contact_payload(person))
+    PP.person_phone(person)
+    V.to_epoch(person.get("modified_date"))
 
 
 def check_people_record(person: Record) -> None:
@@ -83,20 +85,20 @@ def check_attendance(att: Record) -> None:
     if isinstance(person, Mapping):
         check_id("person id", person.get("id"))
         check_person(person)
-    P.content_hash(P.invitation_payload(att, "0"))
-    P.to_epoch(att.get("modified_date"))
-    P.content_hash(P.location_payload(event))
+    V.content_hash(PP.invitation_payload(att, "0"))
+    V.to_epoch(att.get("modified_date"))
+    V.content_hash(P.location_payload(event))
     P.location_key(event)
-    if P.to_epoch(slot.get("start_date")) is not None:
+    if V.to_epoch(slot.get("start_date")) is not None:
         try:
-            P.content_hash(P.event_payload(event, slot, "0"))
+            V.content_hash(P.event_payload(event, slot, "0"))
         except ValueError as exc:
             raise ValueError(f"its timeslot {slot.get('id')}: {exc}") from exc
 
 
 def check_deleted_event(record: Record) -> None:
     check_id("id", record.get("id"))
-    P.to_epoch(record.get("deleted_date"))
+    V.to_epoch(record.get("deleted_date"))
 
 
 CHECKS: dict[str, Callable[[Record], None]] = {
@@ -136,7 +138,7 @@ class Refused:
         return {
             ident
             for stream, _, record, _ in self.records
-            if stream == "events" and (ident := P.mobilize_id(record.get("id"))) is not None
+            if stream == "events" and (ident := V.mobilize_id(record.get("id"))) is not None
         }
 
 
@@ -147,7 +149,7 @@ def screen(batch: Batch) -> Refused:
     for stream, record, why in batch.refused:
         if stream not in WRITTEN_AS:
             continue  # a stream the sync does not write
-        if P.mobilize_id(record.get("id")) is None:
+        if V.mobilize_id(record.get("id")) is None:
             refused.masked.append(stream)
         else:
             refused.records.append((stream, str(record.get("id")), record, why))
@@ -155,7 +157,7 @@ def screen(batch: Batch) -> Refused:
     for stream in WRITTEN_AS:
         kept: list[dict[str, Any]] = []
         for record in getattr(batch, stream):
-            masked = isinstance(record, Mapping) and P.mobilize_id(record.get("id")) is None
+            masked = isinstance(record, Mapping) and V.mobilize_id(record.get("id")) is None
             reason = None if masked else problem(stream, record)
             if reason is None:
                 kept.append(record)

@@ -1,5 +1,7 @@
 """The work of one batch, planned without a single request: pure functions of the records read,
-what the id map knows and the calendar routes.
+what the id map knows and the calendar routes. This module holds the records' rules and the
+events' plans; signups are planned in `planning/signups.py`, people in `planning/people.py`, and the
+whole batch in `planning/batch.py`.
 
 Each plan says what to write and what to skip (and why), so it can be tested without HTTP; the
 engine (`engine.py`) counts the skips and hands the work to the writers.
@@ -8,21 +10,21 @@ engine (`engine.py`) counts the skips and hands the work to the writers.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from target_pdi.rules import payloads as P
+from target_pdi.rules import values as V
 from target_pdi.rules.routing import CalendarRouter
 from target_pdi.rules.vocabulary import (
     PdiObject,
-    contact_key,
     is_timeslot_key,
     mobilize_event_key,
     timeslot_key,
     timeslot_of,
 )
-from target_pdi.stores.idmap import Entry, IdMap, stored_key
+from target_pdi.stores.idmap import Entry, IdMap
 
 EVENT, CONTACT, TOMBSTONE = PdiObject.EVENT, PdiObject.CONTACT, PdiObject.TOMBSTONE
 
@@ -78,21 +80,11 @@ class EventJob:
 
     @property
     def event_id(self) -> int | None:
-        return P.mobilize_id(self.event.get("id"))
+        return V.mobilize_id(self.event.get("id"))
 
     @property
     def start(self) -> int | None:
-        return P.to_epoch(self.timeslot.get("start_date"))
-
-
-@dataclass
-class PlannedSignup:
-    attendance: Record
-    attendance_id: int
-    person_id: int | None
-    person: Record | None
-    timeslot_id: int
-    event_id: int
+        return V.to_epoch(self.timeslot.get("start_date"))
 
 
 @dataclass
@@ -111,11 +103,11 @@ class Skips:
 
 def modified(record: Record) -> tuple[int, int]:
     """Which of two versions of a record is the later: modified_date, then id."""
-    return (P.to_epoch(record.get("modified_date")) or 0, P.mobilize_id(record.get("id")) or 0)
+    return (V.to_epoch(record.get("modified_date")) or 0, V.mobilize_id(record.get("id")) or 0)
 
 
 def record_id(record: Record) -> int | None:
-    return P.mobilize_id(record.get("id"))
+    return V.mobilize_id(record.get("id"))
 
 
 def latest_by(records: Iterable[Record], key: Callable[[Record], Any]) -> dict[Any, Record]:
@@ -140,7 +132,7 @@ def timeslot_ids(event: Record) -> set[int | None] | None:
     slots = event.get("timeslots")
     if not isinstance(slots, list):
         return None
-    return {P.mobilize_id(s.get("id")) for s in slots if isinstance(s, Mapping)}
+    return {V.mobilize_id(s.get("id")) for s in slots if isinstance(s, Mapping)}
 
 
 def canceled_reason(entry: Entry | None) -> str | None:
@@ -195,12 +187,14 @@ def plan_events(
     idmap: IdMap,
     router: CalendarRouter,
     approval_statuses: Iterable[str],
+    deleted: Collection[int] = (),
 ) -> EventsPlan:
     """One job per timeslot of each approved, routed, not deleted event; the timeslots it
-    no longer lists (removed) and the events no longer approved, to cancel."""
+    no longer lists (removed) and the events no longer approved, to cancel. ``deleted``: the
+    events deleted in this batch, whose tombstones are not written yet."""
     plan = EventsPlan()
     for event_id, event in events.items():
-        if is_deleted(idmap, event_id):
+        if is_deleted(idmap, event_id) or event_id in deleted:
             plan.skips.skip("events deleted in Mobilize (canceled instead)")
             continue
         if not is_approved(event, approval_statuses):
@@ -214,7 +208,7 @@ def plan_events(
             plan.removed += [
                 (event_id, key)
                 for key, _ in live_timeslot_entries(idmap, event_id)
-                if P.mobilize_id(timeslot_of(key)) not in current
+                if V.mobilize_id(timeslot_of(key)) not in current
             ]
         calendar_id = router.route(event.get("event_type"))
         slots = P.timeslots(event)
@@ -223,7 +217,7 @@ def plan_events(
             continue
         plan.problems += [(event_id, problem) for problem in P.event_problems(event)]
         for slot in slots:
-            if P.mobilize_id(slot.get("id")) is None:
+            if V.mobilize_id(slot.get("id")) is None:
                 plan.skips.skip("masked timeslots (null id)")
                 continue
             plan.jobs.append(EventJob("events", str(event_id), event, event, slot, calendar_id))
@@ -272,114 +266,16 @@ def plan_reroute(
     return work, unrouted
 
 
-# --- signups ---------------------------------------------------------------------------------
+# --- signups' records --------------------------------------------------------------------
 
 
 def is_masked(attendance: Record) -> bool:
     timeslot = as_map(attendance.get("timeslot"))
     event = as_map(attendance.get("event"))
     return (
-        P.mobilize_id(attendance.get("id")) is None
-        or P.mobilize_id(attendance.get("timeslot_id") or timeslot.get("id")) is None
-        or P.mobilize_id(attendance.get("event_id") or event.get("id")) is None
-    )
-
-
-@dataclass
-class SignupsPlan:
-    signups: list[PlannedSignup] = field(default_factory=list)
-    # PDI events to create first: timeslots first seen in a signup.
-    missing: dict[str, EventJob] = field(default_factory=dict)
-    # Timeslots found removed (the event as read no longer lists them): (timeslot, event, signup)
-    removed: list[tuple[int, int, int]] = field(default_factory=list)
-    removed_ids: set[int] = field(default_factory=set)
-    # Signups of events dead-lettered in this batch: (attendance id, record, event id)
-    failed: list[tuple[int, Record, int]] = field(default_factory=list)
-    skips: Skips = field(default_factory=Skips)
-
-
-@dataclass
-class SignupContext:
-    """What planning signups needs besides the attendances."""
-
-    idmap: IdMap
-    router: CalendarRouter
-    approval_statuses: Iterable[str]
-    batch_events: Mapping[int, Record]  # this batch's events records
-    listed_slots: Mapping[int, set[int | None]]  # timeslots each event read this run lists
-    people_seen: Mapping[int, Record]  # the freshest people record of each person
-    failed_events: set[int]  # events dead-lettered in this batch
-
-
-def plan_signups(attendances: list[dict[str, Any]], ctx: SignupContext) -> SignupsPlan:
-    """Which signups become invitations, and the PDI events to create for timeslots first seen
-    in a signup (before any contact, so contacts are made only for written signups)."""
-    plan = SignupsPlan()
-    masked = [a for a in attendances if is_masked(a)]
-    if masked:
-        plan.skips.skip("masked attendances (null ids)", len(masked))
-    latest = latest_by([a for a in attendances if not is_masked(a)], record_id)
-    for att_id, att in latest.items():
-        ts_id = P.mobilize_id(att.get("timeslot_id") or as_map(att.get("timeslot")).get("id"))
-        event_id = P.mobilize_id(att.get("event_id") or as_map(att.get("event")).get("id"))
-        assert ts_id is not None
-        assert event_id is not None
-        person_id, person = attendance_person(att, ctx.people_seen)
-        if ctx.idmap.get(EVENT, timeslot_key(ts_id)) is None:
-            job = _missing_event(plan, ctx, att, (att_id, ts_id, event_id))
-            if job is None:
-                continue
-            plan.missing.setdefault(job.key, job)
-        plan.signups.append(PlannedSignup(att, att_id, person_id, person, ts_id, event_id))
-    return plan
-
-
-def _missing_event(
-    plan: SignupsPlan, ctx: SignupContext, att: Record, ids: tuple[int, int, int]
-) -> EventJob | None:
-    """The PDI event to create for a signup's timeslot that has none, or None (skipped)."""
-    att_id, ts_id, event_id = ids
-    event = ctx.batch_events.get(event_id)
-    source = event if event is not None else as_map(att.get("event"))
-    listed = timeslot_ids(event) if event is not None else ctx.listed_slots.get(event_id)
-    if listed is None:
-        # A signup's dead letter holds the newer events record it was refreshed with.
-        listed = timeslot_ids(source)
-    reason = None
-    if is_deleted(ctx.idmap, event_id):
-        reason = "signups of deleted events"
-    elif ctx.idmap.get(TOMBSTONE, timeslot_key(ts_id)) is not None or ts_id in plan.removed_ids:
-        reason = "signups of removed timeslots"
-    elif listed is not None and ts_id not in listed:
-        # The event as read in this run no longer lists it: removed.
-        plan.removed.append((ts_id, event_id, att_id))
-        plan.removed_ids.add(ts_id)
-        reason = "signups of removed timeslots"
-    elif not is_approved(source, ctx.approval_statuses):
-        reason = "signups of events not approved"
-    if reason is not None:
-        plan.skips.skip(reason)
-        return None
-    calendar_id = ctx.router.route(source.get("event_type"))
-    if calendar_id is None:
-        plan.skips.unrouted[str(source.get("event_type") or "(none)")] += 1
-        return None
-    if event_id in ctx.failed_events:
-        plan.failed.append((att_id, att, event_id))
-        return None
-    slot = as_map(att.get("timeslot"))
-    if event is not None:
-        slot = next(
-            (s for s in P.timeslots(event) if P.mobilize_id(s.get("id")) == ts_id),
-            slot,
-        )
-    return EventJob(
-        "attendances",
-        str(att_id),
-        att,
-        {**source, "id": event_id},
-        {**slot, "id": ts_id},
-        calendar_id,
+        V.mobilize_id(attendance.get("id")) is None
+        or V.mobilize_id(attendance.get("timeslot_id") or timeslot.get("id")) is None
+        or V.mobilize_id(attendance.get("event_id") or event.get("id")) is None
     )
 
 
@@ -387,9 +283,9 @@ def attendance_person(
     att: Record, people_seen: Mapping[int, Record]
 ) -> tuple[int | None, Record | None]:
     person = att.get("person") if isinstance(att.get("person"), Mapping) else None
-    person_id = P.mobilize_id(att.get("person_id"))
+    person_id = V.mobilize_id(att.get("person_id"))
     if person_id is None and person is not None:
-        person_id = P.mobilize_id(person.get("id"))
+        person_id = V.mobilize_id(person.get("id"))
     # Prefer the people stream's record (fresher) over the attendance's embedded copy.
     if person_id is not None and person_id in people_seen:
         return person_id, people_seen[person_id]
@@ -399,71 +295,3 @@ def attendance_person(
         if mapped:
             person = {**person, **mapped}
     return person_id, person
-
-
-# --- people ----------------------------------------------------------------------------------
-
-
-@dataclass
-class ChosenPerson:
-    person_id: int
-    source: str  # "people" (authoritative) or "attendances" (an embedded copy)
-    person: Record
-    record: Record  # what to dead-letter on failure
-
-
-@dataclass
-class PeoplePlan:
-    by_email: dict[str, list[ChosenPerson]] = field(default_factory=dict)
-    no_email: list[ChosenPerson] = field(default_factory=list)
-    # People whose email changed: the PDI contacts of their old emails.
-    moved: dict[int, set[str]] = field(default_factory=dict)
-
-
-def plan_people(
-    people: list[dict[str, Any]],
-    signups: list[PlannedSignup],
-    people_seen: Mapping[int, Record],
-    idmap: IdMap,
-    *,
-    everyone: bool,
-    waiting: Callable[[int], bool] = lambda _: False,
-) -> PeoplePlan:
-    """The contacts to write: people with a signup written, people already in PDI, people
-    whose dead letter waits (`waiting`: their signups wait on them, and this newer version
-    settles the letter), and everyone when `everyone` (sync_all_people, or a dead-letter
-    retry)."""
-    chosen: dict[int, ChosenPerson] = {}
-    for record in people:
-        person_id = record_id(record)
-        if person_id is None:
-            continue
-        seen = people_seen[person_id]
-        email = P.person_email(seen)
-        known = bool(idmap.keys_for_mobilize_id(CONTACT, person_id)) or (
-            email is not None and idmap.get(CONTACT, contact_key(email)) is not None
-        )
-        if everyone or known or waiting(person_id):
-            chosen[person_id] = ChosenPerson(person_id, "people", seen, record)
-    for signup in signups:
-        pid, person = signup.person_id, signup.person
-        if pid is not None and person is not None and pid not in chosen:
-            chosen[pid] = ChosenPerson(pid, "attendances", person, person)
-    plan = PeoplePlan()
-    for one in chosen.values():
-        email = P.person_email(one.person)
-        if email is None:
-            plan.no_email.append(one)
-            continue
-        plan.by_email.setdefault(email, []).append(one)
-        # The map answers keys as stored (a long email's hashed): compare like with like, or
-        # a person's current contact passes for the contact of an old email.
-        current = stored_key(contact_key(email))
-        old = {
-            entry.pdi_id
-            for key, entry in idmap.keys_for_mobilize_id(CONTACT, one.person_id)
-            if key != current
-        }
-        if old and one.source == "people":
-            plan.moved[one.person_id] = old
-    return plan
