@@ -132,14 +132,7 @@ class PDIClient:
 
     def describe_pace(self) -> str:
         """How fast PDI let the run go: for the summary, and for whoever sets the ceiling."""
-        conc, rate = self.concurrency, self.rate
-        pace = f"PDI pace: up to {conc.peak:.0f} requests in flight (of {conc.maximum}); "
-        if rate.refused is None:
-            return pace + f"no 429 ({rate.describe_ceiling()})"
-        return pace + (
-            f"{rate.throttled} 429s, PDI refused {rate.refused:.1f}/s, rate at the end "
-            f"{rate.rate:.1f}/s ({rate.describe_ceiling()})"
-        )
+        return self.pace.describe()
 
     def _count(self, method: str) -> None:
         with self._count_lock:

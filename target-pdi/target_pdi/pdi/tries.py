@@ -57,6 +57,17 @@ class Pace:
     own_wait: wait_base  # between two tries of a request that fails on its own
     outage_wait: wait_base  # between two tries while PDI answers nobody
 
+    def describe(self) -> str:
+        """How fast PDI let the run go, for the run's summary."""
+        conc, rate = self.concurrency, self.rate
+        pace = f"PDI pace: up to {conc.peak:.0f} requests in flight (of {conc.maximum}); "
+        if rate.refused is None:
+            return pace + f"no 429 ({rate.describe_ceiling()})"
+        return pace + (
+            f"{rate.throttled} 429s, PDI refused {rate.refused:.1f}/s, rate at the end "
+            f"{rate.rate:.1f}/s ({rate.describe_ceiling()})"
+        )
+
     @classmethod
     def waiting(cls, *, backoff_base: float, backoff_max: float, **shared: Any) -> Pace:
         """The waits from `backoff_base` and `backoff_max`, built once for every request."""
