@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -54,6 +55,10 @@ def stored_key(key: str) -> str:
 Key = tuple[str, str]  # (object type, stored key)
 # Rows read at a time when every entry of a type is walked.
 PAGE = 1000
+# Point reads remembered per run. A first sync of M asks for the same key about six times per
+# PDI request (plan, write, settle: issue 21); an entry is a few hundred bytes, so this bounds
+# the cache to a few MB whatever the organization's size.
+READ_CACHE_SIZE = 20_000
 
 
 def _entry(
@@ -110,6 +115,12 @@ class IdMap:
     One connection, used under a lock by every worker thread: each read is one indexed query
     (by key, Mobilize id, key group or PDI id). On a dry run nothing is flushed, and the
     pending writes are the run's view of what it would have written.
+
+    Reads by key are remembered (at most ``READ_CACHE_SIZE``, least recently used out): the
+    cache holds what the database holds, found or not, and only this object writes the table
+    during a run (the run lock), so it changes only where the table does: a flush writes the
+    pending entries into it, ``forget_all_but`` empties it. Entries are shared, not copied:
+    nothing changes an ``Entry`` after it is made (a change is a new ``put``).
     """
 
     def __init__(self, url: str, *, read_only: bool = False, organization: str = "") -> None:
@@ -119,6 +130,8 @@ class IdMap:
         self._lock = threading.RLock()
         # Written at the next flush; None = delete the row. Read before the database.
         self._pending: dict[Key, Entry | None] = {}
+        # The database's answer for a key (None: no row), most recently used last.
+        self._read: OrderedDict[Key, Entry | None] = OrderedDict()
         self._engine: Engine | None = None
         self._conn: Connection | None = None
         engine, self.table = open_table(url, self.table, read_only=read_only)
@@ -182,10 +195,23 @@ class IdMap:
     def get(self, object_type: str, key: str) -> Entry | None:
         key = stored_key(key)
         with self._lock:
-            if (object_type, key) in self._pending:
-                return self._pending[(object_type, key)]
+            wanted = (object_type, key)
+            if wanted in self._pending:
+                return self._pending[wanted]
+            if wanted in self._read:
+                self._read.move_to_end(wanted)
+                return self._read[wanted]
             rows = self._select("key", object_type=object_type, key=key)
-            return rows[0][2] if rows else None
+            found = rows[0][2] if rows else None
+            self._remember(wanted, found)
+            return found
+
+    def _remember(self, key: Key, entry: Entry | None) -> None:
+        """What the database now holds for ``key``, into the bounded read cache."""
+        self._read[key] = entry
+        self._read.move_to_end(key)
+        if len(self._read) > READ_CACHE_SIZE:
+            self._read.popitem(last=False)
 
     def keys_for_mobilize_id(self, object_type: str, mobilize_id: int) -> list[tuple[str, Entry]]:
         with self._lock:
@@ -295,6 +321,8 @@ class IdMap:
                 conn.execute(stmt, keys)
                 if rows:
                     conn.execute(insert(table), rows)
+            for written, entry in self._pending.items():
+                self._remember(written, entry)
             self._pending.clear()
 
     def has_entries(self, besides: str) -> bool:
@@ -314,6 +342,7 @@ class IdMap:
         """Delete every entry whose type is not in ``kept``, now; how many went."""
         with self._lock:
             self._pending = {(t, k): e for (t, k), e in self._pending.items() if t in kept}
+            self._read.clear()
             if self._conn is None or self.read_only:
                 return 0
             self._conn.commit()
