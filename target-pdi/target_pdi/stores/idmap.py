@@ -116,11 +116,10 @@ class IdMap:
     (by key, Mobilize id, key group or PDI id). On a dry run nothing is flushed, and the
     pending writes are the run's view of what it would have written.
 
-    Reads by key are remembered (at most ``READ_CACHE_SIZE``, least recently used out): the
-    cache holds what the database holds, found or not, and only this object writes the table
-    during a run (the run lock), so it changes only where the table does: a flush writes the
-    pending entries into it, ``forget_all_but`` empties it. Entries are shared, not copied:
-    nothing changes an ``Entry`` after it is made (a change is a new ``put``).
+    Reads by key are remembered (``READ_CACHE_SIZE``, least recently used out) as the database
+    holds them, found or not. Only this object writes the table during a run (the run lock), so
+    a flush writes its entries into the cache and ``forget_all_but`` empties it. Entries are
+    shared: nothing changes an ``Entry`` once made (a change is a new ``put``).
     """
 
     def __init__(self, url: str, *, read_only: bool = False, organization: str = "") -> None:
