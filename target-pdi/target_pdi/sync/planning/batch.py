@@ -15,7 +15,7 @@ only if that signup stays (`PeoplePlan.without_signups`), and the PDI events a d
 Mobilize event may already have are looked up by the engine (`recovery.py`, `reclaim.py`).
 
 `plan_batch` is pure: it reads the id map, writes nothing and asks PDI nothing. The engine
-(`engine.py`) applies the plan in dependency order; the dry run prints it (`describe`).
+(`engine.py`) applies the plan in dependency order; the dry run prints it (`plan_line`).
 """
 
 from __future__ import annotations
