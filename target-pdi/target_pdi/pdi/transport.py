@@ -1,38 +1,54 @@
-"""PDI's HTTP connection: one `urllib3` pool for the whole run, shared by every worker.
+"""PDI's HTTP connection: libcurl (`pycurl`), one easy handle per worker thread.
 
-Why not `requests`: at zero latency its Session (settings merged, hooks, cookies, header
-dicts and Protocol checks on every request) cost more CPU than all of the sync's own work
-(bench/RESULTS.md, issue 21). The pool does what the client needs of HTTP and no more: kept-
-alive connections, thread safety, timeouts; never a re-send of its own (a POST is re-sent
-only after the lost-create lookup, `client.py`), never a redirect followed.
+Why libcurl: at zero latency the target is one busy core (the GIL), and each request's own
+Python was most of it. `requests` cost about 1.3 ms of CPU per request (settings merged,
+hooks, cookies, Protocol checks), a `urllib3` pool about 0.25 ms (`http.client` parses every
+answer's headers with the `email` package); libcurl sends the request and reads the whole
+answer in C with the GIL released once, about 0.09 ms (bench/RESULTS.md, issue 21). A handle
+keeps its connection alive between requests, so each worker thread has its own.
+
+What the client needs of HTTP and no more: kept-alive connections, timeouts, HTTP/1.1; never a
+redirect followed, and never a request sent twice. libcurl re-sends a request on its own when a
+reused connection closes before any answer; PDI may have acted on it, so a body is given
+through a read callback that cannot be rewound: libcurl then fails the request
+(`CURLE_SEND_FAIL_REWIND`) and the client's lost-answer lookup decides (`client.py`). A GET
+re-sent that way is harmless.
 
 Proxies and the CA bundle are read from the environment once, with the rules `requests`
-applies (HTTPS_PROXY / NO_PROXY, REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, else certifi's bundle).
+applies (HTTPS_PROXY / NO_PROXY, REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, else certifi's bundle),
+and given to libcurl explicitly, so libcurl's own reading of the environment plays no part.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import certifi
-import urllib3
+import pycurl
+from requests.structures import CaseInsensitiveDict
 from requests.utils import get_environ_proxies, select_proxy
-from urllib3.exceptions import (
-    DecodeError,
-    ProtocolError,
-    ProxyError,
-    SSLError,
-)
-from urllib3.exceptions import TimeoutError as PoolTimeoutError
 
 from target_pdi.redact import redact
 
+
+class NoAnswer(OSError):
+    """libcurl read no whole answer (refused, reset, timed out, closed early): PDI may or
+    may not have acted on the request."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(code, message)
+        self.code = code
+
+
 # Failures after which we cannot know whether PDI acted on the request (no answer read).
-LOST_ANSWER = (PoolTimeoutError, ProtocolError, ProxyError, SSLError, DecodeError, OSError)
+LOST_ANSWER: tuple[type[Exception], ...] = (OSError,)
 
 BODY_LIMIT = 2000  # characters of an answer's body kept in errors / dead letters
 HEADERS = {
@@ -40,6 +56,8 @@ HEADERS = {
     "Accept": "application/json",
     "User-Agent": "target-pdi",
 }
+# libcurl asks for a 100 Continue before a large body and waits up to a second for it.
+_HEADER_LINES = [f"{name}: {value}" for name, value in HEADERS.items()] + ["Expect:"]
 
 
 class Answer:
@@ -82,31 +100,17 @@ class Transport:
 
     def __init__(self, base_url: str, *, pool_size: int, timeout: float) -> None:
         self.base_url = base_url.rstrip("/")
-        parts = urlsplit(self.base_url)
-        self._path_prefix = parts.path
         self.proxy = select_proxy(self.base_url, get_environ_proxies(self.base_url))
         self.ca_certs = (
             os.environ.get("REQUESTS_CA_BUNDLE")
             or os.environ.get("CURL_CA_BUNDLE")
             or certifi.where()
         )
-        # One Retry for every request (urlopen would build one each time): never re-send.
-        self._no_retries = urllib3.Retry(total=False, redirect=False)
-        options: dict[str, Any] = {
-            "num_pools": 2,
-            "maxsize": max(1, pool_size),
-            "block": False,  # more workers than connections: the extra ones are not kept
-            "timeout": urllib3.Timeout(connect=timeout, read=timeout),
-            "retries": False,
-            "ca_certs": self.ca_certs,
-        }
-        self._manager: urllib3.PoolManager = (
-            urllib3.ProxyManager(self.proxy, **options)
-            if self.proxy
-            else urllib3.PoolManager(**options)
-        )
-        # Without a proxy every request goes to one host: its pool, found once.
-        self._pool = None if self.proxy else self._manager.connection_from_url(self.base_url)
+        self.pool_size = max(1, pool_size)
+        self.timeout = timeout
+        self._local = threading.local()
+        self._handles: list[pycurl.Curl] = []
+        self._lock = threading.Lock()
 
     def send(
         self,
@@ -117,31 +121,79 @@ class Transport:
         data: str | None = None,
         token: str | None = None,
     ) -> Answer:
-        headers = dict(HEADERS)
+        curl = self._handle()
+        headers = _HEADER_LINES
         if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        query = query_string(params)
-        body = data.encode() if data is not None else None
-        if self._pool is not None:
-            response = self._pool.urlopen(
-                method,
-                f"{self._path_prefix}{path}{query}",
-                body=body,
-                headers=headers,
-                retries=self._no_retries,
-                redirect=False,
-                assert_same_host=False,
-            )
-        else:  # through the proxy, which the manager reaches (or tunnels through) by URL
-            response = self._manager.urlopen(
-                method,
-                f"{self.base_url}{path}{query}",
-                body=body,
-                headers=headers,
-                retries=self._no_retries,
-                redirect=False,
-            )
-        return Answer(response.status, response.headers, response.data, token)
+            headers = [*headers, f"Authorization: Bearer {token}"]
+        curl.setopt(pycurl.URL, f"{self.base_url}{path}{query_string(params)}")
+        curl.setopt(pycurl.HTTPHEADER, headers)
+        if method == "GET":
+            curl.setopt(pycurl.HTTPGET, 1)
+        elif data is not None:
+            body = data.encode()
+            curl.setopt(pycurl.POST, 1)
+            curl.setopt(pycurl.POSTFIELDSIZE_LARGE, len(body))
+            # A read callback and no seek callback: the body cannot be sent twice (above).
+            curl.setopt(pycurl.READFUNCTION, io.BytesIO(body).read)
+            if method != "POST":
+                curl.setopt(pycurl.CUSTOMREQUEST, method)
+        else:
+            curl.setopt(pycurl.CUSTOMREQUEST, method)
+        content = io.BytesIO()
+        lines: list[bytes] = []
+        curl.setopt(pycurl.WRITEFUNCTION, content.write)
+        curl.setopt(pycurl.HEADERFUNCTION, lines.append)
+        try:
+            curl.perform()
+            status = int(curl.getinfo(pycurl.RESPONSE_CODE))
+        except pycurl.error as exc:
+            code, message = exc.args if len(exc.args) == 2 else (-1, str(exc))
+            raise NoAnswer(int(code), str(message)) from None
+        finally:
+            # The next request starts from the run's options (the live connection is kept).
+            curl.reset()
+            self._configure(curl)
+        return Answer(status, answer_headers(lines), content.getvalue(), token)
 
     def close(self) -> None:
-        self._manager.clear()
+        with self._lock:
+            handles, self._handles = self._handles, []
+        for handle in handles:
+            handle.close()
+
+    def _handle(self) -> pycurl.Curl:
+        handle: pycurl.Curl | None = getattr(self._local, "curl", None)
+        if handle is None:
+            handle = pycurl.Curl()
+            self._configure(handle)
+            with self._lock:
+                self._handles.append(handle)
+            self._local.curl = handle
+        return handle
+
+    def _configure(self, curl: pycurl.Curl) -> None:
+        """What every request of the run shares (set again after each request's reset, which
+        keeps the handle's live connection)."""
+        curl.setopt(pycurl.NOSIGNAL, 1)  # threads: no SIGALRM for timeouts
+        curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
+        curl.setopt(pycurl.FOLLOWLOCATION, 0)
+        curl.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(self.timeout * 1000)))
+        # A read timeout as urllib3's: no byte for `timeout` seconds (whole seconds in libcurl).
+        curl.setopt(pycurl.LOW_SPEED_LIMIT, 1)
+        curl.setopt(pycurl.LOW_SPEED_TIME, max(1, math.ceil(self.timeout)))
+        curl.setopt(pycurl.PROXY, self.proxy or "")  # "": no proxy, whatever libcurl reads
+        curl.setopt(pycurl.CAINFO, self.ca_certs)
+
+
+def answer_headers(lines: list[bytes]) -> CaseInsensitiveDict[str]:
+    """The last answer's headers (after a 1xx, its own come next), by name, case-insensitive."""
+    headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    for raw in lines:
+        line = raw.decode("iso-8859-1")
+        if line.startswith("HTTP/"):
+            headers = CaseInsensitiveDict()
+            continue
+        name, colon, value = line.partition(":")
+        if colon:
+            headers[name.strip()] = value.strip()
+    return headers
