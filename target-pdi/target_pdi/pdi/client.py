@@ -2,8 +2,8 @@
 
 A request goes: `PDITries` (tries.py: the shared adaptive rate and concurrency, Retry-After,
 outage detection, the time budget, SIGTERM's STOP) around `_send` (one try on `Transport`,
-transport.py: one pooled `urllib3` connection set for the run), signed with `SessionAuth`'s
-token (session_auth.py). Thread-safe: every worker shares the pool, the pace and the token.
+transport.py: libcurl, a kept-alive connection per worker thread), signed with `SessionAuth`'s
+token (session_auth.py). Thread-safe: every worker shares the transport, the pace and the token.
 
 What the client adds on top: a create whose answer was lost is looked up before it is sent
 again (`find_existing`), a 401 renews the token once, a 4xx is the record's refusal
