@@ -64,3 +64,23 @@ def test_a_server_that_is_not_there_is_a_lost_answer() -> None:
     with pytest.raises(LOST_ANSWER):
         transport.send("GET", "/calendars")
     transport.close()
+
+
+def test_each_request_on_a_kept_handle_has_its_own_method_and_body(server: ScriptedServer) -> None:
+    # A worker's handle keeps the last request's options: a GET after a POST must not post.
+    for method in ("GET", "POST", "PUT", "DELETE"):
+        server.add(method, "/events/1", json={})
+    transport = Transport(server.url, pool_size=1, timeout=5)
+    sent = [
+        ("POST", '{"a": 1}'),
+        ("GET", None),
+        ("PUT", '{"b": 2}'),
+        ("DELETE", None),
+        ("GET", None),
+    ]
+    for method, data in sent:
+        assert transport.send(method, "/events/1", data=data).status_code == 200
+    assert [(c.method, c.body or None) for c in server.calls] == [
+        (m, d.encode() if d else None) for m, d in sent
+    ]
+    transport.close()

@@ -61,17 +61,25 @@ _HEADER_LINES = [f"{name}: {value}" for name, value in HEADERS.items()] + ["Expe
 
 
 class Answer:
-    """PDI's answer to one request, read in full (its connection is back in the pool)."""
+    """PDI's answer to one request, read in full (its connection is kept for the next)."""
 
-    __slots__ = ("content", "headers", "sent_token", "status_code")
+    __slots__ = ("_header_lines", "_headers", "content", "sent_token", "status_code")
 
     def __init__(
-        self, status_code: int, headers: Mapping[str, str], content: bytes, sent_token: str | None
+        self, status_code: int, header_lines: list[bytes], content: bytes, sent_token: str | None
     ) -> None:
         self.status_code = status_code
-        self.headers = headers
+        self._header_lines = header_lines
+        self._headers: CaseInsensitiveDict[str] | None = None
         self.content = content
         self.sent_token = sent_token  # the bearer token the request carried, if any
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Read when asked (a 429's Retry-After): most answers never are."""
+        if self._headers is None:
+            self._headers = answer_headers(self._header_lines)
+        return self._headers
 
     @property
     def text(self) -> str:
@@ -127,17 +135,22 @@ class Transport:
             headers = [*headers, f"Authorization: Bearer {token}"]
         curl.setopt(pycurl.URL, f"{self.base_url}{path}{query_string(params)}")
         curl.setopt(pycurl.HTTPHEADER, headers)
+        # Each request sets its method whole: the handle keeps the last request's options.
         if method == "GET":
             curl.setopt(pycurl.HTTPGET, 1)
+            curl.unsetopt(pycurl.CUSTOMREQUEST)
         elif data is not None:
             body = data.encode()
             curl.setopt(pycurl.POST, 1)
             curl.setopt(pycurl.POSTFIELDSIZE_LARGE, len(body))
             # A read callback and no seek callback: the body cannot be sent twice (above).
             curl.setopt(pycurl.READFUNCTION, io.BytesIO(body).read)
-            if method != "POST":
+            if method == "POST":
+                curl.unsetopt(pycurl.CUSTOMREQUEST)
+            else:
                 curl.setopt(pycurl.CUSTOMREQUEST, method)
         else:
+            curl.setopt(pycurl.HTTPGET, 1)
             curl.setopt(pycurl.CUSTOMREQUEST, method)
         content = io.BytesIO()
         lines: list[bytes] = []
@@ -145,15 +158,10 @@ class Transport:
         curl.setopt(pycurl.HEADERFUNCTION, lines.append)
         try:
             curl.perform()
-            status = int(curl.getinfo(pycurl.RESPONSE_CODE))
         except pycurl.error as exc:
             code, message = exc.args if len(exc.args) == 2 else (-1, str(exc))
             raise NoAnswer(int(code), str(message)) from None
-        finally:
-            # The next request starts from the run's options (the live connection is kept).
-            curl.reset()
-            self._configure(curl)
-        return Answer(status, answer_headers(lines), content.getvalue(), token)
+        return Answer(int(curl.getinfo(pycurl.RESPONSE_CODE)), lines, content.getvalue(), token)
 
     def close(self) -> None:
         with self._lock:
@@ -172,8 +180,7 @@ class Transport:
         return handle
 
     def _configure(self, curl: pycurl.Curl) -> None:
-        """What every request of the run shares (set again after each request's reset, which
-        keeps the handle's live connection)."""
+        """What every request of the run shares, set once per handle."""
         curl.setopt(pycurl.NOSIGNAL, 1)  # threads: no SIGALRM for timeouts
         curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
         curl.setopt(pycurl.FOLLOWLOCATION, 0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -66,8 +66,8 @@ class Shared:
 
     def parallel(self, items: Iterable[T], fn: Callable[[T], None]) -> None:
         """Run fn over items on the run's max_concurrency worker threads. The first unexpected
-        error (a FatalError, or a bug) cancels the rest, waits for those running, and
-        propagates; record failures are fn's."""
+        error (a FatalError, or a bug) stops the items not yet started, waits for those running,
+        and propagates; record failures are fn's."""
         items = list(items)
         if not items:
             return
@@ -77,16 +77,15 @@ class Shared:
             for item in items:
                 fn(item)
             return
-        futures: list[Future[None]] = [self._workers().submit(fn, item) for item in items]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        error = next((f.exception() for f in done if f.exception() is not None), None)
-        if error is not None:
-            for future in futures:
-                future.cancel()
-            wait(futures)  # nothing of this call runs on after it has returned
-            raise error
-        for future in futures:
-            future.result()
+        # Each worker takes the next item until none is left, rather than a future per item:
+        # at zero latency a future (its lock, its condition, its wake-ups) per request cost
+        # the target more than the request's own bookkeeping (issue 21).
+        taking = _Taking(items)
+        pool = self._workers()
+        loops = [pool.submit(taking.run, fn) for _ in range(min(self.max_concurrency, len(items)))]
+        wait(loops)  # nothing of this call runs on after it has returned
+        if taking.errors:
+            raise taking.errors[0]
 
     def close(self) -> None:
         with self._pool_lock:
@@ -101,3 +100,30 @@ class Shared:
                     max_workers=self.max_concurrency, thread_name_prefix=WORKER_PREFIX
                 )
             return self._pool
+
+
+class _Taking:
+    """Items handed out one at a time to the workers of one `Shared.parallel` call."""
+
+    def __init__(self, items: list[Any]) -> None:
+        self._items = iter(items)
+        self._lock = threading.Lock()
+        self.errors: list[BaseException] = []
+
+    def run(self, fn: Callable[[Any], None]) -> None:
+        while True:
+            with self._lock:
+                if self.errors:
+                    return  # an unexpected error: the items not yet started stay so
+                item = next(self._items, _NONE_LEFT)
+            if item is _NONE_LEFT:
+                return
+            try:
+                fn(item)
+            except BaseException as exc:
+                with self._lock:
+                    self.errors.append(exc)
+                return
+
+
+_NONE_LEFT = object()
