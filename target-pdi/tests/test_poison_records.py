@@ -127,3 +127,26 @@ def test_a_record_its_fields_file_map_raises_on_is_dead_lettered_and_remapped_wh
     run(config, tmp_path, {"events": []})
     assert sorted(e["name"] for e in pdi.state()["events"]) == ["Canvass", "Phone Bank"]
     assert dead_letters(config) == {}
+
+
+def test_a_signups_copy_of_an_event_or_person_is_checked_unless_it_equals_one_that_passed() -> None:
+    """The screen checks a batch's repeated event and timeslot once (planning/poison.py
+    `Passed`); a copy under the same ids that differs is checked on its own."""
+    from target_pdi.sync.planning import poison
+    from target_pdi.sync.planning.events import Batch
+
+    good = F.event(101, "Canvass", "CANVASS", [F.slot(1001, 3)])
+    bad = event_at(101, 1001, 10**20)  # same ids, an impossible start in this copy
+    ann = F.person(1, "Ann", "Lee", "ann@example.org")
+    signups = [
+        F.attendance(11, ann, good, good["timeslots"][0], "REGISTERED", None),
+        F.attendance(12, ann, good, good["timeslots"][0], "REGISTERED", None),
+        F.attendance(13, ann, bad, bad["timeslots"][0], "REGISTERED", None),
+        F.attendance(14, ann, good, good["timeslots"][0], "REGISTERED", None),
+    ]
+    batch = Batch(attendances=signups)
+    refused = poison.screen(batch)
+    assert [r["id"] for r in batch.attendances] == [11, 12, 14]
+    reasons = {key: reason for _, key, _, reason in refused.records}
+    assert set(reasons) == {"13"}
+    assert "start_date" in reasons["13"] or "out of range" in reasons["13"], reasons["13"]

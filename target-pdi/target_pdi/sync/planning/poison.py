@@ -73,20 +73,47 @@ def check_people_record(person: Record) -> None:
     check_person(person)
 
 
-def check_attendance(att: Record) -> None:
+class Passed:
+    """The embedded parts of a batch's signups already checked, as they were: a batch's
+    signups repeat their event, timeslot and person (M: 30,000 signups of 3,000 timeslots), and
+    building their payloads again for each was the screen's main cost. A part is taken as
+    checked only when it equals the one that passed (a copy that differs is checked again)."""
+
+    def __init__(self) -> None:
+        self._parts: dict[tuple[str, Any], Any] = {}
+
+    def seen(self, kind: str, key: Any, part: Any) -> bool:
+        return self._parts.get((kind, key), _UNSEEN) == part
+
+    def add(self, kind: str, key: Any, part: Any) -> None:
+        self._parts[(kind, key)] = part
+
+
+_UNSEEN = object()
+
+
+def check_attendance(att: Record, passed: Passed | None = None) -> None:
     """A signup: its ids, its person's contact, its invitation, and the PDI event its own copy
     of the event and timeslot makes when the events stream never listed them."""
+    passed = passed if passed is not None else Passed()
     check_id("id", att.get("id"))
     event, slot, person = as_map(att.get("event")), as_map(att.get("timeslot")), att.get("person")
     for name in ("person", "event", "timeslot"):
         check_id(f"{name}_id", att.get(f"{name}_id"))
-    check_id("event id", event.get("id"))
-    check_id("timeslot id", slot.get("id"))
+    key = (check_id("event id", event.get("id")), check_id("timeslot id", slot.get("id")))
     if isinstance(person, Mapping):
-        check_id("person id", person.get("id"))
-        check_person(person)
+        person_id = check_id("person id", person.get("id"))
+        if not passed.seen("person", person_id, person):
+            check_person(person)
+            passed.add("person", person_id, person)
     V.content_hash(PP.invitation_payload(att, "0"))
     V.to_epoch(att.get("modified_date"))
+    if not passed.seen("event", key, (event, slot)):
+        check_embedded_event(event, slot)
+        passed.add("event", key, (event, slot))
+
+
+def check_embedded_event(event: Record, slot: Record) -> None:
     V.content_hash(P.location_payload(event))
     P.location_key(event)
     if V.to_epoch(slot.get("start_date")) is not None:
@@ -109,15 +136,19 @@ CHECKS: dict[str, Callable[[Record], None]] = {
 }
 
 
-def problem(stream: str, record: Any) -> str | None:
-    """Why the sync cannot turn this record into requests (None: it can)."""
+def problem(stream: str, record: Any, passed: Passed | None = None) -> str | None:
+    """Why the sync cannot turn this record into requests (None: it can). `passed`: the
+    batch's signups' parts already checked."""
     if not isinstance(record, Mapping):
         return "the record is not an object"
     check = CHECKS.get(stream)
     if check is None:
         return None
     try:
-        check(record)
+        if stream == "attendances":
+            check_attendance(record, passed)
+        else:
+            check(record)
     except Exception as exc:  # whatever one record raises is its own failure
         text = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
         return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 3] + "..."
@@ -146,6 +177,7 @@ def screen(batch: Batch) -> Refused:
     """Take out of the batch (in place) every record the sync cannot turn into requests. A
     record without an id is left to the plan, which skips and counts it (masked)."""
     refused = Refused()
+    passed = Passed()
     for stream, record, why in batch.refused:
         if stream not in WRITTEN_AS:
             continue  # a stream the sync does not write
@@ -158,7 +190,7 @@ def screen(batch: Batch) -> Refused:
         kept: list[dict[str, Any]] = []
         for record in getattr(batch, stream):
             masked = isinstance(record, Mapping) and V.mobilize_id(record.get("id")) is None
-            reason = None if masked else problem(stream, record)
+            reason = None if masked else problem(stream, record, passed)
             if reason is None:
                 kept.append(record)
             else:
