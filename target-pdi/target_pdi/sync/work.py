@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -77,15 +77,23 @@ class Shared:
             for item in items:
                 fn(item)
             return
-        # Each worker takes the next item until none is left, rather than a future per item:
-        # at zero latency a future (its lock, its condition, its wake-ups) per request cost
-        # the target more than the request's own bookkeeping (issue 21).
-        taking = _Taking(items)
-        pool = self._workers()
-        loops = [pool.submit(taking.run, fn) for _ in range(min(self.max_concurrency, len(items)))]
-        wait(loops)  # nothing of this call runs on after it has returned
+        # Each worker takes the next item until none is left, rather than a future per item
+        # (at zero latency a future per request, its lock and its wake-ups, cost more than the
+        # request's own bookkeeping), and as many workers run as PDI takes requests at once
+        # (`pacing.concurrency`): more would only wait for a slot, and wake up for each answer.
+        taking = _Taking(items, fn, self._workers(), self._loops_wanted)
+        taking.start()
+        taking.done.wait()  # nothing of this call runs on after it has returned
         if taking.errors:
             raise taking.errors[0]
+
+    def _loops_wanted(self) -> int:
+        """Workers for a call: one more than the requests PDI takes at once now, so that a slot
+        freed never waits for a worker."""
+        concurrency = getattr(self.client, "concurrency", None)  # a stub client has none
+        if concurrency is None:
+            return self.max_concurrency
+        return min(self.max_concurrency, int(concurrency.limit) + 1)
 
     def close(self) -> None:
         with self._pool_lock:
@@ -103,27 +111,67 @@ class Shared:
 
 
 class _Taking:
-    """Items handed out one at a time to the workers of one `Shared.parallel` call."""
+    """The items of one `Shared.parallel` call, handed out one at a time to its workers, whose
+    number follows `wanted()`: a worker that takes an item starts another while there are
+    fewer than wanted, and one leaves when there are more."""
 
-    def __init__(self, items: list[Any]) -> None:
+    def __init__(
+        self,
+        items: list[Any],
+        fn: Callable[[Any], None],
+        pool: ThreadPoolExecutor,
+        wanted: Callable[[], int],
+    ) -> None:
         self._items = iter(items)
+        self._left = len(items)
+        self._fn = fn
+        self._pool = pool
+        self._wanted = wanted
         self._lock = threading.Lock()
+        self._running = 0
         self.errors: list[BaseException] = []
+        self.done = threading.Event()
 
-    def run(self, fn: Callable[[Any], None]) -> None:
+    def start(self) -> None:
+        self._running = 1
+        try:
+            self._pool.submit(self._run)
+        except BaseException:
+            self._running = 0
+            raise
+
+    def _run(self) -> None:
         while True:
             with self._lock:
-                if self.errors:
-                    return  # an unexpected error: the items not yet started stay so
-                item = next(self._items, _NONE_LEFT)
-            if item is _NONE_LEFT:
-                return
+                # After an unexpected error the items not yet started stay so.
+                wanted = max(1, self._wanted())
+                if self.errors or self._left == 0 or self._running > wanted:
+                    self._leave()
+                    return
+                item = next(self._items)
+                self._left -= 1
+                another = self._left > 0 and self._running < wanted
+                if another:
+                    self._running += 1
+            if another:
+                self._another()
             try:
-                fn(item)
+                self._fn(item)
             except BaseException as exc:
                 with self._lock:
                     self.errors.append(exc)
+                    self._leave()
                 return
 
+    def _another(self) -> None:
+        try:
+            self._pool.submit(self._run)
+        except RuntimeError:  # the pool is shutting down: the workers running go on alone
+            with self._lock:
+                self._leave()
 
-_NONE_LEFT = object()
+    def _leave(self) -> None:
+        """One worker fewer (under the lock): the call is done when none is left."""
+        self._running -= 1
+        if self._running == 0:
+            self.done.set()
