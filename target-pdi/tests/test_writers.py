@@ -105,3 +105,36 @@ def test_an_unexpected_error_stops_the_call_once_its_running_work_ends(tmp_path:
         raise AssertionError("the error did not propagate")
     finally:
         shared.close()
+
+
+def test_a_call_runs_as_many_workers_as_pdi_takes_requests_at_once_plus_one(
+    tmp_path: Path,
+) -> None:
+    # More workers than PDI's requests in flight (pacing.concurrency) only wait for a slot and
+    # wake up for each answer; when the limit grows during a call, workers join it.
+    class Limit:
+        limit = 2.0
+
+    shared = _shared(tmp_path, max_concurrency=16)
+    shared.client.concurrency = Limit()  # type: ignore[attr-defined]
+    running, peaks = 0, []
+    lock = threading.Lock()
+
+    def work(n: int) -> None:
+        nonlocal running
+        if n == 40:
+            Limit.limit = 6.0
+        with lock:
+            running += 1
+            peaks.append((n, running))
+        time.sleep(0.005)
+        with lock:
+            running -= 1
+
+    try:
+        shared.parallel(range(120), work)
+    finally:
+        shared.close()
+    assert len(peaks) == 120
+    assert max(r for n, r in peaks if n < 40) == 3  # the limit, 2, plus one
+    assert max(r for n, r in peaks if n > 60) == 7  # 6 plus one, once the limit grew
