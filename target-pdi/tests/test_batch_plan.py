@@ -164,10 +164,62 @@ def test_the_dry_run_line_counts_the_plan(idmap: IdMap, router: CalendarRouter) 
     plan: BatchPlan = plan_batch(batch, knowledge(idmap, router, batch, reroute=True))
     assert plan_line(plan, idmap) == (
         "DRY RUN: the plan of this batch: 4 events to write (3 new, 1 first seen in a signup); "
-        "0 removed timeslots, 0 events not approved and 1 deleted events to cancel; "
-        "1 events to move to their new calendar; "
-        "3 contacts (0 of people whose email changed, 0 people without email); 4 invitations"
+        "1 events to cancel (0 of removed timeslots, 0 of events not approved, 1 of deleted "
+        "events; 0 not approved and 0 deleted events the id map does not know: canceled only "
+        "if PDI has them); 1 events to move to their new calendar; "
+        "3 contacts (2 new, 0 of people whose email changed, 0 people without email); "
+        "4 invitations"
     )
+
+
+def test_a_first_syncs_line_cancels_nothing_pdi_cannot_hold(
+    idmap: IdMap, router: CalendarRouter
+) -> None:
+    """Events not approved or deleted that the id map does not know have no PDI event it could
+    cancel: only PDI can tell (the writers look for them there), so the line counts no cancel
+    and names them apart."""
+    batch = Batch(
+        events=[event(1, 11), event(2, 21, 22, approval_status="REJECTED")],
+        deleted_events=[{"id": 3, "deleted_date": 1_800_000_000}],
+        attendances=[signup(100, 1, 11, person_id=7)],
+    )
+    plan = plan_batch(batch, knowledge(idmap, router, batch))
+    line = plan_line(plan, idmap)
+    assert "; 0 events to cancel (0 of removed timeslots, 0 of events not approved, 0 of " in line
+    assert "; 1 not approved and 1 deleted events the id map does not know: canceled " in line
+    assert "1 contacts (1 new, " in line
+
+
+def test_the_line_counts_the_pdi_events_the_writers_cancel(
+    idmap: IdMap, router: CalendarRouter
+) -> None:
+    """A cancel per live PDI event the id map holds: of a timeslot removed, of an event no
+    longer approved (one of its two canceled already: not again), of an event deleted."""
+    synced(idmap, 1, 11)
+    synced(idmap, 1, 12)  # removed from event 1
+    synced(idmap, 2, 21)
+    synced(idmap, 2, 22, canceled="unapproved")
+    synced(idmap, 3, 31)
+    synced(idmap, 3, 32)
+    batch = Batch(
+        events=[event(1, 11), event(2, 21, 22, approval_status="REJECTED")],
+        deleted_events=[{"id": 3, "deleted_date": 1_800_000_000}],
+    )
+    plan = plan_batch(batch, knowledge(idmap, router, batch))
+    assert "; 4 events to cancel (1 of removed timeslots, 1 of events not approved, 2 of " in (
+        plan_line(plan, idmap)
+    )
+
+
+def test_the_line_gives_new_contacts_apart(idmap: IdMap, router: CalendarRouter) -> None:
+    """A person known to the id map (a contact under their email) and a new one: 1 new."""
+    idmap.put(PdiObject.CONTACT, contact_key("p8@example.org"), "c8", "h", mobilize_id=8)
+    batch = Batch(
+        events=[event(1, 11)],
+        attendances=[signup(100, 1, 11, person_id=7), signup(101, 1, 11, person_id=8)],
+    )
+    plan = plan_batch(batch, knowledge(idmap, router, batch))
+    assert "; 2 contacts (1 new, 0 of people whose email changed, " in plan_line(plan, idmap)
 
 
 def test_the_plan_of_every_record_is_what_a_sync_would_make_of_them(

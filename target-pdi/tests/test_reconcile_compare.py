@@ -4,10 +4,14 @@ time made to disagree, and what reconcile lists for it and how --fix would mend 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
+from target_pdi.operator_tools.reconcile import events
 from target_pdi.operator_tools.reconcile.compare import compare
+from target_pdi.operator_tools.reconcile.comparison import Comparison
+from target_pdi.operator_tools.reconcile.contacts import chosen_people
 from target_pdi.operator_tools.reconcile.found import (
     CANNOT,
     CONTACT_EMAIL,
@@ -33,13 +37,21 @@ from target_pdi.operator_tools.reconcile.found import (
     Mend,
     Result,
 )
+from target_pdi.operator_tools.reconcile.invitations import latest_signups
 from target_pdi.operator_tools.reconcile.mobilize import MobilizeData
 from target_pdi.operator_tools.reconcile.pdi_state import PdiState
 from target_pdi.rules import payloads as P
 from target_pdi.rules import values as V
 from target_pdi.rules.routing import CalendarRouter
 from target_pdi.rules.vocabulary import PdiObject
+from target_pdi.stores.deadletters import FileDeadLetterStore
 from target_pdi.stores.idmap import IdMap
+from target_pdi.sync.people_phase import PeoplePhase
+from target_pdi.sync.summary import Summary
+from target_pdi.sync.work import Shared
+from target_pdi.sync.writers.contacts import ContactItem
+from target_pdi.sync.writers.invitations import InvitationWriter
+from target_pdi.sync.writers.signups import SignupWriter
 
 EVENT, CONTACT, INVITATION, LOCATION = (
     PdiObject.EVENT,
@@ -608,3 +620,114 @@ def test_no_name_or_phone_is_ever_in_a_discrepancy(world: World) -> None:
     text = " ".join(" ".join(d.row().values()) for d in world.found())
     for personal in ("Ann", "Anne", "Lee", "Smith", "555", "0101", "0199"):
         assert personal not in text, (personal, text)
+
+
+class ContactsWritten:
+    """The sync's contact writer as `PeoplePhase` calls it: each contact it would write."""
+
+    def __init__(self) -> None:
+        self.items: list[ContactItem] = []
+
+    def upsert(self, item: ContactItem) -> None:
+        self.items.append(item)
+
+
+def test_reconcile_expects_the_signups_and_contacts_the_sync_writes(
+    world: World, tmp_path: Path
+) -> None:
+    """What reconcile checks is the sync's plan of every record, taken as the sync's writers
+    take it: the latest signup of each email on each timeslot, and each email's contact named
+    after the most recently modified of its people, a signup's copy of a person the people
+    stream does not hold included."""
+    ann = world.mobilize.people[7]
+    world.mobilize.attendances[99] = signup(99, ann, 10, 11, status="CANCELLED", modified_date=0)
+    bob = world.mobilize.people[8] = person(8, "bob@example.org")
+    world.mobilize.attendances[101] = signup(101, bob, 10, 11)
+    cy = person(9, "cy@example.org", modified_date=5)  # only their signup shows them
+    world.mobilize.attendances[102] = signup(102, cy, 10, 11)
+    world.mobilize.people[12] = person(12, EMAIL, given_name="Dee", modified_date=2)
+    for contact_id, email, person_id in (("C2", "bob@example.org", 8), ("C3", "cy@example.org", 9)):
+        world.idmap.put(CONTACT, f"email:{email}", contact_id, "h", mobilize_id=person_id)
+    calendars = CalendarRouter({"CANVASS": "Canvassing"})
+    calendars.resolve(CALENDARS)
+    c = Comparison(world.mobilize, world.pdi, world.idmap, calendars, ["APPROVED"])
+    events.check(c)
+    expected_signups = {key: att_id for key, (_, att_id, _, _) in latest_signups(c).items()}
+    expected_people = {email: one.person_id for email, one in chosen_people(c).items()}
+
+    shared = Shared(
+        None,  # type: ignore[arg-type]  # neither asks PDI anything here
+        world.idmap,
+        Summary(),
+        FileDeadLetterStore(tmp_path / "dead.jsonl"),
+        max_concurrency=1,
+    )
+    written = SignupWriter(shared, InvitationWriter(shared)).from_planned(
+        c.plan.signups.signups, {}
+    )
+    emails = {"C1": EMAIL, "C2": "bob@example.org", "C3": "cy@example.org"}
+    assert {(11, emails[s.contact_id]): s.attendance_id for s in written.values()} == (
+        expected_signups
+    )
+    contacts = ContactsWritten()
+    PeoplePhase(shared, contacts, None).write_contacts(c.plan.people)  # type: ignore[arg-type]
+    assert {item.email: item.mobilize_id for item in contacts.items} == expected_people
+
+    assert expected_signups == {
+        (11, EMAIL): 100,
+        (11, "bob@example.org"): 101,
+        (11, "cy@example.org"): 102,
+    }
+    assert expected_people == {EMAIL: 12, "bob@example.org": 8, "cy@example.org": 9}
+
+
+def test_the_contact_of_a_person_only_a_signup_shows_is_checked(world: World) -> None:
+    """The sync writes the contact of a signup's person from the signup's copy when the people
+    stream does not hold them: a PDI user's change to it is drift as any other, mended by
+    running that signup through the sync again."""
+    cy = person(9, "cy@example.org")
+    world.mobilize.attendances[102] = signup(102, cy, 10, 11)
+    world.add_contact("C3", "cy@example.org", "Ann", "Lee", PHONE)
+    world.idmap.put(CONTACT, "email:cy@example.org", "C3", "h", mobilize_id=9)
+    world.invite("E1", "C3", "I3", "Yes", attended=False)
+    world.idmap.put(INVITATION, "E1:C3", "I3", "h", mobilize_id=102)
+    assert world.found() == []
+    row = world.pdi.contact_rows["C3"]
+    row["lastName"], row["phones"] = "Smith", []
+    found = world.found()
+    assert [(d.kind, d.mobilize_key, d.pdi_id, d.found) for d in found] == [
+        ("contact names differ", "email:cy@example.org", "C3", "lastName changed in PDI"),
+        (CONTACT_PHONE, "email:cy@example.org", "C3", "no phone"),
+    ]
+    assert [d.mend for d in found] == [
+        Mend(forget=((CONTACT, "email:cy@example.org"),), attendances=(102,)),
+        Mend(phones=(("C3", PHONE),)),
+    ]
+
+
+def test_a_removed_timeslot_canceled_before_as_not_approved_is_canceled_for_good(
+    world: World,
+) -> None:
+    """An event canceled as not approved, approved again without one of its timeslots: the sync
+    cancels that timeslot's PDI event for good by recording the reason alone (PDI shows it
+    canceled already), so one a PDI user made live stays live unless reconcile says so."""
+    world.idmap.put(
+        EVENT,
+        "ts:12",
+        "E2",
+        "h",
+        mobilize_id=10,
+        extra={"calendar_id": "cal-canvass", "canceled": "unapproved"},
+    )
+    world.pdi.events["E2"] = {
+        **world.pdi.events["E1"],
+        "id": "E2",
+        "startDateTimeUtc": V.pdi_datetime(START + 86400),
+        "endDateTimeUtc": V.pdi_datetime(START + 90000),
+    }
+    found = world.only()
+    assert (found.kind, found.mobilize_key, found.pdi_id) == (REMOVED_LIVE, "timeslot:12", "E2")
+    assert found.mend == Mend(forget=((EVENT, "ts:12"),), cancel=(("ts:12", "removed"),))
+    # Canceled in PDI, as the sync left it: nothing to say.
+    world.pdi.events["E2"]["name"] = "[Canceled] Door knock"
+    assert world.found() == []

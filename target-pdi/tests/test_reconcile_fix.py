@@ -356,3 +356,66 @@ def test_fix_mends_every_field_and_every_object_a_pdi_user_changed(
     assert canceled_invitations_live(state) == []
     copies = [e for e in state["events"] if e["startDateTimeUtc"] == start[3002]]
     assert sorted(e["name"] for e in copies) == ["Canvass 301", "[Canceled] Canvass 301"]
+
+
+# --- what the sync's plan says beyond events -------------------------------------------------
+
+
+def test_fix_mends_the_contact_of_a_person_only_a_signup_shows(
+    org: Organization,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A person the people stream does not hold gets the contact of their signup's copy: a PDI
+    user's rename and a lost phone are found, and mended from that copy."""
+    records = first_sync(org)
+    fay = F.person(36, "Fay", "Ford", "fay@example.org", "+1 217 555 0136")
+    signup = F.attendance(409, fay, records["e1"], F.slot(3001, 3), "REGISTERED", None)
+    org.sync(attendances=[signup])
+    want = live_view(org.pdi.state())
+    (contact,) = [
+        c
+        for c in org.pdi.state()["contacts"]
+        if [e["emailAddress"] for e in c["emails"]] == ["fay@example.org"]
+    ]
+    fields = {"lastName": "Smith", "phones": []}
+    org.pdi.admin("update", {"kind": "contacts", "id": contact["id"], "fields": fields})
+    code, out = org.reconcile(monkeypatch, capsys, fix=False)
+    assert code == 1, out
+    assert "contact names differ" in out, out
+    assert "contact lacks its phone" in out, out
+    fixed_for_good(org, monkeypatch, capsys, want)
+
+
+def test_fix_cancels_a_removed_timeslot_canceled_before_as_not_approved_and_made_live(
+    org: Organization,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An event canceled as not approved, one of its PDI events made live by a PDI user, then
+    approved again in Mobilize without that timeslot: the sync would only record the new reason
+    (PDI shows the event canceled, as far as the id map knows), so reconcile must find it."""
+    records = first_sync(org)
+    before = live_view(org.pdi.state())
+    e1 = records["e1"]
+    org.sync(events=[{**e1, "approval_status": "REJECTED", "modified_date": F.BASE}])
+    gone = V.pdi_datetime(F.slot(3002, 4)["start_date"])
+    (row,) = [e for e in org.pdi.state()["events"] if e["startDateTimeUtc"] == gone]
+    assert row["name"] == CANCELED + "Canvass 301"
+    org.pdi.admin("update", {"kind": "events", "id": row["id"], "fields": {"name": "Canvass 301"}})
+    # Mobilize now: approved again, without that timeslot (no sync since).
+    approved = {**e1, "timeslots": [F.slot(3001, 3)], "modified_date": F.BASE + 1}
+    path = org.tmp_path / "not-synced.singer"
+    path.write_text("\n".join(F.lines({"events": [approved]}, {"bookmarks": {}})) + "\n")
+    org.inputs.append(path)
+    code, out = org.reconcile(monkeypatch, capsys, fix=False)
+    assert code == 1, out
+    assert re.search(r"^removed timeslot live in PDI +timeslot:3002 ", out, re.MULTILINE), out
+    # As a sync of these records into an untouched PDI leaves it: the timeslot still listed
+    # live again with its invitations, the removed one canceled.
+    want = {
+        "events": Counter({k: n for k, n in before["events"].items() if k[2] != gone}),
+        "contacts": before["contacts"],
+        "invitations": Counter({k: n for k, n in before["invitations"].items() if k[0][2] != gone}),
+    }
+    fixed_for_good(org, monkeypatch, capsys, want)

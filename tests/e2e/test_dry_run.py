@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import ORGANIZATIONS, MakeOrganizations, MakeProject, organization_model
-from tests.e2e.expect import PdiModel, differences, router
+from tests.e2e.expect import CANCELED, PdiModel, differences, email_of, router
 from tests.e2e.harness import OrganizationsProject, Project, RunResult
 from tests.e2e.test_sync import CALENDARS_YML, ROUTES, Picker, check, sync, use_calendars
 
@@ -176,11 +176,44 @@ def test_a_dry_run_first_then_a_real_run_syncs_everything(make_project: MakeProj
     check(project, model)
 
 
+# What a plan line counts, summed over a dry run's batches, and what the real run then does.
+PLANNED = {
+    "new events": re.compile(r"events to write \((\d+) new"),
+    "cancels": re.compile(r"; (\d+) events to cancel \("),
+    "new contacts": re.compile(r" contacts \((\d+) new, "),
+}
+
+
+def planned(result: RunResult) -> dict[str, int]:
+    """Each count of the plan lines, summed over the dry run's batches (every line says each)."""
+    lines = result.lines("DRY RUN: the plan of this batch: ")
+    assert lines, result.failure()
+    sums: dict[str, int] = {}
+    for what, pattern in PLANNED.items():
+        counts = [int(m.group(1)) for line in lines if (m := pattern.search(line)) is not None]
+        assert len(counts) == len(lines), f"a plan line without its {what}: {lines[0]}"
+        sums[what] = sum(counts)
+    return sums
+
+
+def made(model: PdiModel) -> dict[str, int]:
+    """What PDI holds, from the whole-state model (compared with PDI first): its events, the
+    canceled ones among them, and its contacts."""
+    events = model.expected()["events"]
+    return {
+        "new events": sum(events.values()),
+        "cancels": sum(n for key, n in events.items() if key[1].startswith(CANCELED)),
+        "new contacts": len(model.expected()["emails"]),
+    }
+
+
 def test_a_dry_runs_plans_name_the_events_the_real_run_then_makes(
     make_project: MakeProject,
 ) -> None:
     """Each batch's plan is printed before its writes; the events the plans call new are the
-    ones the first real run creates, no more, no fewer."""
+    ones the first real run creates, no more, no fewer, and so are the PDI events they cancel
+    and the contacts they call new. After changes, the next dry run's plans count what the next
+    real run cancels and creates."""
     project = make_project()
     use_calendars(project, CALENDARS_YML)
     model = PdiModel(router(ROUTES, "Other Events"))
@@ -194,6 +227,7 @@ def test_a_dry_runs_plans_name_the_events_the_real_run_then_makes(
     assert plans[0] < writes[0]
     new = re.compile(r"events to write \((\d+) new")
     counts = [int(m.group(1)) for i in plans if (m := new.search(lines[i])) is not None]
+    first_plan = planned(result)
 
     sync(project)
     model.sync(project.dataset())
@@ -201,6 +235,40 @@ def test_a_dry_runs_plans_name_the_events_the_real_run_then_makes(
     # Every plan line says how many events are new.
     assert len(counts) == len(plans)
     assert sum(counts) == len(project.pdi_state()["events"])
+    assert first_plan == made(model)
+
+    # An event no longer approved, one deleted, a timeslot removed, a signup of a person with
+    # no contact yet: what the plans cancel and create is what the real run does.
+    before = made(model)
+    pick = Picker(project.dataset())
+    project.mutate("update_event", id=pick.event()["id"], fields={"approval_status": "REJECTED"})
+    project.mutate("delete_event", id=pick.event()["id"])
+    shrunk = pick.event(lambda e: len(e["timeslots"]) > 1)
+    gone = pick.signed_up_slot(shrunk)
+    project.mutate("remove_timeslot", event_id=shrunk["id"], timeslot_id=gone["id"])
+    project.mutate("update_event", id=shrunk["id"], fields={"description": "One slot less"})
+    joined = pick.event()
+    newcomer = next(
+        p
+        for p in pick.data["people"]
+        if email_of(p) is not None and email_of(p) not in model.emails
+    )
+    project.mutate(
+        "add_attendance",
+        person_id=newcomer["id"],
+        event_id=joined["id"],
+        timeslot_id=joined["timeslots"][0]["id"],
+        status="REGISTERED",
+    )
+    second_plan = planned(dry_run(project))
+
+    sync(project)
+    model.sync(project.dataset())
+    check(project, model)
+    after = made(model)
+    assert second_plan == {what: after[what] - before[what] for what in PLANNED}
+    assert second_plan["cancels"] > 0
+    assert second_plan["new contacts"] == 1
 
 
 def org_files(project: OrganizationsProject, name: str) -> dict[str, bool]:

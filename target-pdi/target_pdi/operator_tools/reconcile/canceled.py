@@ -75,30 +75,27 @@ def check(c: Comparison) -> None:
 
 
 def should_be_canceled(c: Comparison) -> Iterator[tuple[str, ToCancel]]:
-    deleted = c.mobilize.deleted_events
-    for event_id in sorted(deleted):
+    """The PDI events the sync's plan cancels (its deleted events, its events not approved, its
+    removed timeslots: `planning.batch.BatchPlan`), every PDI event that names those events,
+    and those the id map keeps canceled for good."""
+    for event_id in sorted(c.plan.deleted):
         rerun = Mend(deleted_events=(event_id,))
         site = mobilize_event_key(event_id)
         yield from of_event(c, event_id, site, DELETED_LIVE, WHY[DELETED], DELETED, rerun)
-    for event_id, event in sorted(c.mobilize.events.items()):
-        if event_id in deleted:
-            continue
-        if not plans.is_approved(event, c.approval_statuses):
-            status = str(event.get("approval_status") or "").upper()
-            site = P.site_key(P.event_payload_website(event)) or mobilize_event_key(event_id)
-            rerun = Mend(events=(event_id,))
-            why = f"{status} in Mobilize"
-            yield from of_event(c, event_id, site, UNAPPROVED_LIVE, why, UNAPPROVED, rerun)
-            continue
-        listed = plans.timeslot_ids(event)
-        if listed is None:
-            continue  # a record that does not list its timeslots says nothing of them
-        for key, entry in plans.live_timeslot_entries(c.idmap, event_id):
-            gone = V.mobilize_id(timeslot_of(key)) not in listed
-            if gone and plans.canceled_reason(entry) is None:
-                mobilize_key = f"timeslot:{timeslot_of(key)}"
-                item = ToCancel(REMOVED_LIVE, mobilize_key, WHY[REMOVED], REMOVED, event_id, key)
-                yield entry.pdi_id, item
+    for event_id, event in sorted(c.plan.events.unapproved, key=lambda item: item[0]):
+        status = str(event.get("approval_status") or "").upper()
+        site = P.site_key(P.event_payload_website(event)) or mobilize_event_key(event_id)
+        rerun = Mend(events=(event_id,))
+        why = f"{status} in Mobilize"
+        yield from of_event(c, event_id, site, UNAPPROVED_LIVE, why, UNAPPROVED, rerun)
+    for event_id, key in sorted(c.plan.events.removed):
+        # Canceled as not approved before its timeslot was removed: the sync only records
+        # the new reason, so PDI must show it canceled too.
+        entry = c.idmap.get(EVENT, key)
+        assert entry is not None
+        mobilize_key = f"timeslot:{timeslot_of(key)}"
+        item = ToCancel(REMOVED_LIVE, mobilize_key, WHY[REMOVED], REMOVED, event_id, key)
+        yield entry.pdi_id, item
     for key, entry in c.idmap.items(EVENT):
         reason = plans.canceled_reason(entry)
         if reason not in PERMANENT:

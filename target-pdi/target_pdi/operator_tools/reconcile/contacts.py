@@ -20,6 +20,7 @@ from target_pdi.operator_tools.reconcile.found import (
 from target_pdi.rules import people_payloads as PP
 from target_pdi.rules.vocabulary import PdiObject, contact_key
 from target_pdi.sync.planning import events as plans
+from target_pdi.sync.planning.people import ChosenPerson
 from target_pdi.sync.recovery import lower_keys
 
 CONTACT = PdiObject.CONTACT
@@ -28,19 +29,36 @@ CONTACT = PdiObject.CONTACT
 def check(c: Comparison) -> None:
     """Each contact the sync keeps for an email, against the person the sync writes it from."""
     c.result.checked.contacts = len(c.pdi.contacts)
-    people: dict[str, tuple[int, Mapping[str, Any]]] = {}
-    for person_id, person in c.mobilize.people.items():
-        email = PP.person_email(person)
-        if email is None or ("people", str(person_id)) in c.dead_letters:
-            continue
-        if email not in people or plans.modified(person) >= plans.modified(people[email][1]):
-            people[email] = (person_id, person)
-    for email, (person_id, person) in sorted(people.items()):
+    for email, chosen in sorted(chosen_people(c).items()):
         key = contact_key(email)
         entry = c.idmap.get(CONTACT, key)
         if entry is None or entry.pdi_id not in c.pdi.contacts:
             continue  # not synced (no signup written), or listed as missing
-        check_one(c, key, entry.pdi_id, email, person_id, person)
+        check_one(c, key, entry.pdi_id, email, chosen.person, rerun(c, chosen))
+
+
+def chosen_people(c: Comparison) -> dict[str, ChosenPerson]:
+    """Email -> the person the sync writes its contact from: of the people the plan makes that
+    contact from (`PeoplePlan.by_email`: people records, and a signup's own copy of a person
+    the people stream does not hold), the most recently modified one, as `PeoplePhase`
+    chooses; people the sync dead-lettered are left to it."""
+    chosen: dict[str, ChosenPerson] = {}
+    for email, persons in c.plan.people.by_email.items():
+        kept = [p for p in persons if ("people", str(p.person_id)) not in c.dead_letters]
+        if kept:
+            chosen[email] = max(kept, key=lambda p: plans.modified(p.person))
+    return chosen
+
+
+def rerun(c: Comparison, chosen: ChosenPerson) -> Mend:
+    """The records that make the sync write this person's contact again: their people record,
+    or, for a person only a signup's copy shows, their signups."""
+    if chosen.person_id in c.mobilize.people:
+        return Mend(people=(chosen.person_id,))
+    signups = {
+        att_id for att_id, one in c.plan.people.signed_up if one.person_id == chosen.person_id
+    }
+    return Mend(attendances=tuple(sorted(signups)))
 
 
 def check_one(
@@ -48,8 +66,8 @@ def check_one(
     key: str,
     contact_id: str,
     email: str,
-    person_id: int,
     person: Mapping[str, Any],
+    rerun: Mend,
 ) -> None:
     row = c.pdi.contact_rows.get(contact_id, {})
     held = c.pdi.contacts[contact_id]
@@ -63,7 +81,7 @@ def check_one(
     if wrong:
         # Names are personal data: the report says which differ, never what they are.
         found = ", ".join(wrong) + " changed in PDI"
-        mend = Mend(forget=((CONTACT, key),), people=(person_id,))
+        mend = Mend(forget=((CONTACT, key),)) | rerun
         fix = "renamed by the sync"
         c.add(CONTACT_NAMES, key, contact_id, "as in Mobilize", found, fix, mend)
     phone = PP.person_phone(person)

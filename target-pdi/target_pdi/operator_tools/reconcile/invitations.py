@@ -47,17 +47,16 @@ def check(c: Comparison) -> None:
 
 
 def latest_signups(c: Comparison) -> dict[tuple[int, str], Latest]:
-    """(timeslot id, email) -> the signup the sync writes, of every expected timeslot; the
+    """(timeslot id, email) -> the signup the sync writes, of every expected timeslot: the
+    plan's signups (`SignupsPlan.signups`, each with the person the sync takes for it), the
+    latest of each email on each timeslot winning as in `SignupWriter.from_planned`; the
     signups the sync dead-letters are counted and left out."""
     latest: dict[tuple[int, str], Latest] = {}
-    for att_id, att in c.mobilize.attendances.items():
-        timeslot = plans.as_map(att.get("timeslot"))
-        ts_id = V.mobilize_id(att.get("timeslot_id") or timeslot.get("id"))
+    for signup in c.plan.signups.signups:
+        ts_id, att_id, person_id = signup.timeslot_id, signup.attendance_id, signup.person_id
         if ts_id not in c.live and ts_id not in c.missing:
             continue
-        assert ts_id is not None
-        person_id, person = plans.attendance_person(att, c.mobilize.people)
-        email = PP.person_email(person) if person else None
+        email = PP.person_email(signup.person) if signup.person else None
         if email is None:
             continue  # the sync dead-letters it: PDI matches contacts by email only
         if ("attendances", str(att_id)) in c.dead_letters or (
@@ -66,9 +65,9 @@ def latest_signups(c: Comparison) -> dict[tuple[int, str], Latest]:
         ) in c.dead_letters:
             c.result.checked.dead_lettered += 1
             continue
-        order = (plans.modified(att)[0], att_id)
+        order = (plans.modified(signup.attendance)[0], att_id)
         if (ts_id, email) not in latest or order >= latest[(ts_id, email)][0]:
-            latest[(ts_id, email)] = (order, att_id, person_id, att)
+            latest[(ts_id, email)] = (order, att_id, person_id, signup.attendance)
     return latest
 
 

@@ -15,7 +15,7 @@ only if that signup stays (`PeoplePlan.without_signups`), and the PDI events a d
 Mobilize event may already have are looked up by the engine (`recovery.py`, `reclaim.py`).
 
 `plan_batch` is pure: it reads the id map, writes nothing and asks PDI nothing. The engine
-(`engine.py`) applies the plan in dependency order; the dry run prints it (`describe`).
+(`engine.py`) applies the plan in dependency order; the dry run prints it (`plan_line`).
 """
 
 from __future__ import annotations
@@ -27,13 +27,16 @@ from typing import Any
 from target_pdi.rules import payloads as P
 from target_pdi.rules import values as V
 from target_pdi.rules.routing import CalendarRouter
-from target_pdi.rules.vocabulary import timeslot_key
+from target_pdi.rules.vocabulary import contact_key, timeslot_key
 from target_pdi.stores.idmap import IdMap
 from target_pdi.sync.planning.events import (
+    CONTACT,
     EVENT,
     Batch,
     EventsPlan,
+    canceled_reason,
     latest_by,
+    live_timeslot_entries,
     plan_deleted,
     plan_events,
     plan_reroute,
@@ -164,23 +167,69 @@ def awaited_events(events: EventsPlan, idmap: IdMap) -> set[str]:
     return keys
 
 
+@dataclass
+class Cancels:
+    """The PDI events a batch's plan cancels, by timeslot key: those the id map holds live (one
+    canceled already, as not approved, only takes its new reason), and the events not approved
+    or deleted it does not know, whose PDI events, if any, only PDI can tell (`reclaim.py` and
+    the engine look for them by website)."""
+
+    removed: set[str] = field(default_factory=set)
+    unapproved: set[str] = field(default_factory=set)
+    deleted: set[str] = field(default_factory=set)
+    unknown_unapproved: int = 0
+    unknown_deleted: int = 0
+
+    def __len__(self) -> int:
+        return len(self.removed | self.unapproved | self.deleted)
+
+
+def planned_cancels(plan: BatchPlan, idmap: IdMap) -> Cancels:
+    """What the writers cancel of the PDI events the id map holds, read before the first write."""
+
+    def live(keys: Iterable[str]) -> set[str]:
+        return {
+            key
+            for key in keys
+            if (entry := idmap.get(EVENT, key)) is not None and canceled_reason(entry) is None
+        }
+
+    cancels = Cancels(
+        removed=live(key for _, key in plan.events.removed),
+        deleted=live(key for _, key, _ in plan.deleted_cancels),
+        unknown_deleted=len(plan.deleted_unknown),
+    )
+    for event_id, _ in plan.events.unapproved:
+        if not idmap.keys_for_mobilize_id(EVENT, event_id):
+            cancels.unknown_unapproved += 1
+        cancels.unapproved |= live(key for key, _ in live_timeslot_entries(idmap, event_id))
+    return cancels
+
+
 def plan_line(plan: BatchPlan, idmap: IdMap) -> str:
     """What the plan of a batch would do, in counts (no names: a dry run's log may be shared).
-    A PDI object the id map does not know is "new": a create, unless recovery finds it."""
+    A PDI object the id map does not know is "new": a create, unless recovery finds it. A cancel
+    is of a PDI event the id map holds: what it does not know is counted apart."""
     jobs = [*plan.events.jobs, *plan.signups.missing.values()]
     new_events = sum(1 for job in jobs if idmap.get(EVENT, job.key) is None)
+    cancels = planned_cancels(plan, idmap)
     parts = [
         f"{len(jobs)} events to write ({new_events} new, "
         f"{len(plan.signups.missing)} first seen in a signup)",
-        f"{len(plan.events.removed)} removed timeslots, {len(plan.events.unapproved)} events "
-        f"not approved and {len(plan.deleted)} deleted events to cancel",
+        f"{len(cancels)} events to cancel ({len(cancels.removed)} of removed timeslots, "
+        f"{len(cancels.unapproved)} of events not approved, {len(cancels.deleted)} of deleted "
+        f"events; {cancels.unknown_unapproved} not approved and {cancels.unknown_deleted} "
+        "deleted events the id map does not know: canceled only if PDI has them)",
     ]
     if plan.reroutes is not None:
         parts.append(f"{len(plan.reroutes.moves)} events to move to their new calendar")
     people = plan.people
+    new_contacts = sum(
+        1 for email in people.by_email if idmap.get(CONTACT, contact_key(email)) is None
+    )
     parts += [
-        f"{len(people.by_email)} contacts ({len(people.moved)} of people whose email changed, "
-        f"{len(people.no_email)} people without email)",
+        f"{len(people.by_email)} contacts ({new_contacts} new, {len(people.moved)} of people "
+        f"whose email changed, {len(people.no_email)} people without email)",
         f"{len(plan.signups.signups)} invitations",
     ]
     return "DRY RUN: the plan of this batch: " + "; ".join(parts)
