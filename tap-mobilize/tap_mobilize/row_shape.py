@@ -12,11 +12,13 @@ The replication key is always present (null when missing), so the bookmark logic
 
 Where a stream lets it (``leaves_out_unmapped``), the shaper also does, in the same walk, what
 singer-sdk's record conformance would do next to a row it has shaped: leave out the properties
-the schema lacks, with the SDK's own warning, and null NaN and infinite numbers. The stream
-then turns the SDK's conformance off, and each row is walked once instead of twice. Properties
-the schema lacks are found while the row is shaped, but left out only when the row is about to
-be emitted (:meth:`RowShaper.finish`), as the SDK does: a row that is skipped (masked, repeated,
-another organization's) is never named in that warning.
+the schema lacks where it allows no others (a row's top level; singer-sdk's nested objects allow
+additional properties), with the SDK's own warning, and null NaN and infinite numbers. The stream
+then turns the SDK's conformance off, and each row is walked once instead of twice (a row with
+properties to leave out: twice, the second time to list them in the SDK's order). They are
+found while the row is shaped, but left out only when the row is about to be emitted
+(:meth:`RowShaper.finish`), as the SDK does: a row that is skipped (masked, repeated, another
+organization's) is never named in that warning.
 """
 
 from __future__ import annotations
