@@ -16,7 +16,7 @@ emitted, CPU ms per record, and the 1-minute load average when it ended. Then th
 output of every tree is compared with the first tree's: every stdout message byte for byte
 once ``time_extracted`` and ``version`` (clock readings) are blanked, and every log line with
 its timestamp cut off and the re-check window's bounds blanked (METRIC lines, which hold
-timings, aside). Exits 1 if any differs.
+timings, aside). Exits 1 if any differs, keeping the outputs (``--keep``: always).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -129,6 +130,7 @@ def main() -> int:
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="M")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--hostile", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the runs' outputs")
     parser.add_argument(
         "--incremental",
         action="store_true",
@@ -174,7 +176,10 @@ def main() -> int:
         print(f"- {name}: median {cpus[len(cpus) // 2]:.2f} CPU s (min {cpus[0]:.2f})")
     first_runs = runs[: len(trees)]
     same = all([compare(first_runs[0], other) for other in first_runs[1:]])
-    print(f"\noutputs in {work}")
+    if same and not args.keep:
+        shutil.rmtree(work)  # M's outputs are 200 MB a run
+    else:
+        print(f"\noutputs in {work}")
     return 0 if same else 1
 
 
