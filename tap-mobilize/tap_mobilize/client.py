@@ -25,7 +25,7 @@ from tap_mobilize import __version__
 from tap_mobilize.bookmarks import IncrementalStream
 from tap_mobilize.errors import MobilizeFatalError, MobilizeNotFoundError
 from tap_mobilize.retries import RetryingStream
-from tap_mobilize.row_shape import RowShaper
+from tap_mobilize.shaped_stream import ShapedStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Auth, Context
@@ -70,7 +70,9 @@ class MobilizeNextLinkPaginator(BaseHATEOASPaginator):
         return next_url
 
 
-class MobilizeStream(IncrementalStream[ParseResult], RetryingStream[ParseResult]):
+class MobilizeStream(
+    IncrementalStream[ParseResult], RetryingStream[ParseResult], ShapedStream[ParseResult]
+):
     """One Mobilize list endpoint, read with ``updated_since`` bookmarks."""
 
     records_jsonpath = "$.data[*]"
@@ -81,7 +83,6 @@ class MobilizeStream(IncrementalStream[ParseResult], RetryingStream[ParseResult]
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         self._last_parsed: tuple[requests.Response, t.Any] | None = None
         super().__init__(*args, **kwargs)
-        self.shaper = RowShaper(self.name, self.schema, self.replication_key, self.logger)
         # Set when a read ended at a next link that repeats a page (its rows are incomplete).
         self.cursor_repeated = False
 

@@ -9,39 +9,39 @@ type, so a value of another type is not something to guess at (a date as a word,
 list): it becomes null, which every field but a stream's key allows, and the log says which
 field of which stream. A row whose own id is not an integer is masked (skipped and counted).
 The replication key is always present (null when missing), so the bookmark logic can read it.
+
+Where a stream lets it (``leaves_out_unmapped``), the shaper also does, in the same walk, what
+singer-sdk's record conformance would do next to a row it has shaped: leave out the properties
+the schema lacks where it allows no others (a row's top level; singer-sdk's nested objects allow
+additional properties), with the SDK's own warning, and null NaN and infinite numbers. The stream
+then turns the SDK's conformance off, and each row is walked once instead of twice (a row with
+properties to leave out: twice, the second time to list them in the SDK's order). They are
+found while the row is shaped, but left out only when the row is about to be emitted
+(:meth:`RowShaper.finish`), as the SDK does: a row that is skipped (masked, repeated, another
+organization's) is never named in that warning.
 """
 
 from __future__ import annotations
 
 import decimal
 import logging
+import math
 import threading
 import typing as t
 
-# JSON Schema type -> whether a parsed JSON value is of it (bool is no number here).
-_CHECKS: dict[str, t.Callable[[t.Any], bool]] = {
-    "null": lambda v: v is None,
-    "boolean": lambda v: isinstance(v, bool),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, int | float | decimal.Decimal) and not isinstance(v, bool),
-    "string": lambda v: isinstance(v, str),
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-}
+from singer_sdk.helpers._typing import _warn_unmapped_properties
+
+from tap_mobilize.compiled_schema import Field, Shape, fits
+
 _JSON_TYPE = {bool: "boolean", int: "integer", float: "number", decimal.Decimal: "number"}
 _JSON_TYPE.update({str: "string", dict: "object", list: "array"})
+_ABSENT = object()
+# (path, JSON type found, types wanted) of each value the row had of another type.
+Problems = list[tuple[str, str, str]]
 
 
 def json_type(value: t.Any) -> str:
     return _JSON_TYPE.get(type(value), type(value).__name__)
-
-
-def fits(value: t.Any, schema: dict[str, t.Any]) -> bool:
-    declared = schema.get("type")
-    if declared is None:
-        return True
-    types = declared if isinstance(declared, list) else [declared]
-    return any(_CHECKS.get(name, lambda v: True)(value) for name in types)
 
 
 class RowShaper:
@@ -53,61 +53,117 @@ class RowShaper:
         schema: dict[str, t.Any],
         replication_key: str | None,
         logger: logging.Logger,
+        *,
+        leaves_out_unmapped: bool = False,
     ) -> None:
         self.stream = stream
         self.schema = schema
         self.replication_key = replication_key
         self.logger = logger
+        self.leaves_out_unmapped = leaves_out_unmapped
+        self.shape_of_row = Shape(schema)
         self._lock = threading.Lock()
         self._told: set[str] = set()
+        # The row shaped last, and whether it has properties the schema lacks: a stream emits
+        # each row before it reads the next, so `finish` need not look for them again.
+        self._last_row: dict[str, t.Any] | None = None
+        self._last_has_unmapped = False
 
     def shape(self, row: dict[str, t.Any]) -> dict[str, t.Any]:
         """The row (changed in place) with every value of another type than its schema's
         null, and an array item of another type left out."""
-        problems: list[tuple[str, str, str]] = []
-        self._object(row, self.schema, "", problems)
+        problems: Problems = []
+        unmapped = self._object(row, self.shape_of_row, problems)
         if self.replication_key and self.replication_key not in row:
             row[self.replication_key] = None
         for path, found, wanted in problems:
             self._tell(row, path, found, wanted)
+        self._last_row, self._last_has_unmapped = row, unmapped
         return row
 
-    def _object(
-        self,
-        value: dict[str, t.Any],
-        schema: dict[str, t.Any],
-        prefix: str,
-        problems: list[tuple[str, str, str]],
-    ) -> None:
-        for name, prop in (schema.get("properties") or {}).items():
-            if name not in value:
+    def finish(self, row: dict[str, t.Any]) -> dict[str, t.Any]:
+        """The shaped row as the SDK's conformance would emit it (``leaves_out_unmapped``):
+        without the properties its schema lacks, said once per stream and list of them."""
+        if not self.leaves_out_unmapped:
+            return row
+        if row is not self._last_row or self._last_has_unmapped:
+            unmapped: list[str] = []
+            self._leave_out_unmapped(row, self.shape_of_row, unmapped)
+            if unmapped:
+                _warn_unmapped_properties(self.stream, tuple(unmapped), self.logger)
+        self._last_row = None
+        return row
+
+    def _object(self, value: dict[str, t.Any], shape: Shape, problems: Problems) -> bool:
+        """Shape one object in place, its properties in the schema's order (the order of the
+        warnings); True if it (or an object in it) has properties the schema lacks."""
+        unmapped = (
+            self.leaves_out_unmapped and not shape.keeps_unknown and not value.keys() <= shape.names
+        )
+        for field in shape.fields:
+            name = field.name
+            item = value.get(name, _ABSENT)
+            if item is _ABSENT:
                 continue
-            path = f"{prefix}{name}"
-            item = value[name]
-            if not fits(item, prop):
-                problems.append((path, json_type(item), _wanted(prop)))
+            accepted = field.accepted
+            if accepted is not None and type(item) not in accepted and not fits(item, field.schema):
+                problems.append((field.path, json_type(item), field.wanted))
                 value[name] = None
-            elif isinstance(item, dict):
-                self._object(item, prop, f"{path}.", problems)
-            elif isinstance(item, list) and isinstance(prop.get("items"), dict):
-                value[name] = self._array(item, prop["items"], f"{path}[]", problems)
+            elif field.shape is not None and isinstance(item, dict):
+                unmapped |= self._object(item, field.shape, problems)
+            elif field.items is not None and isinstance(item, list):
+                kept, nested_unmapped = self._array(item, field.items, problems)
+                value[name] = kept
+                unmapped |= nested_unmapped
+            elif field.number and self.leaves_out_unmapped and _not_finite(item):
+                value[name] = None
+        return unmapped
 
     def _array(
-        self,
-        items: list[t.Any],
-        schema: dict[str, t.Any],
-        path: str,
-        problems: list[tuple[str, str, str]],
-    ) -> list[t.Any]:
-        kept = []
-        for item in items:
-            if not fits(item, schema):
-                problems.append((path, json_type(item), _wanted(schema)))
+        self, items: list[t.Any], field: Field, problems: Problems
+    ) -> tuple[list[t.Any], bool]:
+        """The array's items of the item schema's type, shaped (the list itself when all of
+        them are), and whether any of them has properties the schema lacks."""
+        kept: list[t.Any] | None = None
+        unmapped = False
+        accepted, shape = field.accepted, field.shape
+        for index, item in enumerate(items):
+            if accepted is not None and type(item) not in accepted and not fits(item, field.schema):
+                problems.append((field.path, json_type(item), field.wanted))
+                if kept is None:
+                    kept = items[:index]
                 continue
-            if isinstance(item, dict):
-                self._object(item, schema, f"{path}.", problems)
-            kept.append(item)
-        return kept
+            if shape is not None and isinstance(item, dict):
+                unmapped |= self._object(item, shape, problems)
+            elif field.number and self.leaves_out_unmapped and _not_finite(item):
+                kept = items[:index] if kept is None else kept
+                kept.append(None)
+                continue
+            if kept is not None:
+                kept.append(item)
+        return (items if kept is None else kept), unmapped
+
+    def _leave_out_unmapped(self, value: dict[str, t.Any], shape: Shape, found: list[str]) -> None:
+        """Remove the properties the schema lacks, listing their paths in ``found`` in the
+        order and spelling of the SDK's conformance (the row's order, depth first)."""
+        extra = []
+        for name, item in value.items():
+            field = shape.by_name.get(name)
+            if field is None:
+                if shape.keeps_unknown:
+                    continue
+                found.append(f"{shape.sdk_prefix}{name}")
+                extra.append(name)
+            elif field.shape is not None and isinstance(item, dict):
+                self._leave_out_unmapped(item, field.shape, found)
+            elif (
+                field.items is not None and field.items.shape is not None and isinstance(item, list)
+            ):
+                for element in item:
+                    if isinstance(element, dict):
+                        self._leave_out_unmapped(element, field.items.shape, found)
+        for name in extra:
+            del value[name]
 
     def _tell(self, row: dict[str, t.Any], path: str, found: str, wanted: str) -> None:
         with self._lock:
@@ -126,7 +182,6 @@ class RowShaper:
         )
 
 
-def _wanted(schema: dict[str, t.Any]) -> str:
-    declared = schema.get("type")
-    types = declared if isinstance(declared, list) else [declared]
-    return " or ".join(str(x) for x in types if x != "null") or "null"
+def _not_finite(value: t.Any) -> bool:
+    # The SDK's own test: a Decimal too large for a float (1E+999) counts as infinite too.
+    return isinstance(value, float | decimal.Decimal) and (math.isnan(value) or math.isinf(value))

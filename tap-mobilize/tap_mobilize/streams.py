@@ -181,7 +181,7 @@ class AttendancesStream(MobilizeStream):
         for field in ("person", "event", "timeslot", "sponsor"):
             nested = row.get(field)
             row[f"{field}_id"] = nested.get("id") if isinstance(nested, dict) else None
-        return row
+        return super().post_process(row, context)
 
     def records_after_read(
         self, context: Context | None, seen: dict[t.Any, t.Any], bookmark: t.Any
