@@ -88,12 +88,13 @@ class Shared:
             raise taking.errors[0]
 
     def _loops_wanted(self) -> int:
-        """Workers for a call: one more than the requests PDI takes at once now, so that a slot
-        freed never waits for a worker."""
+        """Workers for a call: as many as the requests PDI takes at once now. (One more, so
+        that a freed slot never waits for a worker, cost more than it gained: that worker
+        woke up for every answer.)"""
         concurrency = getattr(self.client, "concurrency", None)  # a stub client has none
         if concurrency is None:
             return self.max_concurrency
-        return min(self.max_concurrency, int(concurrency.limit) + 1)
+        return min(self.max_concurrency, max(1, int(concurrency.limit)))
 
     def close(self) -> None:
         with self._pool_lock:
