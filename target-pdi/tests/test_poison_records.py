@@ -150,13 +150,3 @@ def test_a_signups_copy_of_an_event_or_person_is_checked_unless_it_equals_one_th
     reasons = {key: reason for _, key, _, reason in refused.records}
     assert set(reasons) == {"13"}
     assert "start_date" in reasons["13"] or "out of range" in reasons["13"], reasons["13"]
-
-    # Kept for the run: a later batch's differing copy is checked too.
-    from target_pdi.sync.lru import Lru
-
-    events_passed: Lru[Any, Any] = Lru(poison.EVENTS_KEPT)
-    first = Batch(attendances=signups[:2])
-    later = Batch(attendances=[signups[2], signups[3]])
-    assert not poison.screen(first, events_passed).records
-    assert [key for _, key, _, _ in poison.screen(later, events_passed).records] == ["13"]
-    assert [r["id"] for r in later.attendances] == [14]

@@ -38,7 +38,6 @@ from target_pdi.rules.vocabulary import (
 from target_pdi.stores.deadletters import DeadLetterStore
 from target_pdi.stores.idmap import IdMap
 from target_pdi.sync.event_phase import EventPhase
-from target_pdi.sync.lru import Lru
 from target_pdi.sync.people_phase import PeoplePhase
 from target_pdi.sync.people_seen import PeopleSeen
 from target_pdi.sync.planning import events as plans
@@ -101,8 +100,6 @@ class SyncEngine:
         # Across drains of one run: the freshest `people` record of a person (on disk), and
         # the timeslots each event read lists (its signups may come in a later batch).
         self.people_seen = PeopleSeen()
-        # The screen's events and timeslots already checked (planning/poison.py `Passed`).
-        self._events_passed: Lru[Any, Any] = Lru(poison.EVENTS_KEPT)
         self.listed_slots: dict[int, set[int | None]] = {}
         self._logged_unrouted: set[str] = set()
         self._rerouted = False
@@ -174,7 +171,7 @@ class SyncEngine:
     def _refuse_poison(self, batch: Batch) -> set[int]:
         """Dead-letter the records the sync cannot turn into requests (planning/poison.py);
         the events among them, whose signups wait for them."""
-        refused = poison.screen(batch, self._events_passed)
+        refused = poison.screen(batch)
         for stream, key, record, reason in refused.records:
             self.summary.count(poison.WRITTEN_AS[stream], Outcome.FAILED)
             self.shared.dead_letter(stream, key, record, reason)

@@ -19,7 +19,6 @@ from target_pdi.rules import payloads as P
 from target_pdi.rules import people_payloads as PP
 from target_pdi.rules import values as V
 from target_pdi.rules.vocabulary import PdiObject
-from target_pdi.sync.lru import Lru
 from target_pdi.sync.planning.events import Batch, as_map
 
 Record = Mapping[str, Any]
@@ -27,8 +26,6 @@ Record = Mapping[str, Any]
 # for the whole batch.
 ID_RANGE = range(-(2**63), 2**63)
 REASON_LIMIT = 300
-# Events and timeslots whose signups' copies passed the screen, kept for the run (`Passed`).
-EVENTS_KEPT = 4096
 WRITTEN_AS = {
     "events": PdiObject.EVENT,
     "deleted_events": PdiObject.EVENT,
@@ -77,29 +74,22 @@ def check_people_record(person: Record) -> None:
 
 
 class Passed:
-    """The embedded parts of signups already checked, as they were: signups repeat their event,
-    timeslot and person (M: 30,000 signups of 3,000 timeslots), and building their payloads
-    again for each was the screen's main cost. A part is taken as checked only when it equals
-    the one that passed (a copy that differs is checked again). The events and timeslots are
-    kept for the run (at most `EVENTS_KEPT`, the least recently used out, so that memory does
-    not grow with the organization); the people for one batch."""
+    """The embedded parts of a batch's signups already checked, as they were: a batch's
+    signups repeat their event, timeslot and person (M: 30,000 signups of 3,000 timeslots), and
+    building their payloads again for each was the screen's main cost. A part is taken as
+    checked only when it equals the one that passed (a copy that differs is checked again)."""
 
-    def __init__(self, events: Lru[Any, Any] | None = None) -> None:
-        self._events: Lru[Any, Any] = events if events is not None else Lru(EVENTS_KEPT)
-        self._people: dict[Any, Any] = {}
+    def __init__(self) -> None:
+        self._parts: dict[tuple[str, Any], Any] = {}
 
     def seen(self, kind: str, key: Any, part: Any) -> bool:
-        if kind == "event":
-            kept, stored = self._events.lookup(key)
-        else:
-            kept, stored = key in self._people, self._people.get(key)
-        return kept and bool(stored == part)
+        return self._parts.get((kind, key), _UNSEEN) == part
 
     def add(self, kind: str, key: Any, part: Any) -> None:
-        if kind == "event":
-            self._events.put(key, part)
-        else:
-            self._people[key] = part
+        self._parts[(kind, key)] = part
+
+
+_UNSEEN = object()
 
 
 def check_attendance(att: Record, passed: Passed | None = None) -> None:
@@ -183,11 +173,11 @@ class Refused:
         }
 
 
-def screen(batch: Batch, events_passed: Lru[Any, Any] | None = None) -> Refused:
+def screen(batch: Batch) -> Refused:
     """Take out of the batch (in place) every record the sync cannot turn into requests. A
     record without an id is left to the plan, which skips and counts it (masked)."""
     refused = Refused()
-    passed = Passed(events_passed)
+    passed = Passed()
     for stream, record, why in batch.refused:
         if stream not in WRITTEN_AS:
             continue  # a stream the sync does not write
