@@ -13,6 +13,7 @@ from typing import Any
 
 import fastjsonschema
 from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
+from singer_sdk.helpers._typing import get_datelike_property_type
 from singer_sdk.sinks import BatchSink
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
@@ -73,6 +74,30 @@ class BufferSink(BatchSink):
     @property
     def is_full(self) -> bool:
         return False
+
+    def _parse_timestamps_in_record(self, record: dict, schema: dict, treatment: Any) -> None:
+        """The SDK's pass, given only the properties it acts on: the date-like ones, and those
+        the schema lacks (it warns of them). It looked up every property's schema of every
+        record, and Mobilize's times are numbers: for an attendance, nothing to do."""
+        properties = schema["properties"]
+        datelike = self._datelike_properties(schema)
+        keys = [key for key in record if key in datelike or key not in properties]
+        if not keys:
+            return
+        subset = {key: record[key] for key in keys}
+        super()._parse_timestamps_in_record(record=subset, schema=schema, treatment=treatment)
+        record.update((key, subset[key]) for key in keys if key in datelike)
+
+    def _datelike_properties(self, schema: dict) -> frozenset[str]:
+        cached = getattr(self, "_datelike", None)
+        if cached is None or cached[0] is not schema:
+            names = frozenset(
+                name
+                for name, prop in schema["properties"].items()
+                if get_datelike_property_type(prop)
+            )
+            cached = self._datelike = (schema, names)
+        return cached[1]
 
     def _singer_validate_message(self, record: dict[str, Any]) -> None:
         """A record without its key property is kept (the SDK raises, which stopped the run):
