@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from target_pdi.configuration.settings import Settings
+from target_pdi.sync.runtime import Runtime
+from target_pdi.sync.summary import Summary
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -86,3 +89,14 @@ def postgres_url() -> Iterator[str]:
 
     with postgres_server() as url:
         yield url
+
+
+@pytest.fixture
+def runtime(config: dict[str, Any]) -> Iterator[Runtime]:
+    """One run of the engine against the per-test PDI simulator: each `engine.run(batch)` is
+    one drain (one batch) of it."""
+    run = Runtime(Settings.from_config(config), Summary())
+    try:
+        yield run
+    finally:
+        run.close()

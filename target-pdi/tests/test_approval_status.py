@@ -9,16 +9,13 @@ restored once it is APPROVED), counted apart, "events without an approval status
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import make_fixtures as F
 import pytest
-from target_pdi.configuration.settings import Settings
 from target_pdi.rules.routing import CalendarRouter
 from target_pdi.sync.planning.events import is_approved, plan_events
 from target_pdi.sync.runtime import Runtime
-from target_pdi.sync.summary import Summary
 
 from tests.e2e.expect import PdiModel, differences, router
 
@@ -45,15 +42,6 @@ def test_an_event_without_an_approval_status_is_not_approved(how: str) -> None:
     assert plan.jobs == []
     assert plan.unapproved == [(101, event)]
     assert dict(plan.skips.reasons) == {NO_STATUS: 1}
-
-
-@pytest.fixture
-def runtime(config: dict[str, Any]) -> Iterator[Runtime]:
-    runtime = Runtime(Settings.from_config(config), Summary())
-    try:
-        yield runtime
-    finally:
-        runtime.close()
 
 
 def test_a_null_status_is_never_live_and_a_live_event_that_loses_its_status_is_canceled(

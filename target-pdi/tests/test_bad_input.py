@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import make_fixtures as F
 import pytest
-from target_pdi.configuration.settings import Settings
 from target_pdi.rules import payloads as P
 from target_pdi.rules import people_payloads as PP
 from target_pdi.rules import values as V
 from target_pdi.sync.planning.events import Batch
 from target_pdi.sync.runtime import Runtime
-from target_pdi.sync.summary import Summary
 
 Pdi = Any  # the `pdi` fixture (conftest.Pdi)
 GARBAGE = {"latitude": 123.456, "longitude": -200.5}  # a geocoder's answer for "nowhere"
@@ -91,16 +88,6 @@ def test_event_problems_name_what_the_sync_works_around() -> None:
 
 
 # --- the engine over HTTP ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def runtime(config: dict[str, Any]) -> Iterator[Runtime]:
-    """One run of the engine: each `engine.run(batch)` is one drain (one batch) of it."""
-    runtime = Runtime(Settings.from_config(config), Summary())
-    try:
-        yield runtime
-    finally:
-        runtime.close()
 
 
 def dead_letters(runtime: Runtime) -> dict[tuple[str, str], dict[str, Any]]:

@@ -4,26 +4,13 @@ write's answer is decided by that answer, as if it had been planned after it."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import make_fixtures as F
-import pytest
-from target_pdi.configuration.settings import Settings
 from target_pdi.sync.planning.events import Batch
 from target_pdi.sync.runtime import Runtime
-from target_pdi.sync.summary import Summary
 
 Pdi = Any  # the `pdi` fixture (conftest.Pdi)
-
-
-@pytest.fixture
-def runtime(config: dict[str, Any]) -> Iterator[Runtime]:
-    runtime = Runtime(Settings.from_config(config), Summary())
-    try:
-        yield runtime
-    finally:
-        runtime.close()
 
 
 def dead_letters(runtime: Runtime) -> dict[tuple[str, str], str]:
