@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from plan_records import canvass_router, event, signup, synced
 from target_pdi.rules.routing import CalendarRouter
-from target_pdi.rules.vocabulary import PdiObject, contact_key, timeslot_key
+from target_pdi.rules.vocabulary import PdiObject, contact_key
 from target_pdi.stores.idmap import IdMap
 from target_pdi.sync.planning.batch import (
     BatchPlan,
@@ -30,37 +31,7 @@ def idmap() -> IdMap:
 
 @pytest.fixture
 def router() -> CalendarRouter:
-    router = CalendarRouter({"CANVASS": "Canvassing", "PHONE_BANK": "Phone Banks"})
-    router.resolve([{"id": "c1", "name": "Canvassing"}, {"id": "c2", "name": "Phone Banks"}])
-    return router
-
-
-def event(event_id: int, *slots: int, **fields: Any) -> dict[str, Any]:
-    return {
-        "id": event_id,
-        "title": f"Event {event_id}",
-        "event_type": "CANVASS",
-        "approval_status": "APPROVED",
-        "timeslots": [{"id": s, "start_date": 1_900_000_000 + s} for s in slots],
-        **fields,
-    }
-
-
-def signup(att_id: int, event_id: int, slot: int, person_id: int) -> dict[str, Any]:
-    return {
-        "id": att_id,
-        "modified_date": 1_800_000_000,
-        "event": {"id": event_id, "event_type": "CANVASS", "approval_status": "APPROVED"},
-        "timeslot": {"id": slot, "start_date": 1_900_000_000 + slot},
-        "person": {"id": person_id, "email_addresses": [{"address": f"p{person_id}@example.org"}]},
-    }
-
-
-def synced(idmap: IdMap, event_id: int, slot: int, **extra: Any) -> None:
-    payload = {"name": "x"}
-    extra = {"payload": payload, "calendar_id": "c1", "event_type": "CANVASS", **extra}
-    key = timeslot_key(slot)
-    idmap.put(PdiObject.EVENT, key, f"pdi-{slot}", "hash", mobilize_id=event_id, extra=extra)
+    return canvass_router()
 
 
 def snapshot(idmap: IdMap) -> dict[str, list[tuple[str, Any]]]:

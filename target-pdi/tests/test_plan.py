@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from plan_records import canvass_router, event, signup, synced
 from target_pdi.rules.routing import CalendarRouter
-from target_pdi.rules.vocabulary import PdiObject, contact_key, mobilize_event_key, timeslot_key
+from target_pdi.rules.vocabulary import PdiObject, contact_key, mobilize_event_key
 from target_pdi.stores.idmap import IdMap
 from target_pdi.sync.planning.events import (
     DELETED,
@@ -19,7 +20,6 @@ from target_pdi.sync.planning.people import plan_people
 from target_pdi.sync.planning.signups import SignupContext, plan_signups
 
 APPROVED = {"APPROVED"}
-CALENDARS = [{"id": "c1", "name": "Canvassing"}, {"id": "c2", "name": "Phone Banks"}]
 
 
 @pytest.fixture
@@ -29,31 +29,7 @@ def idmap() -> IdMap:
 
 @pytest.fixture
 def router() -> CalendarRouter:
-    router = CalendarRouter({"CANVASS": "Canvassing", "PHONE_BANK": "Phone Banks"})
-    router.resolve(CALENDARS)
-    return router
-
-
-def event(event_id: int, *slots: int, **fields: Any) -> dict[str, Any]:
-    return {
-        "id": event_id,
-        "title": f"Event {event_id}",
-        "event_type": "CANVASS",
-        "approval_status": "APPROVED",
-        "timeslots": [{"id": s, "start_date": 1_900_000_000 + s} for s in slots],
-        **fields,
-    }
-
-
-def synced(idmap: IdMap, event_id: int, slot: int, **extra: Any) -> None:
-    idmap.put(
-        PdiObject.EVENT,
-        timeslot_key(slot),
-        f"pdi-{slot}",
-        "hash",
-        mobilize_id=event_id,
-        extra={"payload": {"name": "x"}, "calendar_id": "c1", "event_type": "CANVASS", **extra},
-    )
+    return canvass_router()
 
 
 def test_one_job_per_timeslot_of_approved_routed_events(
@@ -118,16 +94,6 @@ def test_reroute_moves_events_whose_type_now_routes_elsewhere(
     work, unrouted = plan_reroute(idmap, router, exclude={4})
     assert sorted(work) == [("ts:21", "c2"), ("ts:51", "c1")]
     assert unrouted == 1
-
-
-def signup(att_id: int, event_id: int, slot: int, person_id: int = 7) -> dict[str, Any]:
-    return {
-        "id": att_id,
-        "modified_date": 1_800_000_000,
-        "event": {"id": event_id, "event_type": "CANVASS", "approval_status": "APPROVED"},
-        "timeslot": {"id": slot, "start_date": 1_900_000_000 + slot},
-        "person": {"id": person_id, "email_addresses": [{"address": f"p{person_id}@example.org"}]},
-    }
 
 
 def context(idmap: IdMap, router: CalendarRouter, **changes: Any) -> SignupContext:
