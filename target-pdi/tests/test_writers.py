@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from target_pdi.rules.vocabulary import Outcome, PdiObject
@@ -16,9 +17,11 @@ from target_pdi.sync.writers.locations import LocationItem, LocationWriter
 
 
 class StubPdi:
-    """Lists no location (slowly, as over a network) and creates each one asked for."""
+    """Lists no location (slowly, as over a network) and creates each one asked for; takes
+    as many requests at once as it is sent (`concurrency.limit`)."""
 
     def __init__(self) -> None:
+        self.concurrency = SimpleNamespace(limit=float(64))
         self.lists = 0
         self.creates = 0
         self._lock = threading.Lock()
@@ -112,18 +115,16 @@ def test_a_call_runs_as_many_workers_as_pdi_takes_requests_at_once(
 ) -> None:
     # More workers than PDI's requests in flight (pacing.concurrency) only wait for a slot and
     # wake up for each answer; when the limit grows during a call, workers join it.
-    class Limit:
-        limit = 2.0
-
     shared = _shared(tmp_path, max_concurrency=16)
-    shared.client.concurrency = Limit()  # type: ignore[attr-defined]
+    limit = shared.client.concurrency
+    limit.limit = 2.0
     running, peaks = 0, []
     lock = threading.Lock()
 
     def work(n: int) -> None:
         nonlocal running
         if n == 40:
-            Limit.limit = 6.0
+            limit.limit = 6.0
         with lock:
             running += 1
             peaks.append((n, running))

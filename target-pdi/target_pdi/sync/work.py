@@ -91,10 +91,7 @@ class Shared:
         """Workers for a call: as many as the requests PDI takes at once now. (One more, so
         that a freed slot never waits for a worker, cost more than it gained: that worker
         woke up for every answer.)"""
-        concurrency = getattr(self.client, "concurrency", None)  # a stub client has none
-        if concurrency is None:
-            return self.max_concurrency
-        return min(self.max_concurrency, max(1, int(concurrency.limit)))
+        return min(self.max_concurrency, max(1, int(self.client.concurrency.limit)))
 
     def close(self) -> None:
         with self._pool_lock:
