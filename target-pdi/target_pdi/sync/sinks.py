@@ -9,6 +9,7 @@ as one ordered batch and then releases the sinks (`mark_drained`).
 from __future__ import annotations
 
 import contextlib
+from functools import cached_property
 from typing import Any
 
 import fastjsonschema
@@ -80,7 +81,7 @@ class BufferSink(BatchSink):
         the schema lacks (it warns of them). It looked up every property's schema of every
         record, and Mobilize's times are numbers: for an attendance, nothing to do."""
         properties = schema["properties"]
-        datelike = self._datelike_properties(schema)
+        datelike = self._datelike if schema is self.schema else datelike_properties(schema)
         keys = [key for key in record if key in datelike or key not in properties]
         if not keys:
             return
@@ -88,16 +89,9 @@ class BufferSink(BatchSink):
         super()._parse_timestamps_in_record(record=subset, schema=schema, treatment=treatment)
         record.update((key, subset[key]) for key in keys if key in datelike)
 
-    def _datelike_properties(self, schema: dict) -> frozenset[str]:
-        cached = getattr(self, "_datelike", None)
-        if cached is None or cached[0] is not schema:
-            names = frozenset(
-                name
-                for name, prop in schema["properties"].items()
-                if get_datelike_property_type(prop)
-            )
-            cached = self._datelike = (schema, names)
-        return cached[1]
+    @cached_property
+    def _datelike(self) -> frozenset[str]:
+        return datelike_properties(self.schema)
 
     def _singer_validate_message(self, record: dict[str, Any]) -> None:
         """A record without its key property is kept (the SDK raises, which stopped the run):
@@ -120,3 +114,10 @@ class IgnoredSink(BufferSink):
 
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         context["ignored"] = int(context.get("ignored", 0)) + 1
+
+
+def datelike_properties(schema: dict) -> frozenset[str]:
+    """The top-level properties the SDK parses to dates and times."""
+    return frozenset(
+        name for name, prop in schema["properties"].items() if get_datelike_property_type(prop)
+    )
